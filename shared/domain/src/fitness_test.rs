@@ -1,0 +1,306 @@
+//! Fitness tests: incremental step tests with lactate and gas exchange, ramp VO2max tests, and
+//! field tests. A test holds its raw stages; derived results (VO2max, lactate thresholds, peak
+//! load) are computed here from those stages, so every adapter and endpoint agrees on them.
+
+use crate::id::Id;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TestType {
+    /// Incremental step test (3–5 min stages) with capillary lactate and heart rate, optionally
+    /// with gas exchange: gives LT1/LT2 and, with gas, VO2max.
+    LactateStep,
+    /// Ramp test to exhaustion with gas exchange (1 min stages): gives VO2max and peak power.
+    Vo2maxRamp,
+    /// Cooper 12-minute run: distance estimates VO2max.
+    Cooper12min,
+    /// 2,000 m row on an ergometer: time and average power.
+    Row2k,
+}
+
+impl TestType {
+    pub const ALL: [TestType; 4] = [TestType::LactateStep, TestType::Vo2maxRamp, TestType::Cooper12min, TestType::Row2k];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TestType::LactateStep => "lactate_step",
+            TestType::Vo2maxRamp => "vo2max_ramp",
+            TestType::Cooper12min => "cooper_12min",
+            TestType::Row2k => "row_2k",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TestType> {
+        TestType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Modality {
+    Cycling,
+    Running,
+    Rowing,
+}
+
+impl Modality {
+    /// The unit a stage's load is measured in: power for ergometers, speed for running.
+    pub const fn load_unit(self) -> &'static str {
+        match self {
+            Modality::Cycling | Modality::Rowing => "W",
+            Modality::Running => "km/h",
+        }
+    }
+}
+
+/// One stage of a test, as measured at its end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Stage {
+    /// 1-based position in the protocol.
+    pub number: u16,
+    pub duration_s: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_w: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed_kmh: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incline_pct: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance_m: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heart_rate_bpm: Option<u16>,
+    /// Capillary blood lactate, mmol/L.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lactate_mmol: Option<f64>,
+    /// Oxygen uptake, ml/kg/min (averaged over the stage's last 30 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vo2_ml_kg_min: Option<f64>,
+    /// Respiratory exchange ratio (VCO2/VO2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rer: Option<f64>,
+    /// Borg rating of perceived exertion, 6–20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpe: Option<u8>,
+}
+
+impl Stage {
+    fn load(&self, modality: Modality) -> Option<f64> {
+        match modality {
+            Modality::Cycling | Modality::Rowing => self.power_w,
+            Modality::Running => self.speed_kmh,
+        }
+    }
+}
+
+/// A lactate threshold located on the load axis by linear interpolation between stages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Threshold {
+    pub load: f64,
+    /// `W` or `km/h`.
+    pub unit: String,
+    pub heart_rate_bpm: Option<f64>,
+    pub lactate_mmol: f64,
+    /// `baseline_plus_0_5` (LT1) or `obla_4` (LT2, onset of blood lactate accumulation).
+    pub method: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DerivedResults {
+    /// Highest stage VO2 (measured), or the Cooper estimate; ml/kg/min.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vo2max_ml_kg_min: Option<f64>,
+    /// `measured` or `estimated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vo2max_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_heart_rate_bpm: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_power_w: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_power_w_per_kg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_speed_kmh: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_lactate_mmol: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lt1: Option<Threshold>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lt2: Option<Threshold>,
+    /// For a 2k row: time per 500 m, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_500m_s: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FitnessTest {
+    pub id: Id,
+    pub athlete_id: Id,
+    pub test_type: TestType,
+    pub modality: Modality,
+    pub performed_at: DateTime<Utc>,
+    pub location_id: Option<Id>,
+    pub body_mass_kg: Option<f64>,
+    pub stages: Vec<Stage>,
+    pub results: DerivedResults,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// Load and heart rate where lactate first reaches `target`, interpolated between the stage
+/// below and the stage at or above it. `None` if lactate never gets there.
+fn interpolate_at_lactate(stages: &[&Stage], modality: Modality, target: f64) -> Option<(f64, Option<f64>)> {
+    let points: Vec<(f64, f64, Option<f64>)> = stages
+        .iter()
+        .filter_map(|s| Some((s.load(modality)?, s.lactate_mmol?, s.heart_rate_bpm.map(f64::from))))
+        .collect();
+    for pair in points.windows(2) {
+        let ((l0, la0, h0), (l1, la1, h1)) = (pair[0], pair[1]);
+        if la0 < target && la1 >= target && la1 > la0 {
+            let t = (target - la0) / (la1 - la0);
+            let hr = match (h0, h1) {
+                (Some(a), Some(b)) => Some(round1(a + t * (b - a))),
+                _ => None,
+            };
+            return Some((round1(l0 + t * (l1 - l0)), hr));
+        }
+    }
+    None
+}
+
+/// Computes every result the stages support. Pure and total: missing data gives `None`s.
+pub fn derive_results(test_type: TestType, modality: Modality, body_mass_kg: Option<f64>, stages: &[Stage]) -> DerivedResults {
+    let mut ordered: Vec<&Stage> = stages.iter().collect();
+    ordered.sort_by_key(|s| s.number);
+    let mut r = DerivedResults {
+        max_heart_rate_bpm: ordered.iter().filter_map(|s| s.heart_rate_bpm).max(),
+        max_lactate_mmol: ordered.iter().filter_map(|s| s.lactate_mmol).max_by(f64::total_cmp),
+        ..DerivedResults::default()
+    };
+    let peak_load = ordered.iter().filter_map(|s| s.load(modality)).max_by(f64::total_cmp);
+    match modality {
+        Modality::Cycling | Modality::Rowing => {
+            r.peak_power_w = peak_load;
+            r.peak_power_w_per_kg = match (peak_load, body_mass_kg) {
+                (Some(p), Some(kg)) if kg > 0.0 => Some((p / kg * 100.0).round() / 100.0),
+                _ => None,
+            };
+        }
+        Modality::Running => r.peak_speed_kmh = peak_load,
+    }
+    if let Some(v) = ordered.iter().filter_map(|s| s.vo2_ml_kg_min).max_by(f64::total_cmp) {
+        r.vo2max_ml_kg_min = Some(round1(v));
+        r.vo2max_method = Some("measured".into());
+    }
+    match test_type {
+        TestType::Cooper12min => {
+            let distance: f64 = ordered.iter().filter_map(|s| s.distance_m).sum();
+            if distance > 0.0 && r.vo2max_ml_kg_min.is_none() {
+                // Cooper (1968): VO2max = (d − 504.9) / 44.73.
+                r.vo2max_ml_kg_min = Some(round1(((distance - 504.9) / 44.73).max(0.0)));
+                r.vo2max_method = Some("estimated".into());
+            }
+        }
+        TestType::Row2k => {
+            let time: u32 = ordered.iter().map(|s| s.duration_s).sum();
+            let distance: f64 = ordered.iter().filter_map(|s| s.distance_m).sum();
+            if time > 0 && distance > 0.0 {
+                r.split_500m_s = Some(round1(time as f64 * 500.0 / distance));
+            }
+        }
+        TestType::LactateStep | TestType::Vo2maxRamp => {}
+    }
+    let baseline = ordered.iter().take(2).filter_map(|s| s.lactate_mmol).min_by(f64::total_cmp);
+    let unit = modality.load_unit().to_owned();
+    if let Some(base) = baseline {
+        let target = base + 0.5;
+        r.lt1 = interpolate_at_lactate(&ordered, modality, target).map(|(load, hr)| Threshold {
+            load,
+            unit: unit.clone(),
+            heart_rate_bpm: hr,
+            lactate_mmol: round1(target),
+            method: "baseline_plus_0_5".into(),
+        });
+    }
+    r.lt2 = interpolate_at_lactate(&ordered, modality, 4.0).map(|(load, hr)| Threshold {
+        load,
+        unit,
+        heart_rate_bpm: hr,
+        lactate_mmol: 4.0,
+        method: "obla_4".into(),
+    });
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(n: u16, power: f64, hr: u16, lac: f64, vo2: Option<f64>) -> Stage {
+        Stage {
+            number: n,
+            duration_s: 240,
+            power_w: Some(power),
+            speed_kmh: None,
+            incline_pct: None,
+            distance_m: None,
+            heart_rate_bpm: Some(hr),
+            lactate_mmol: Some(lac),
+            vo2_ml_kg_min: vo2,
+            rer: None,
+            rpe: None,
+        }
+    }
+
+    #[test]
+    fn lactate_step_test_thresholds_interpolate() {
+        let stages = vec![
+            stage(1, 100.0, 110, 1.0, Some(20.0)),
+            stage(2, 150.0, 125, 1.1, Some(27.0)),
+            stage(3, 200.0, 140, 1.9, Some(34.0)),
+            stage(4, 250.0, 158, 3.0, Some(41.0)),
+            stage(5, 300.0, 172, 5.0, Some(48.5)),
+        ];
+        let r = derive_results(TestType::LactateStep, Modality::Cycling, Some(75.0), &stages);
+        let lt1 = r.lt1.expect("LT1");
+        // baseline 1.0 → target 1.5, between 150 W (1.1) and 200 W (1.9): 150 + 0.5 × 50 = 175 W.
+        assert_eq!(lt1.load, 175.0);
+        assert_eq!(lt1.heart_rate_bpm, Some(132.5));
+        let lt2 = r.lt2.expect("LT2");
+        // 4.0 between 250 W (3.0) and 300 W (5.0): 275 W.
+        assert_eq!(lt2.load, 275.0);
+        assert_eq!(lt2.unit, "W");
+        assert_eq!(r.vo2max_ml_kg_min, Some(48.5));
+        assert_eq!(r.peak_power_w, Some(300.0));
+        assert_eq!(r.peak_power_w_per_kg, Some(4.0));
+        assert_eq!(r.max_heart_rate_bpm, Some(172));
+    }
+
+    #[test]
+    fn cooper_estimate_and_missing_data() {
+        let run = Stage { number: 1, duration_s: 720, power_w: None, speed_kmh: None, incline_pct: None, distance_m: Some(2800.0), heart_rate_bpm: None, lactate_mmol: None, vo2_ml_kg_min: None, rer: None, rpe: Some(18) };
+        let r = derive_results(TestType::Cooper12min, Modality::Running, None, &[run]);
+        assert_eq!(r.vo2max_ml_kg_min, Some(51.3));
+        assert_eq!(r.vo2max_method.as_deref(), Some("estimated"));
+        assert!(r.lt1.is_none() && r.lt2.is_none());
+        assert_eq!(derive_results(TestType::LactateStep, Modality::Running, None, &[]), DerivedResults::default());
+    }
+
+    #[test]
+    fn row_2k_split() {
+        let row = Stage { number: 1, duration_s: 420, power_w: Some(300.0), speed_kmh: None, incline_pct: None, distance_m: Some(2000.0), heart_rate_bpm: Some(185), lactate_mmol: None, vo2_ml_kg_min: None, rer: None, rpe: None };
+        let r = derive_results(TestType::Row2k, Modality::Rowing, Some(80.0), &[row]);
+        assert_eq!(r.split_500m_s, Some(105.0));
+        assert_eq!(r.peak_power_w_per_kg, Some(3.75));
+    }
+}

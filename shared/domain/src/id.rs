@@ -1,0 +1,152 @@
+//! Prefixed, time-ordered identifiers (`ath_01J…`), in the manner of Stripe and Svix.
+//!
+//! The body is a ULID (48-bit millisecond timestamp + 80 random bits, Crockford base32), so ids
+//! sort by creation time: the single-table design relies on that for stable list order.
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdKind {
+    Business,
+    Location,
+    ApiKey,
+    Athlete,
+    Test,
+    Partner,
+    Referral,
+}
+
+impl IdKind {
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            IdKind::Business => "biz",
+            IdKind::Location => "loc",
+            IdKind::ApiKey => "key",
+            IdKind::Athlete => "ath",
+            IdKind::Test => "tst",
+            IdKind::Partner => "ptn",
+            IdKind::Referral => "ref",
+        }
+    }
+}
+
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A validated prefixed id. `Id::parse` is the only way in from outside, so a value of this type
+/// is always well formed (and safe to embed in a storage key).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Id(String);
+
+impl Id {
+    /// A new id of `kind` created at `now_ms` (Unix milliseconds).
+    pub fn generate(kind: IdKind, now_ms: i64) -> Id {
+        let mut random = [0u8; 10];
+        rand::rng().fill_bytes(&mut random);
+        Self::from_parts(kind, now_ms, random)
+    }
+
+    /// Deterministic construction, for seeds and tests.
+    pub fn from_parts(kind: IdKind, now_ms: i64, random: [u8; 10]) -> Id {
+        let ts = (now_ms.max(0) as u128) & ((1u128 << 48) - 1);
+        let mut value: u128 = ts << 80;
+        for (i, b) in random.iter().enumerate() {
+            value |= (*b as u128) << (72 - 8 * i);
+        }
+        let mut body = [0u8; 26];
+        for i in (0..26).rev() {
+            body[i] = CROCKFORD[(value & 31) as usize];
+            value >>= 5;
+        }
+        let body = std::str::from_utf8(&body).expect("crockford alphabet is ascii");
+        Id(format!("{}_{}", kind.prefix(), body))
+    }
+
+    /// Parses an id that must be of `kind`.
+    pub fn parse_kind(kind: IdKind, s: &str) -> Option<Id> {
+        let id = Self::parse(s)?;
+        (id.kind() == Some(kind)).then_some(id)
+    }
+
+    pub fn parse(s: &str) -> Option<Id> {
+        let (prefix, body) = s.split_once('_')?;
+        let known = [
+            IdKind::Business,
+            IdKind::Location,
+            IdKind::ApiKey,
+            IdKind::Athlete,
+            IdKind::Test,
+            IdKind::Partner,
+            IdKind::Referral,
+        ];
+        if !known.iter().any(|k| k.prefix() == prefix) {
+            return None;
+        }
+        if body.len() != 26 || !body.bytes().all(|b| CROCKFORD.contains(&b)) {
+            return None;
+        }
+        Some(Id(s.to_owned()))
+    }
+
+    pub fn kind(&self) -> Option<IdKind> {
+        let prefix = self.0.split('_').next()?;
+        [
+            IdKind::Business,
+            IdKind::Location,
+            IdKind::ApiKey,
+            IdKind::Athlete,
+            IdKind::Test,
+            IdKind::Partner,
+            IdKind::Referral,
+        ]
+        .into_iter()
+        .find(|k| k.prefix() == prefix)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Id {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Id::parse(&value).ok_or_else(|| format!("`{value}` is not a valid id"))
+    }
+}
+
+impl From<Id> for String {
+    fn from(id: Id) -> String {
+        id.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_sort_by_time() {
+        let a = Id::from_parts(IdKind::Athlete, 1_700_000_000_000, [0xff; 10]);
+        let b = Id::from_parts(IdKind::Athlete, 1_700_000_000_001, [0; 10]);
+        assert!(a < b, "{a} should sort before {b}");
+        assert_eq!(Id::parse(a.as_str()), Some(a.clone()));
+        assert_eq!(a.kind(), Some(IdKind::Athlete));
+        assert!(Id::parse_kind(IdKind::Test, a.as_str()).is_none());
+    }
+
+    #[test]
+    fn rejects_malformed_ids() {
+        for bad in ["", "ath_", "ath_123", "xyz_01HZZZZZZZZZZZZZZZZZZZZZZZ", "ath_01hzzzzzzzzzzzzzzzzzzzzz", "ath_01HZZZZZZZZZZZZZZZZZZZZZZ#"] {
+            assert!(Id::parse(bad).is_none(), "{bad} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! The conformance suite every [`TableStore`] adapter must pass. Each case is a plain async
+//! function; [`table_store_conformance!`](crate::table_store_conformance) turns the whole list
+//! into `#[tokio::test]`s for one adapter, so the embedded and the DynamoDB adapters run the
+//! very same assertions.
+//!
+//! Every case works in partitions named after itself (`ns`), so cases can share one table.
+
+use crate::clock::ManualClock;
+use crate::item::{Filter, Index, Item, Key, Query, SkCondition};
+use crate::table::{Condition, StoreError, TableStore, TxOp};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub fn item(pk: &str, sk: &str, extra: Value) -> Item {
+    let mut m = match extra {
+        Value::Object(m) => m,
+        _ => Item::new(),
+    };
+    m.insert("PK".into(), pk.into());
+    m.insert("SK".into(), sk.into());
+    m
+}
+
+fn sks(items: &[Item]) -> Vec<String> {
+    items.iter().map(|i| i["SK"].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+pub async fn put_get_round_trip(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
+    let pk = format!("{ns}#P");
+    let original = item(&pk, "one", json!({
+        "name": "Zoë Ñúñez-O'Brien 🏋️", "int": 42, "negative": -7, "float": 72.5, "yes": true,
+        "nothing": null, "list": [1, "two", {"three": 3.25}], "map": {"nested": {"deep": "é"}}, "empty": ""
+    }));
+    s.put(original.clone(), Condition::None).await.expect("put");
+    assert_eq!(s.get(&Key::new(&pk, "one")).await.expect("get"), Some(original));
+    assert_eq!(s.get(&Key::new(&pk, "absent")).await.expect("get"), None);
+}
+
+pub async fn conditional_put_and_delete(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
+    let pk = format!("{ns}#P");
+    let key = Key::new(&pk, "k");
+    s.put(item(&pk, "k", json!({"version": 1})), Condition::NotExists).await.expect("first create");
+    assert!(matches!(s.put(item(&pk, "k", json!({"version": 9})), Condition::NotExists).await, Err(StoreError::ConditionFailed)));
+    assert!(matches!(s.put(item(&pk, "other", json!({})), Condition::Exists).await, Err(StoreError::ConditionFailed)));
+    // Optimistic concurrency: only the writer that saw version 1 wins.
+    s.put(item(&pk, "k", json!({"version": 2})), Condition::AttrEquals("version".into(), json!(1))).await.expect("cas");
+    assert!(matches!(
+        s.put(item(&pk, "k", json!({"version": 2})), Condition::AttrEquals("version".into(), json!(1))).await,
+        Err(StoreError::ConditionFailed)
+    ));
+    assert_eq!(s.get(&key).await.unwrap().unwrap()["version"], json!(2));
+    assert!(matches!(s.delete(&key, Condition::AttrEquals("version".into(), json!(1))).await, Err(StoreError::ConditionFailed)));
+    s.delete(&key, Condition::Exists).await.expect("delete");
+    assert_eq!(s.get(&key).await.unwrap(), None);
+    assert!(matches!(s.delete(&key, Condition::Exists).await, Err(StoreError::ConditionFailed)));
+    s.delete(&key, Condition::None).await.expect("deleting nothing unconditionally is fine");
+}
+
+pub async fn counters(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
+    let key = Key::new(format!("{ns}#C"), "n");
+    assert_eq!(s.increment(&key, "count", 1, Some(3), None).await.unwrap(), 1);
+    assert_eq!(s.increment(&key, "count", 2, Some(3), None).await.unwrap(), 3);
+    assert!(matches!(s.increment(&key, "count", 1, Some(3), None).await, Err(StoreError::ConditionFailed)));
+    assert_eq!(s.increment(&key, "count", -1, None, None).await.unwrap(), 2);
+    assert_eq!(s.get(&key).await.unwrap().unwrap()["count"], json!(2));
+    // Other attributes of the item survive an increment.
+    s.put(item(&key.pk, "m", json!({"label": "keep", "count": 5})), Condition::None).await.unwrap();
+    assert_eq!(s.increment(&Key::new(&key.pk, "m"), "count", 10, None, None).await.unwrap(), 15);
+    assert_eq!(s.get(&Key::new(&key.pk, "m")).await.unwrap().unwrap()["label"], json!("keep"));
+}
+
+pub async fn concurrent_counter_is_exact(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
+    let key = Key::new(format!("{ns}#C"), "n");
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let (s, key) = (s.clone(), key.clone());
+            tokio::spawn(async move { s.increment(&key, "count", 1, Some(15), None).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(_) => ok += 1,
+            Err(StoreError::ConditionFailed) => {}
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    assert_eq!(ok, 15);
+    assert_eq!(s.get(&key).await.unwrap().unwrap()["count"], json!(15));
+}
+
+async fn seed_range(s: &dyn TableStore, pk: &str, prefix: &str, n: usize) {
+    for i in 0..n {
+        s.put(item(pk, &format!("{prefix}{i:03}"), json!({"i": i, "even": i % 2 == 0})), Condition::None).await.expect("seed");
+    }
+}
+
+pub async fn query_key_conditions_and_order(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
+    let pk = format!("{ns}#Q");
+    seed_range(s.as_ref(), &pk, "a#", 6).await;
+    seed_range(s.as_ref(), &pk, "b#", 3).await;
+    s.put(item(&format!("{ns}#OTHER"), "a#000", json!({})), Condition::None).await.unwrap();
+    let run = |q: Query| {
+        let s = s.clone();
+        async move { sks(&s.query(q).await.expect("query").items) }
+    };
+    let base = || Query::new(Index::Table, &pk);
+    assert_eq!(run(base()).await.len(), 9);
+    assert_eq!(run(base().sk(SkCondition::BeginsWith("b#".into()))).await, vec!["b#000", "b#001", "b#002"]);
+    assert_eq!(run(base().sk(SkCondition::BeginsWith("a#".into())).backward().limit(2)).await, vec!["a#005", "a#004"]);
+    assert_eq!(run(base().sk(SkCondition::Between("a#002".into(), "a#004".into()))).await, vec!["a#002", "a#003", "a#004"]);
+    assert_eq!(run(base().sk(SkCondition::Lt("a#002".into()))).await, vec!["a#000", "a#001"]);
+    assert_eq!(run(base().sk(SkCondition::Le("a#001".into()))).await, vec!["a#000", "a#001"]);
+    assert_eq!(run(base().sk(SkCondition::Gt("b#001".into()))).await, vec!["b#002"]);
+    assert_eq!(run(base().sk(SkCondition::Ge("b#001".into()))).await, vec!["b#001", "b#002"]);
+    assert_eq!(run(base().sk(SkCondition::Eq("a#003".into()))).await, vec!["a#003"]);
+}
+
+pub async fn pagination_both_directions(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
+    let pk = format!("{ns}#P");
+    seed_range(s.as_ref(), &pk, "x", 25).await;
+    for forward in [true, false] {
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        let mut pages = 0;
+        loop {
+            let page = s.query(Query::new(Index::Table, &pk).forward(forward).limit(10).after(cursor)).await.unwrap();
+            pages += 1;
+            seen.extend(sks(&page.items));
+            match page.next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let mut expected: Vec<String> = (0..25).map(|i| format!("x{i:03}")).collect();
+        if !forward {
+            expected.reverse();
+        }
+        assert_eq!(seen, expected);
+        assert_eq!(pages, 3);
+    }
+    // A page that ends exactly at the last item says there is no more.
+    let page = s.query(Query::new(Index::Table, &pk).limit(25)).await.unwrap();
+    assert_eq!(page.items.len(), 25);
+    assert!(page.next.is_none());
+    // A cursor survives its wire form.
+    let first = s.query(Query::new(Index::Table, &pk).limit(5)).await.unwrap();
+    let cursor = crate::item::Cursor::decode(&first.next.unwrap().encode()).unwrap();
+    let second = s.query(Query::new(Index::Table, &pk).limit(5).after(Some(cursor))).await.unwrap();
+    assert_eq!(sks(&second.items)[0], "x005");
+}
+
+pub async fn secondary_indexes(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
+    let g1 = format!("{ns}#G1");
+    let g2 = format!("{ns}#G2");
+    for i in 0..12 {
+        let mut extra = json!({"GSI1PK": g1, "GSI1SK": format!("t#{:02}", 11 - i)});
+        if i % 3 == 0 {
+            extra["GSI2PK"] = json!(g2);
+            // Several items share one index sort key: pagination must still see each once.
+            extra["GSI2SK"] = json!("same");
+        }
+        s.put(item(&format!("{ns}#T"), &format!("i{i:02}"), extra), Condition::None).await.unwrap();
+    }
+    // An item without index keys is not in the index (sparse).
+    s.put(item(&format!("{ns}#T"), "loner", json!({})), Condition::None).await.unwrap();
+    let all = s.query(Query::new(Index::Gsi1, &g1)).await.unwrap();
+    assert_eq!(sks(&all.items), (0..12).rev().map(|i| format!("i{i:02}")).collect::<Vec<_>>());
+    let ranged = s.query(Query::new(Index::Gsi1, &g1).sk(SkCondition::Between("t#03".into(), "t#05".into())).backward()).await.unwrap();
+    assert_eq!(sks(&ranged.items), vec!["i06", "i07", "i08"]);
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = s.query(Query::new(Index::Gsi2, &g2).limit(1).after(cursor)).await.unwrap();
+        seen.extend(sks(&page.items));
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, vec!["i00", "i03", "i06", "i09"]);
+    // Moving an item in the index: rewrite it with a new index key.
+    s.put(item(&format!("{ns}#T"), "i00", json!({"GSI1PK": g1, "GSI1SK": "t#99"})), Condition::Exists).await.unwrap();
+    let newest = s.query(Query::new(Index::Gsi1, &g1).backward().limit(1)).await.unwrap();
+    assert_eq!(sks(&newest.items), vec!["i00"]);
+    let g2_after = s.query(Query::new(Index::Gsi2, &g2)).await.unwrap();
+    assert_eq!(g2_after.items.len(), 3, "dropping the GSI2 keys removes the item from GSI2");
+}
+
+pub async fn filters_fill_pages(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
+    let pk = format!("{ns}#F");
+    for i in 0..40 {
+        let text = if i % 5 == 0 { format!("josé núñez {i}") } else { format!("someone else {i}") };
+        s.put(item(&pk, &format!("r{i:03}"), json!({"text": text, "odd": i % 2 == 1})), Condition::None).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = s
+            .query(Query::new(Index::Table, &pk).filter(Filter::Contains("text".into(), "núñez".into())).limit(3).after(cursor))
+            .await
+            .unwrap();
+        assert!(page.items.len() == 3 || page.next.is_none(), "a filtered page is full unless it is the last");
+        seen.extend(sks(&page.items));
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..40).step_by(5).map(|i| format!("r{i:03}")).collect::<Vec<_>>());
+    let both = s
+        .query(Query::new(Index::Table, &pk).filter(Filter::Contains("text".into(), "núñez".into())).filter(Filter::Equals("odd".into(), json!(true))))
+        .await
+        .unwrap();
+    assert_eq!(sks(&both.items), vec!["r005", "r015", "r025", "r035"]);
+}
+
+pub async fn transactions_are_all_or_nothing(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
+    let pk = format!("{ns}#X");
+    s.put(item(&pk, "taken", json!({"v": 1})), Condition::None).await.unwrap();
+    let result = s
+        .transact(vec![
+            TxOp::Put { item: item(&pk, "new1", json!({})), condition: Condition::NotExists },
+            TxOp::Put { item: item(&pk, "taken", json!({"v": 2})), condition: Condition::NotExists },
+            TxOp::Delete { key: Key::new(&pk, "taken"), condition: Condition::None },
+        ])
+        .await;
+    assert!(matches!(result, Err(StoreError::Invalid(_))), "two operations on one item are refused: {result:?}");
+    let result = s
+        .transact(vec![
+            TxOp::Put { item: item(&pk, "new1", json!({})), condition: Condition::NotExists },
+            TxOp::Put { item: item(&pk, "taken", json!({"v": 2})), condition: Condition::NotExists },
+            TxOp::Check { key: Key::new(&pk, "missing"), condition: Condition::Exists },
+        ])
+        .await;
+    match result {
+        Err(StoreError::TransactionCanceled { failed }) => assert_eq!(failed, vec![1, 2]),
+        other => panic!("expected a cancelled transaction, got {other:?}"),
+    }
+    assert_eq!(s.get(&Key::new(&pk, "new1")).await.unwrap(), None, "nothing of a cancelled transaction is written");
+    assert_eq!(s.get(&Key::new(&pk, "taken")).await.unwrap().unwrap()["v"], json!(1));
+    s.transact(vec![
+        TxOp::Put { item: item(&pk, "new1", json!({})), condition: Condition::NotExists },
+        TxOp::Put { item: item(&pk, "new2", json!({})), condition: Condition::None },
+        TxOp::Delete { key: Key::new(&pk, "taken"), condition: Condition::AttrEquals("v".into(), json!(1)) },
+        TxOp::Check { key: Key::new(&pk, "new0"), condition: Condition::NotExists },
+    ])
+    .await
+    .expect("transaction");
+    let left = s.query(Query::new(Index::Table, &pk)).await.unwrap();
+    assert_eq!(sks(&left.items), vec!["new1", "new2"]);
+}
+
+pub async fn ttl_hides_expired_items(s: Arc<dyn TableStore>, c: Arc<ManualClock>, ns: &str) {
+    let pk = format!("{ns}#TTL");
+    let now = c.now_secs();
+    s.put(item(&pk, "short", json!({"ttl": now + 60, "GSI1PK": format!("{pk}#G"), "GSI1SK": "1"})), Condition::None).await.unwrap();
+    s.put(item(&pk, "long", json!({"ttl": now + 3600})), Condition::None).await.unwrap();
+    s.put(item(&pk, "forever", json!({})), Condition::None).await.unwrap();
+    assert!(s.get(&Key::new(&pk, "short")).await.unwrap().is_some());
+    c.advance(chrono::Duration::seconds(61));
+    assert_eq!(s.get(&Key::new(&pk, "short")).await.unwrap(), None);
+    assert_eq!(sks(&s.query(Query::new(Index::Table, &pk)).await.unwrap().items), vec!["forever", "long"]);
+    assert!(s.query(Query::new(Index::Gsi1, format!("{pk}#G"))).await.unwrap().items.is_empty());
+    // An expired item counts as absent for conditions, and a counter on it starts over.
+    s.put(item(&pk, "short", json!({"v": "reborn"})), Condition::NotExists).await.expect("expired item is absent");
+    s.put(item(&pk, "ctr", json!({"count": 50, "ttl": c.now_secs() + 10})), Condition::None).await.unwrap();
+    c.advance(chrono::Duration::seconds(11));
+    assert_eq!(s.increment(&Key::new(&pk, "ctr"), "count", 1, Some(5), Some(c.now_secs() + 10)).await.unwrap(), 1);
+}
+
+impl ManualClock {
+    fn now_secs(&self) -> i64 {
+        use crate::Clock;
+        self.now().timestamp()
+    }
+}
+
+/// Expands to one `#[tokio::test]` per conformance case. `$make` is an async closure taking an
+/// `Arc<ManualClock>` and returning an `Arc<dyn TableStore>` that reads that clock.
+#[macro_export]
+macro_rules! table_store_conformance {
+    ($make:expr) => {
+        $crate::table_store_conformance!(@cases $make;
+            put_get_round_trip, conditional_put_and_delete, counters, concurrent_counter_is_exact,
+            query_key_conditions_and_order, pagination_both_directions, secondary_indexes,
+            filters_fill_pages, transactions_are_all_or_nothing, ttl_hides_expired_items);
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let clock = std::sync::Arc::new($crate::ManualClock::new(
+                    chrono::DateTime::parse_from_rfc3339("2026-02-28T23:59:30Z").unwrap().with_timezone(&chrono::Utc),
+                ));
+                let store = ($make)(clock.clone()).await;
+                let ns = format!("{}#{}", stringify!($case), iron_domain::Id::generate(iron_domain::IdKind::Test, 0));
+                $crate::conformance::$case(store, clock, &ns).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,190 @@
+//! The durable-queue port (SQS semantics: at-least-once, delay up to 15 min, visibility timeout,
+//! redrive to a dead-letter queue after too many receives) and its embedded SQLite adapter.
+
+use crate::clock::Clock;
+use crate::table::{StoreError, StoreResult};
+use async_trait::async_trait;
+use rusqlite::{Connection, params};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// SQS's largest per-message delay.
+pub const MAX_DELAY: Duration = Duration::from_secs(900);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    pub id: String,
+    pub body: String,
+    /// Handle for delete / change-visibility; valid for this receive only.
+    pub receipt: String,
+    /// How many times this message has been received, this time included.
+    pub receive_count: u32,
+}
+
+#[async_trait]
+pub trait Queue: Send + Sync + 'static {
+    /// Enqueues `body`, invisible for `delay` (at most [`MAX_DELAY`]); returns the message id.
+    async fn send(&self, body: &str, delay: Duration) -> StoreResult<String>;
+    /// Up to `max` (1..=10) visible messages, hidden for `visibility` after; waits up to `wait`
+    /// for the first one.
+    async fn receive(&self, max: usize, visibility: Duration, wait: Duration) -> StoreResult<Vec<QueueMessage>>;
+    /// Acknowledges a message. A stale receipt (the message was received again) fails.
+    async fn delete(&self, receipt: &str) -> StoreResult<()>;
+    /// Hides a received message for `timeout` from now (0 makes it visible at once).
+    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> StoreResult<()>;
+}
+
+pub(crate) fn check_delay(delay: Duration) -> StoreResult<()> {
+    if delay > MAX_DELAY {
+        return Err(StoreError::Invalid(format!("delay {}s is over the 900 s maximum", delay.as_secs())));
+    }
+    Ok(())
+}
+
+/// A queue in a SQLite file. Several named queues may share one file; `dead_letter` names the
+/// queue a message moves to once received `max_receive_count` times without being deleted.
+pub struct SqliteQueue {
+    conn: Arc<Mutex<Connection>>,
+    name: String,
+    dead_letter: Option<(String, u32)>,
+    clock: Arc<dyn Clock>,
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqliteQueue {
+    pub fn open(path: &Path, name: &str, clock: Arc<dyn Clock>) -> StoreResult<SqliteQueue> {
+        let conn = Connection::open(path).map_err(backend)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
+        conn.pragma_update(None, "busy_timeout", 5000).map_err(backend)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS messages (
+               id TEXT PRIMARY KEY, queue TEXT NOT NULL, body TEXT NOT NULL,
+               visible_at INTEGER NOT NULL, receive_count INTEGER NOT NULL DEFAULT 0,
+               receipt TEXT, sent_at INTEGER NOT NULL);
+             CREATE INDEX IF NOT EXISTS messages_visible ON messages (queue, visible_at);",
+        )
+        .map_err(backend)?;
+        Ok(SqliteQueue { conn: Arc::new(Mutex::new(conn)), name: name.to_owned(), dead_letter: None, clock })
+    }
+
+    /// Another named queue in the same file.
+    pub fn sibling(&self, name: &str) -> SqliteQueue {
+        SqliteQueue { conn: self.conn.clone(), name: name.to_owned(), dead_letter: None, clock: self.clock.clone() }
+    }
+
+    pub fn with_dead_letter(mut self, queue: &str, max_receive_count: u32) -> SqliteQueue {
+        self.dead_letter = Some((queue.to_owned(), max_receive_count.max(1)));
+        self
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
+    fn receive_now(&self, max: usize, visibility: Duration) -> StoreResult<Vec<QueueMessage>> {
+        let now = self.now_ms();
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+        let result = (|| {
+            let mut out = Vec::new();
+            let mut stmt = conn
+                .prepare_cached("SELECT id, body, receive_count FROM messages WHERE queue = ?1 AND visible_at <= ?2 ORDER BY visible_at, sent_at LIMIT ?3")
+                .map_err(backend)?;
+            let rows: Vec<(String, String, u32)> = stmt
+                .query_map(params![self.name, now, (max * 2) as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(backend)?
+                .collect::<Result<_, _>>()
+                .map_err(backend)?;
+            for (id, body, count) in rows {
+                if let Some((dlq, max_receives)) = &self.dead_letter {
+                    if count >= *max_receives {
+                        conn.execute("UPDATE messages SET queue = ?1, receive_count = 0, receipt = NULL, visible_at = ?2 WHERE id = ?3", params![dlq, now, id])
+                            .map_err(backend)?;
+                        continue;
+                    }
+                }
+                if out.len() == max {
+                    break;
+                }
+                let receipt = format!("{id}:{}", count + 1);
+                conn.execute(
+                    "UPDATE messages SET receive_count = receive_count + 1, receipt = ?1, visible_at = ?2 WHERE id = ?3",
+                    params![receipt, now + visibility.as_millis() as i64, id],
+                )
+                .map_err(backend)?;
+                out.push(QueueMessage { id, body, receipt, receive_count: count + 1 });
+            }
+            Ok(out)
+        })();
+        match &result {
+            Ok(_) => conn.execute_batch("COMMIT").map_err(backend)?,
+            Err(_) => {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+        }
+        result
+    }
+
+    /// How many messages the queue holds (visible or not).
+    pub fn depth(&self) -> StoreResult<u64> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.query_row("SELECT COUNT(*) FROM messages WHERE queue = ?1", params![self.name], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(backend)
+    }
+}
+
+#[async_trait]
+impl Queue for SqliteQueue {
+    async fn send(&self, body: &str, delay: Duration) -> StoreResult<String> {
+        check_delay(delay)?;
+        let now = self.now_ms();
+        let id = iron_domain::Id::generate(iron_domain::IdKind::Referral, now).as_str()[4..].to_owned();
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.execute(
+            "INSERT INTO messages (id, queue, body, visible_at, sent_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, self.name, body, now + delay.as_millis() as i64, now],
+        )
+        .map_err(backend)?;
+        Ok(id)
+    }
+
+    async fn receive(&self, max: usize, visibility: Duration, wait: Duration) -> StoreResult<Vec<QueueMessage>> {
+        if !(1..=10).contains(&max) {
+            return Err(StoreError::Invalid(format!("max must be 1..=10, not {max}")));
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let got = self.receive_now(max, visibility)?;
+            if !got.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(got);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn delete(&self, receipt: &str) -> StoreResult<()> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let n = conn.execute("DELETE FROM messages WHERE receipt = ?1 AND queue = ?2", params![receipt, self.name]).map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::Invalid("the receipt handle is stale or unknown".into()));
+        }
+        Ok(())
+    }
+
+    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> StoreResult<()> {
+        let visible_at = self.now_ms() + timeout.as_millis() as i64;
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let n = conn
+            .execute("UPDATE messages SET visible_at = ?1 WHERE receipt = ?2 AND queue = ?3", params![visible_at, receipt, self.name])
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::Invalid("the receipt handle is stale or unknown".into()));
+        }
+        Ok(())
+    }
+}

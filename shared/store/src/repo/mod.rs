@@ -1,0 +1,36 @@
+//! Repositories: typed, tenant-scoped access to the single table. Each takes a
+//! [`TenantScope`](crate::TenantScope) for every call on a business's data.
+
+pub mod athletes;
+pub mod fitness_tests;
+pub mod platform;
+pub mod rate_limit;
+pub mod referrals;
+
+use crate::item::Item;
+use crate::keys::strip_keys;
+use crate::table::StoreError;
+use serde::de::DeserializeOwned;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken; names the field.
+    #[error("conflict on {field}: {message}")]
+    Conflict { field: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored item could not be read: {0}")]
+    Corrupt(String),
+}
+
+pub type RepoResult<T> = Result<T, RepoError>;
+
+pub(crate) fn decode<T: DeserializeOwned>(item: Item) -> RepoResult<T> {
+    serde_json::from_value(serde_json::Value::Object(strip_keys(item))).map_err(|e| RepoError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
