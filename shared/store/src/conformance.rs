@@ -301,3 +301,137 @@ macro_rules! table_store_conformance {
         )*
     };
 }
+
+// ---- queue ----
+
+use crate::cipher::EncryptionContext;
+use crate::queue::Queue;
+use crate::scheduler::{ScheduleExpression, ScheduleTarget, Scheduler};
+use crate::{KeyCipher, QueueMessage};
+use std::time::Duration;
+
+async fn receive_all(q: &dyn Queue, want: usize, visibility: Duration) -> Vec<QueueMessage> {
+    let mut got = Vec::new();
+    for _ in 0..20 {
+        got.extend(q.receive(10, visibility, Duration::from_millis(500)).await.expect("receive"));
+        if got.len() >= want {
+            break;
+        }
+    }
+    got
+}
+
+pub async fn queue_send_receive_delete(q: Arc<dyn Queue>, _dlq: Arc<dyn Queue>) {
+    for body in ["one", "twö", "{\"three\":3}"] {
+        q.send(body, Duration::ZERO).await.expect("send");
+    }
+    let got = receive_all(q.as_ref(), 3, Duration::from_secs(30)).await;
+    let mut bodies: Vec<_> = got.iter().map(|m| m.body.as_str()).collect();
+    bodies.sort();
+    assert_eq!(bodies, vec!["one", "twö", "{\"three\":3}"]);
+    assert!(got.iter().all(|m| m.receive_count == 1));
+    for m in &got {
+        q.delete(&m.receipt).await.expect("delete");
+    }
+    assert!(q.receive(10, Duration::from_secs(30), Duration::from_millis(200)).await.unwrap().is_empty());
+    assert!(matches!(q.send("late", Duration::from_secs(901)).await, Err(StoreError::Invalid(_))));
+}
+
+pub async fn queue_visibility_and_redelivery(q: Arc<dyn Queue>, _dlq: Arc<dyn Queue>) {
+    q.send("retry me", Duration::ZERO).await.unwrap();
+    let first = receive_all(q.as_ref(), 1, Duration::from_secs(1)).await;
+    assert_eq!(first.len(), 1);
+    assert!(q.receive(10, Duration::from_secs(1), Duration::ZERO).await.unwrap().is_empty(), "hidden while in flight");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let second = receive_all(q.as_ref(), 1, Duration::from_secs(30)).await;
+    assert_eq!(second.len(), 1, "redelivered after the visibility timeout");
+    assert_eq!(second[0].id, first[0].id);
+    assert_eq!(second[0].receive_count, 2);
+    q.delete(&second[0].receipt).await.unwrap();
+    // Visibility zero makes an in-flight message visible at once.
+    q.send("release me", Duration::ZERO).await.unwrap();
+    let held = receive_all(q.as_ref(), 1, Duration::from_secs(30)).await;
+    assert_eq!(held.len(), 1);
+    q.change_visibility(&held[0].receipt, Duration::ZERO).await.unwrap();
+    let again = receive_all(q.as_ref(), 1, Duration::from_secs(30)).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, held[0].id);
+    q.delete(&again[0].receipt).await.unwrap();
+}
+
+pub async fn queue_delay(q: Arc<dyn Queue>, _dlq: Arc<dyn Queue>) {
+    q.send("later", Duration::from_secs(2)).await.unwrap();
+    assert!(q.receive(10, Duration::from_secs(30), Duration::ZERO).await.unwrap().is_empty(), "delayed");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let got = receive_all(q.as_ref(), 1, Duration::from_secs(30)).await;
+    assert_eq!(got.len(), 1);
+    q.delete(&got[0].receipt).await.unwrap();
+}
+
+/// The queue redrives to `dlq` after 2 receives.
+pub async fn queue_dead_letter(q: Arc<dyn Queue>, dlq: Arc<dyn Queue>) {
+    q.send("poison", Duration::ZERO).await.unwrap();
+    for attempt in 1..=2 {
+        let got = receive_all(q.as_ref(), 1, Duration::from_secs(1)).await;
+        assert_eq!(got.len(), 1, "receive {attempt}");
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+    }
+    assert!(q.receive(10, Duration::from_secs(1), Duration::from_millis(500)).await.unwrap().is_empty(), "moved off the main queue");
+    let dead = receive_all(dlq.as_ref(), 1, Duration::from_secs(30)).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, "poison");
+}
+
+/// One `#[tokio::test]` per queue case. `$make` is an async fn taking an `Arc<ManualClock>`
+/// (adapters on real time may ignore it) and returning `(queue, its dead-letter queue)` with a
+/// max receive count of 2.
+#[macro_export]
+macro_rules! queue_conformance {
+    ($make:expr) => {
+        $crate::queue_conformance!(@cases $make; queue_send_receive_delete, queue_visibility_and_redelivery, queue_delay, queue_dead_letter);
+    };
+    (@cases $make:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let clock = std::sync::Arc::new($crate::ManualClock::new(chrono::Utc::now()));
+                let (q, dlq) = ($make)(clock).await;
+                $crate::conformance::$case(q, dlq).await;
+            }
+        )*
+    };
+}
+
+// ---- key cipher ----
+
+pub async fn key_cipher(cipher: Arc<dyn KeyCipher>) {
+    let ctx: EncryptionContext = [("businessId".to_owned(), "biz_A".to_owned()), ("purpose".to_owned(), "wodify".to_owned())].into();
+    let other: EncryptionContext = [("businessId".to_owned(), "biz_B".to_owned()), ("purpose".to_owned(), "wodify".to_owned())].into();
+    let secret = "wodify-api-key-ÄÖÜ-1234567890".as_bytes();
+    let a = cipher.encrypt(secret, &ctx).await.expect("encrypt");
+    let b = cipher.encrypt(secret, &ctx).await.expect("encrypt");
+    assert_ne!(a.ciphertext, b.ciphertext, "fresh data key and nonce per value");
+    assert!(!a.ciphertext.windows(secret.len()).any(|w| w == secret));
+    assert_eq!(cipher.decrypt(&a, &ctx).await.expect("decrypt"), secret);
+    assert!(cipher.decrypt(&a, &other).await.is_err(), "another tenant's context cannot decrypt");
+    let mut tampered = a.clone();
+    tampered.ciphertext[0] ^= 1;
+    assert!(cipher.decrypt(&tampered, &ctx).await.is_err(), "tampering is detected");
+}
+
+// ---- scheduler ----
+
+pub async fn scheduler(s: Arc<dyn Scheduler>) {
+    let nightly = ScheduleTarget { name: "wodify-sync-biz_A".into(), expression: ScheduleExpression::DailyAt { hour: 3, minute: 15 }, payload: json!({"businessId": "biz_A"}) };
+    let often = ScheduleTarget { name: "sweeper".into(), expression: ScheduleExpression::EveryMinutes(5), payload: json!({"job": "sweep"}) };
+    s.put(nightly.clone()).await.unwrap();
+    s.put(often.clone()).await.unwrap();
+    let mut listed = s.list().await.unwrap();
+    listed.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(listed, vec![often.clone(), nightly.clone()]);
+    let moved = ScheduleTarget { expression: ScheduleExpression::DailyAt { hour: 4, minute: 0 }, ..nightly.clone() };
+    s.put(moved.clone()).await.unwrap();
+    s.delete("sweeper").await.unwrap();
+    assert_eq!(s.list().await.unwrap(), vec![moved]);
+    assert!(s.put(ScheduleTarget { expression: ScheduleExpression::EveryMinutes(0), ..often }).await.is_err());
+}

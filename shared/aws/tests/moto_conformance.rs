@@ -1,0 +1,48 @@
+//! The same conformance suites as the embedded adapters, against the AWS adapters talking to
+//! moto_server through the real AWS SDK.
+
+use iron_aws::{DynamoTable, KmsKeyCipher, SqsQueue, moto};
+use iron_store::{KeyCipher, ManualClock, Queue, TableStore};
+use std::sync::Arc;
+
+async fn make(clock: Arc<ManualClock>) -> Arc<dyn TableStore> {
+    let config = iron_aws::emulator_config(&moto::endpoint()).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = moto::unique_name("iron-conformance");
+    DynamoTable::create_table(&client, &table).await.expect("create table");
+    Arc::new(DynamoTable::new(client, table, clock))
+}
+
+iron_store::table_store_conformance!(make);
+
+mod queue {
+    use super::*;
+    async fn make_queue(clock: Arc<ManualClock>) -> (Arc<dyn Queue>, Arc<dyn Queue>) {
+        let _ = clock;
+        let config = iron_aws::emulator_config(&moto::endpoint()).await;
+        let client = aws_sdk_sqs::Client::new(&config);
+        let dlq_url = SqsQueue::create(&client, &moto::unique_name("iron-dlq"), None).await.expect("dlq");
+        let dlq_arn = SqsQueue::arn(&client, &dlq_url).await.expect("arn");
+        let url = SqsQueue::create(&client, &moto::unique_name("iron-q"), Some((&dlq_arn, 2))).await.expect("queue");
+        (Arc::new(SqsQueue::new(client.clone(), url)), Arc::new(SqsQueue::new(client, dlq_url)))
+    }
+    iron_store::queue_conformance!(make_queue);
+}
+
+#[tokio::test]
+async fn kms_envelope_encryption() {
+    let config = iron_aws::emulator_config(&moto::endpoint()).await;
+    let client = aws_sdk_kms::Client::new(&config);
+    let key = client.create_key().send().await.expect("create key");
+    let key_id = key.key_metadata().expect("metadata").key_id().to_owned();
+    let cipher: Arc<dyn KeyCipher> = Arc::new(KmsKeyCipher::new(client, key_id));
+    iron_store::conformance::key_cipher(cipher).await;
+}
+
+#[tokio::test]
+async fn eventbridge_schedules() {
+    let config = iron_aws::emulator_config(&moto::endpoint()).await;
+    let client = aws_sdk_eventbridge::Client::new(&config);
+    let scheduler = iron_aws::EventBridgeScheduler::new(client, moto::unique_name("iron") + "-", "arn:aws:lambda:us-east-1:123456789012:function:wodify-sync");
+    iron_store::conformance::scheduler(Arc::new(scheduler)).await;
+}
