@@ -1,1 +1,16 @@
-fn main() {}
+//! Lambda entry point: wires the AWS adapters and runs the router under lambda_http.
+
+use iron_aws::DynamoTable;
+use iron_http::AppState;
+use iron_store::SystemClock;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    iron_http::telemetry::init(true);
+    let config = iron_external_api::Config::from_env()?;
+    let sdk = iron_aws::load_config().await;
+    let clock = Arc::new(SystemClock);
+    let store = Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name, clock.clone()));
+    lambda_http::run(iron_external_api::router(AppState::new(store, clock))).await
+}

@@ -1,0 +1,61 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations, and the offline
+//! explorer (Swagger UI, vendored into the binary: no CDN).
+
+use axum::Router;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+pub const OPENAPI_PATH: &str = "/api/external/v1/openapi.json";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Iron Metrics External API",
+        version = "1.0.0",
+        description = "Members, fitness tests and analytics of a gym business, for integrators.\n\n\
+Authenticate with `Authorization: Bearer bak_…` (or `X-API-Key`). Every error is RFC 9457 \
+`application/problem+json` with a `requestId`. Lists use cursor pagination (`limit`, `cursor`, \
+`nextCursor`). Rate limits per key: `X-RateLimit-Limit`, `X-RateLimit-Remaining`, \
+`X-RateLimit-Reset` (seconds) on every response, `Retry-After` on 429."
+    ),
+    paths(
+        crate::routes::athletes::list,
+        crate::routes::athletes::get_one,
+        crate::routes::tests::list,
+        crate::routes::tests::get_one,
+        crate::routes::referrals::stats,
+        crate::routes::health,
+    ),
+    components(schemas(iron_http::error::Problem, iron_domain::FieldError)),
+    modifiers(&Security),
+    tags(
+        (name = "athletes", description = "The business's members"),
+        (name = "tests", description = "Fitness tests with their stages and derived results"),
+        (name = "analytics", description = "Referral and business intelligence"),
+        (name = "meta", description = "Service status"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("bak_…").description(Some("An API key as a bearer token")).build()),
+        );
+        components.add_security_scheme("apiKey", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+    }
+}
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// `GET /api/external/v1/openapi.json` and the explorer at `/docs`.
+pub fn routes() -> Router {
+    Router::from(SwaggerUi::new("/docs").url(OPENAPI_PATH, document()))
+}

@@ -1,0 +1,75 @@
+//! `GET /tests`, `GET /tests/{id}` (scope `read:tests`).
+
+use crate::dto::{TestOut, TestSummaryOut};
+use axum::Json;
+use axum::extract::{Path, State};
+use iron_domain::{Id, IdKind, Scope, TestType};
+use iron_http::{ApiError, AppState, ListEnvelope, PageParams, Principal, QueryParams};
+use iron_store::repo::RepoError;
+use iron_store::repo::fitness_tests::{self, TestFilter};
+
+/// List fitness tests
+///
+/// Newest first. Each entry has the derived results but not the stages; fetch one test for those.
+#[utoipa::path(
+    get, path = "/api/external/v1/tests", tag = "tests",
+    params(
+        ("athleteId" = Option<String>, Query, description = "Only this athlete's tests (`ath_…`)."),
+        ("testType" = Option<TestType>, Query, description = "Only tests of this type."),
+        ("dateFrom" = Option<String>, Query, description = "First day (YYYY-MM-DD, UTC), inclusive."),
+        ("dateTo" = Option<String>, Query, description = "Last day (YYYY-MM-DD, UTC), inclusive."),
+        ("limit" = Option<u32>, Query, description = "Page size, 1–100 (default 25)."),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "A page of tests", body = ListEnvelope<TestSummaryOut>),
+        (status = 400, description = "A malformed parameter", body = iron_http::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `read:tests`", body = iron_http::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("apiKey" = []))
+)]
+pub async fn list(State(state): State<AppState>, principal: Principal, params: QueryParams) -> Result<Json<ListEnvelope<TestSummaryOut>>, ApiError> {
+    let tenant = principal.require(Scope::ReadTests)?;
+    params.allow(&["athleteId", "testType", "dateFrom", "dateTo", "limit", "cursor"])?;
+    let known = TestType::ALL.iter().map(|t| format!("`{}`", t.as_str())).collect::<Vec<_>>().join(", ");
+    let filter = TestFilter {
+        athlete_id: params.id("athleteId", IdKind::Athlete)?,
+        test_type: params.parsed("testType", TestType::parse, &format!("one of {known}"))?,
+        date_from: params.date("dateFrom")?,
+        date_to: params.date("dateTo")?,
+    };
+    if let (Some(from), Some(to)) = (filter.date_from, filter.date_to) {
+        if from > to {
+            return Err(ApiError::BadParameter { param: "dateFrom".into(), detail: format!("{from} is after dateTo {to}") });
+        }
+    }
+    let page = PageParams::from_query(&params)?;
+    if page.cursor.as_ref().is_some_and(|c| !fitness_tests::cursor_fits(&filter, c)) {
+        return Err(PageParams::mismatched_cursor());
+    }
+    let (tests, next) = fitness_tests::list(state.store.as_ref(), tenant, &filter, page.limit, page.cursor).await?;
+    Ok(Json(ListEnvelope::new(tests.iter().map(TestSummaryOut::from).collect(), next)))
+}
+
+/// Get a fitness test
+///
+/// The full test: every stage as measured and the derived results (VO2max, LT1/LT2, peak load).
+#[utoipa::path(
+    get, path = "/api/external/v1/tests/{id}", tag = "tests",
+    params(("id" = String, Path, description = "Test id (`tst_…`)")),
+    responses(
+        (status = 200, description = "The test", body = TestOut),
+        (status = 404, description = "No such test in this business", body = iron_http::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("apiKey" = []))
+)]
+pub async fn get_one(State(state): State<AppState>, principal: Principal, Path(id): Path<String>, params: QueryParams) -> Result<Json<TestOut>, ApiError> {
+    let tenant = principal.require(Scope::ReadTests)?;
+    params.allow(&[])?;
+    let not_found = || ApiError::NotFound(format!("no test `{id}` in this business"));
+    let test_id = Id::parse_kind(IdKind::Test, &id).ok_or_else(not_found)?;
+    match fitness_tests::get(state.store.as_ref(), tenant, &test_id).await {
+        Err(RepoError::NotFound) => Err(not_found()),
+        other => Ok(Json(other?.into())),
+    }
+}

@@ -1,0 +1,111 @@
+//! API-key authentication, per-key rate limits, and scope checks.
+//!
+//! The key arrives as `Authorization: Bearer bak_…` (or `X-API-Key: bak_…`), is hashed with
+//! SHA-256, and looked up by hash: no secret is stored, compared in memory or logged. A key that
+//! is unknown, revoked or expired gets 401; a valid key without the endpoint's scope gets 403;
+//! a key over its tier's minute or day allowance gets 429 with `Retry-After`.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use iron_domain::{ApiKey, ApiKeySecret, ApiKeyStatus, Scope};
+use iron_store::TenantScope;
+use iron_store::repo::{platform, rate_limit};
+
+/// The authenticated caller: its key (never the secret) and the business it may touch.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub key: ApiKey,
+    pub tenant: TenantScope,
+}
+
+impl Principal {
+    /// The tenant scope, if the key holds `scope`; else 403.
+    pub fn require(&self, scope: Scope) -> Result<&TenantScope, ApiError> {
+        if self.key.has_scope(scope) {
+            Ok(&self.tenant)
+        } else {
+            Err(ApiError::Forbidden(format!("this API key lacks the `{scope}` scope this endpoint needs")))
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // Fails closed: a route mounted without the auth layer has no principal.
+        parts.extensions.get::<Principal>().cloned().ok_or_else(|| ApiError::Unauthorized("authentication required".into()))
+    }
+}
+
+fn presented_key(headers: &HeaderMap) -> Result<&str, ApiError> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not valid text".into()))?;
+        let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(ApiError::Unauthorized("use `Authorization: Bearer <API key>`".into()));
+        }
+        return Ok(token.trim());
+    }
+    if let Some(value) = headers.get("x-api-key") {
+        return value.to_str().map(str::trim).map_err(|_| ApiError::Unauthorized("the X-API-Key header is not valid text".into()));
+    }
+    Err(ApiError::Unauthorized("no API key: send `Authorization: Bearer <API key>` or `X-API-Key: <API key>`".into()))
+}
+
+fn set_rate_headers(headers: &mut HeaderMap, d: &rate_limit::RateDecision) {
+    headers.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(d.reset_after_s));
+    headers.insert("x-ratelimit-limit-day", HeaderValue::from(d.day_limit));
+    if let Some(day) = d.day_remaining {
+        headers.insert("x-ratelimit-remaining-day", HeaderValue::from(day));
+    }
+}
+
+/// Middleware for every authenticated route.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let principal = match resolve(&state, req.headers()).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    tracing::Span::current().record("business_id", tracing::field::display(principal.key.business_id.as_str()));
+    tracing::Span::current().record("key_id", tracing::field::display(principal.key.id.as_str()));
+    let decision = match rate_limit::check(state.store.as_ref(), &principal.key, state.clock.now()).await {
+        Ok(d) => d,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if let Some(d) = &decision {
+        if !d.allowed {
+            let mut resp = ApiError::RateLimited { retry_after_s: d.reset_after_s }.into_response();
+            set_rate_headers(resp.headers_mut(), d);
+            return resp;
+        }
+    }
+    req.extensions_mut().insert(principal);
+    let mut resp = next.run(req).await;
+    if let Some(d) = &decision {
+        set_rate_headers(resp.headers_mut(), d);
+    }
+    resp
+}
+
+async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let presented = presented_key(headers)?;
+    let secret = ApiKeySecret::parse(presented).ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
+    let key = platform::lookup_key(state.store.as_ref(), &secret.hash())
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
+    let now = state.clock.now();
+    if key.status == ApiKeyStatus::Revoked {
+        return Err(ApiError::Unauthorized("the API key has been revoked".into()));
+    }
+    if !key.is_usable(now) {
+        return Err(ApiError::Unauthorized("the API key has expired".into()));
+    }
+    Ok(Principal { tenant: TenantScope::of_key(&key), key })
+}
