@@ -1,7 +1,8 @@
 //! Test harness: finds the local AWS emulator (moto_server) or starts one.
 //!
 //! `IRON_MOTO_URL` (set by `.ci/run`) names a running emulator. Without it, the first test that
-//! asks starts `moto_server` on a free loopback port for the rest of the test binary. When
+//! asks starts one (`infra/moto/serve.py`: moto serving one request at a time, which keeps
+//! DynamoDB's per-item atomicity) on a free loopback port for the rest of the test binary. When
 //! neither works the harness panics with how to install it: AWS adapter tests never pass silently.
 
 use std::net::TcpListener;
@@ -35,8 +36,9 @@ pub fn endpoint() -> String {
             }
             let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
             // A shell minds the emulator and stops it once this test process is gone.
+            let serve = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/moto/serve.py");
             let script = format!(
-                "moto_server -H 127.0.0.1 -p {port} & m=$!; while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
+                "python3 {serve} --host 127.0.0.1 --port {port} & m=$!; while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
                 parent = std::process::id()
             );
             let child = Command::new("sh")
