@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Writes the sample API Gateway HTTP API (payload 2.0) events in this folder.
+
+Each event is what API Gateway sends the function for one route. `bak_REPLACE_WITH_YOUR_KEY`
+and the example ids are placeholders: the tests substitute real ones; by hand, edit them before
+`cargo lambda invoke external-api --data-file events/<name>.json`.
+"""
+import json
+import pathlib
+from urllib.parse import parse_qsl
+
+KEY = "bak_REPLACE_WITH_YOUR_KEY"
+ATHLETE = "ath_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
+TEST = "tst_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
+
+
+def event(route_key, method, path, query="", key=KEY, proxy=None):
+    headers = {
+        "accept": "application/json",
+        "host": "abc123.execute-api.eu-west-1.amazonaws.com",
+        "user-agent": "curl/8.5.0",
+        "x-forwarded-for": "203.0.113.7",
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+    }
+    if key:
+        headers["authorization"] = f"Bearer {key}"
+    e = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "curl/8.5.0"},
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "22/Nov/2026:10:00:30 +0000",
+            "timeEpoch": 1795341630000,
+        },
+        "isBase64Encoded": False,
+    }
+    if query:
+        e["queryStringParameters"] = dict(parse_qsl(query))
+    if proxy is not None:
+        e["pathParameters"] = {"proxy": proxy}
+    return e
+
+
+API = "ANY /api/external/v1/{proxy+}"
+EVENTS = {
+    "athletes-list": event(API, "GET", "/api/external/v1/athletes", "limit=2&q=nunez", proxy="athletes"),
+    "athletes-get": event(API, "GET", f"/api/external/v1/athletes/{ATHLETE}", proxy=f"athletes/{ATHLETE}"),
+    "tests-list": event(API, "GET", "/api/external/v1/tests", "testType=lactate_step&limit=5", proxy="tests"),
+    "tests-get": event(API, "GET", f"/api/external/v1/tests/{TEST}", proxy=f"tests/{TEST}"),
+    "referrals": event(API, "GET", "/api/external/v1/referrals", "dateFrom=2026-01-01&dateTo=2026-11-22", proxy="referrals"),
+    "athletes-unauthenticated": event(API, "GET", "/api/external/v1/athletes", key=None, proxy="athletes"),
+    "athletes-bad-limit": event(API, "GET", "/api/external/v1/athletes", "limit=500", proxy="athletes"),
+    "openapi": event(API, "GET", "/api/external/v1/openapi.json", key=None, proxy="openapi.json"),
+    "docs": event("GET /docs/{proxy+}", "GET", "/docs/", key=None, proxy=""),
+    "health": event("GET /health", "GET", "/health", key=None),
+}
+
+here = pathlib.Path(__file__).parent
+for name, body in EVENTS.items():
+    (here / f"apigw-{name}.json").write_text(json.dumps(body, indent=2) + "\n")
+print(f"wrote {len(EVENTS)} events")

@@ -1,0 +1,124 @@
+//! End to end over real HTTP: the iron-local binary as a newcomer runs it.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Stack {
+    child: Child,
+    base: String,
+    key: String,
+    banner: String,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the binary on a free port and reads its banner up to the `Try:` curl line.
+fn start(data_dir: &Path) -> Stack {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iron-local"))
+        .args(["--port", "0", "--data-dir", data_dir.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start iron-local");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut banner = String::new();
+    loop {
+        let line = rx.recv_timeout(Duration::from_secs(60)).expect("iron-local printed its banner");
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.trim_start().starts_with("curl ") {
+            break;
+        }
+    }
+    let base = banner.lines().find_map(|l| l.trim().strip_prefix("listening:")).unwrap().trim().to_owned();
+    let key = banner.lines().find_map(|l| l.strip_prefix("API key: ")).expect("`API key: bak_…` on a line of its own").to_owned();
+    Stack { child, base, key, banner }
+}
+
+async fn get(client: &reqwest::Client, url: &str, key: &str) -> (u16, serde_json::Value) {
+    let r = client.get(url).bearer_auth(key).send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or_default())
+}
+
+async fn count_athletes(client: &reqwest::Client, base: &str, key: &str) -> usize {
+    let mut n = 0;
+    let mut url = format!("{base}/api/external/v1/athletes?limit=100");
+    loop {
+        let (status, body) = get(client, &url, key).await;
+        assert_eq!(status, 200, "{body}");
+        n += body["data"].as_array().unwrap().len();
+        match body["nextCursor"].as_str() {
+            Some(c) => url = format!("{base}/api/external/v1/athletes?limit=100&cursor={c}"),
+            None => return n,
+        }
+    }
+}
+
+#[tokio::test]
+async fn first_start_seeds_restart_keeps_data_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let client = reqwest::Client::new();
+
+    let first = start(&data);
+    assert!(first.banner.contains("created and seeded"), "{}", first.banner);
+    assert!(first.key.starts_with("bak_") && first.key.len() == 68);
+    assert!(first.base.starts_with("http://127.0.0.1:"));
+    let health = client.get(format!("{}/health", first.base)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    // The printed curl line works as printed.
+    let curl = first.banner.lines().find(|l| l.trim_start().starts_with("curl ")).unwrap().trim().to_owned();
+    let out = Command::new("sh").args(["-c", &format!("{curl} --silent --fail")]).output().expect("curl");
+    assert!(out.status.success(), "{curl}");
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from the printed curl");
+    assert_eq!(body["data"].as_array().unwrap().len(), 3);
+
+    assert_eq!(count_athletes(&client, &first.base, &first.key).await, 200);
+    let (status, tests) = get(&client, &format!("{}/api/external/v1/tests?limit=100", first.base), &first.key).await;
+    assert_eq!(status, 200);
+    assert_eq!(tests["data"].as_array().unwrap().len(), 100);
+    let business = first.banner.lines().find_map(|l| l.trim().strip_prefix("business:")).unwrap().trim().to_owned();
+    let key = first.key.clone();
+    drop(first);
+
+    // Restart: same data, not re-seeded, the same key still works.
+    let second = start(&data);
+    assert!(second.banner.contains("reused"), "{}", second.banner);
+    assert!(second.banner.contains(&business));
+    assert_eq!(second.key, key);
+    assert_eq!(count_athletes(&client, &second.base, &second.key).await, 200, "no second seed");
+
+    // If the saved key stops working, the next start mints and prints a working one.
+    let store = iron_store::SqliteTable::open(&data.join("table.db"), Arc::new(iron_store::SystemClock)).unwrap();
+    let secret = iron_domain::ApiKeySecret::parse(&key).unwrap();
+    let record = iron_store::repo::platform::lookup_key(&store, &secret.hash()).await.unwrap().unwrap();
+    let scope = iron_store::TenantScope::of_key(&record);
+    iron_store::repo::platform::revoke_key(&store, &scope, &record.id, chrono::Utc::now()).await.unwrap();
+    assert_eq!(get(&client, &format!("{}/api/external/v1/athletes", second.base), &key).await.0, 401);
+    drop(second);
+    let third = start(&data);
+    assert_ne!(third.key, key);
+    assert_eq!(get(&client, &format!("{}/api/external/v1/athletes?limit=1", third.base), &third.key).await.0, 200);
+    let db = std::fs::read(data.join("table.db")).unwrap();
+    assert!(!db.windows(third.key.len()).any(|w| w == third.key.as_bytes()), "only the hash is in the database");
+    assert!(db.windows(64).any(|w| w == secret.hash().0.as_bytes()), "the hash is");
+}
