@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use iron_domain::fitness_test::{DerivedResults, Threshold};
-use iron_domain::{Athlete, AthleteSource, AthleteStatus, FitnessTest, Modality, Sex, Stage, TestType};
+use iron_domain::{
+    Athlete, AthleteSource, AthleteStatus, FitnessTest, Modality, Sex, Stage, TestType,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 

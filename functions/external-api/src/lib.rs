@@ -21,7 +21,8 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Config, String> {
-        let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME must name the DynamoDB table".to_owned())?;
+        let table_name = std::env::var("TABLE_NAME")
+            .map_err(|_| "TABLE_NAME must name the DynamoDB table".to_owned())?;
         Ok(Config { table_name })
     }
 }
@@ -33,15 +34,28 @@ pub fn api_routes(state: AppState) -> Router {
     let auth = || from_fn_with_state(state.clone(), iron_http::authenticate);
     let v1 = Router::new()
         .route("/athletes", get(routes::athletes::list).route_layer(auth()))
-        .route("/athletes/{id}", get(routes::athletes::get_one).route_layer(auth()))
+        .route(
+            "/athletes/{id}",
+            get(routes::athletes::get_one).route_layer(auth()),
+        )
         .route("/tests", get(routes::tests::list).route_layer(auth()))
-        .route("/tests/{id}", get(routes::tests::get_one).route_layer(auth()))
-        .route("/referrals", get(routes::referrals::stats).route_layer(auth()))
+        .route(
+            "/tests/{id}",
+            get(routes::tests::get_one).route_layer(auth()),
+        )
+        .route(
+            "/referrals",
+            get(routes::referrals::stats).route_layer(auth()),
+        )
         .with_state(state.clone());
     Router::new().nest(API_PREFIX, v1)
 }
 
 /// Everything this function serves: the API, its OpenAPI document and explorer, and `/health`.
 pub fn router(state: AppState) -> Router {
-    iron_http::finish(api_routes(state).merge(openapi::routes()).route("/health", get(routes::health)))
+    iron_http::finish(
+        api_routes(state)
+            .merge(openapi::routes())
+            .route("/health", get(routes::health)),
+    )
 }

@@ -11,6 +11,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = iron_external_api::Config::from_env()?;
     let sdk = iron_aws::load_config().await;
     let clock = Arc::new(SystemClock);
-    let store = Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name, clock.clone()));
+    let store = Arc::new(DynamoTable::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        config.table_name,
+        clock.clone(),
+    ));
     lambda_http::run(iron_external_api::router(AppState::new(store, clock))).await
 }

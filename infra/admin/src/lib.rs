@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(name = "iron-admin", about = "Operate Iron Metrics: businesses and API keys", version)]
+#[command(
+    name = "iron-admin",
+    about = "Operate Iron Metrics: businesses and API keys",
+    version
+)]
 pub struct Cli {
     /// Where the data lives.
     #[arg(long, env = "IRON_BACKEND", value_enum, default_value_t = Backend::Embedded)]
@@ -102,19 +106,32 @@ pub enum KeyCommand {
 async fn open_store(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Arc<dyn TableStore>, String> {
     match cli.backend {
         Backend::Embedded => {
-            std::fs::create_dir_all(&cli.data_dir).map_err(|e| format!("{}: {e}", cli.data_dir.display()))?;
-            Ok(Arc::new(SqliteTable::open(&cli.data_dir.join("table.db"), clock).map_err(|e| e.to_string())?))
+            std::fs::create_dir_all(&cli.data_dir)
+                .map_err(|e| format!("{}: {e}", cli.data_dir.display()))?;
+            Ok(Arc::new(
+                SqliteTable::open(&cli.data_dir.join("table.db"), clock)
+                    .map_err(|e| e.to_string())?,
+            ))
         }
         Backend::Dynamodb => {
-            let table = cli.table.clone().ok_or("the dynamodb backend needs --table or TABLE_NAME")?;
+            let table = cli
+                .table
+                .clone()
+                .ok_or("the dynamodb backend needs --table or TABLE_NAME")?;
             let config = iron_aws::load_config().await;
-            Ok(Arc::new(iron_aws::DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), table, clock)))
+            Ok(Arc::new(iron_aws::DynamoTable::new(
+                aws_sdk_dynamodb::Client::new(&config),
+                table,
+                clock,
+            )))
         }
     }
 }
 
 fn business_scope(raw: &str) -> Result<TenantScope, String> {
-    Id::parse_kind(IdKind::Business, raw).map(TenantScope::operator).ok_or_else(|| format!("`{raw}` is not a business id (biz_…)"))
+    Id::parse_kind(IdKind::Business, raw)
+        .map(TenantScope::operator)
+        .ok_or_else(|| format!("`{raw}` is not a business id (biz_…)"))
 }
 
 fn parse_scopes(raw: &str) -> Result<Vec<Scope>, String> {
@@ -138,32 +155,52 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
     let now = clock.now();
     let mut out = String::new();
     if let Command::InitTable = cli.command {
-        let table = cli.table.clone().ok_or("init-table needs --backend dynamodb and --table")?;
+        let table = cli
+            .table
+            .clone()
+            .ok_or("init-table needs --backend dynamodb and --table")?;
         let config = iron_aws::load_config().await;
-        iron_aws::DynamoTable::create_table(&aws_sdk_dynamodb::Client::new(&config), &table).await.map_err(|e| e.to_string())?;
+        iron_aws::DynamoTable::create_table(&aws_sdk_dynamodb::Client::new(&config), &table)
+            .await
+            .map_err(|e| e.to_string())?;
         let _ = writeln!(out, "table {table} is ready");
         return Ok(out);
     }
     let store = open_store(&cli, clock).await?;
     let store = store.as_ref();
     let err = |e: iron_store::repo::RepoError| match e {
-        iron_store::repo::RepoError::NotFound => "not found (check the business and key ids)".to_owned(),
+        iron_store::repo::RepoError::NotFound => {
+            "not found (check the business and key ids)".to_owned()
+        }
         other => other.to_string(),
     };
     match cli.command {
         Command::InitTable => unreachable!("handled above"),
         Command::SeedDemo => {
-            let summary = iron_demo::seed(store, now, iron_demo::DemoSize::default(), rand_seed()).await.map_err(err)?;
+            let summary = iron_demo::seed(store, now, iron_demo::DemoSize::default(), rand_seed())
+                .await
+                .map_err(err)?;
             let _ = writeln!(
                 out,
                 "seeded {} ({}): {} athletes, {} tests, {} partners, {} referrals",
-                summary.business.name, summary.business.id, summary.athletes, summary.tests, summary.partners, summary.referrals
+                summary.business.name,
+                summary.business.id,
+                summary.athletes,
+                summary.tests,
+                summary.partners,
+                summary.referrals
             );
         }
         Command::Business(BusinessCommand::Create { name, timezone }) => {
-            let (business, _) = platform::create_business(store, &name, &timezone, now).await.map_err(err)?;
+            let (business, _) = platform::create_business(store, &name, &timezone, now)
+                .await
+                .map_err(err)?;
             if cli.json {
-                let _ = writeln!(out, "{}", serde_json::to_string(&business).unwrap_or_default());
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&business).unwrap_or_default()
+                );
             } else {
                 let _ = writeln!(out, "created business {} ({})", business.name, business.id);
             }
@@ -174,55 +211,127 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
                 let _ = writeln!(out, "{}", serde_json::to_string(&all).unwrap_or_default());
             } else {
                 for b in all {
-                    let _ = writeln!(out, "{}\t{}\t{}\t{}", b.id, b.name, b.timezone, b.created_at.to_rfc3339());
+                    let _ = writeln!(
+                        out,
+                        "{}\t{}\t{}\t{}",
+                        b.id,
+                        b.name,
+                        b.timezone,
+                        b.created_at.to_rfc3339()
+                    );
                 }
             }
         }
-        Command::Key(KeyCommand::Mint { business, name, scopes, tier, expires_at }) => {
+        Command::Key(KeyCommand::Mint {
+            business,
+            name,
+            scopes,
+            tier,
+            expires_at,
+        }) => {
             let scope = business_scope(&business)?;
             let scopes = parse_scopes(&scopes)?;
             let tier: RateTier = tier.parse()?;
             let expires_at = match expires_at {
-                Some(raw) => Some(DateTime::parse_from_rfc3339(&raw).map_err(|_| format!("--expires-at `{raw}` is not RFC 3339"))?.with_timezone(&Utc)),
+                Some(raw) => Some(
+                    DateTime::parse_from_rfc3339(&raw)
+                        .map_err(|_| format!("--expires-at `{raw}` is not RFC 3339"))?
+                        .with_timezone(&Utc),
+                ),
                 None => None,
             };
             if expires_at.is_some_and(|at| at <= now) {
                 return Err("--expires-at is in the past".into());
             }
-            let (key, secret) = platform::mint_key(store, &scope, NewKey { name: &name, scopes, tier, expires_at }, now).await.map_err(err)?;
+            let (key, secret) = platform::mint_key(
+                store,
+                &scope,
+                NewKey {
+                    name: &name,
+                    scopes,
+                    tier,
+                    expires_at,
+                },
+                now,
+            )
+            .await
+            .map_err(err)?;
             if cli.json {
                 let mut v = serde_json::to_value(&key).unwrap_or_default();
                 v["secret"] = serde_json::Value::String(secret.expose().to_owned());
                 let _ = writeln!(out, "{v}");
             } else {
                 let scopes: Vec<_> = key.scopes.iter().map(|s| s.as_str()).collect();
-                let _ = writeln!(out, "minted key {} for {} (tier {}, scopes {})", key.id, key.business_id, key.tier.as_str(), scopes.join(","));
+                let _ = writeln!(
+                    out,
+                    "minted key {} for {} (tier {}, scopes {})",
+                    key.id,
+                    key.business_id,
+                    key.tier.as_str(),
+                    scopes.join(",")
+                );
                 let _ = writeln!(out, "This secret is shown once; store it now.");
                 let _ = writeln!(out, "API key: {}", secret.expose());
             }
         }
         Command::Key(KeyCommand::List { business }) => {
-            let keys = platform::list_keys(store, &business_scope(&business)?).await.map_err(err)?;
+            let keys = platform::list_keys(store, &business_scope(&business)?)
+                .await
+                .map_err(err)?;
             if cli.json {
                 let _ = writeln!(out, "{}", serde_json::to_string(&keys).unwrap_or_default());
             } else {
                 for k in keys {
                     let scopes: Vec<_> = k.scopes.iter().map(|s| s.as_str()).collect();
-                    let status = if k.is_usable(now) { "active" } else if k.status == iron_domain::ApiKeyStatus::Revoked { "revoked" } else { "expired" };
-                    let _ = writeln!(out, "{}\t{}…\t{}\t{}\t{}\t{}", k.id, k.prefix, k.name, status, k.tier.as_str(), scopes.join(","));
+                    let status = if k.is_usable(now) {
+                        "active"
+                    } else if k.status == iron_domain::ApiKeyStatus::Revoked {
+                        "revoked"
+                    } else {
+                        "expired"
+                    };
+                    let _ = writeln!(
+                        out,
+                        "{}\t{}…\t{}\t{}\t{}\t{}",
+                        k.id,
+                        k.prefix,
+                        k.name,
+                        status,
+                        k.tier.as_str(),
+                        scopes.join(",")
+                    );
                 }
             }
         }
         Command::Key(KeyCommand::Revoke { business, key }) => {
-            let id = Id::parse_kind(IdKind::ApiKey, &key).ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
-            let key = platform::revoke_key(store, &business_scope(&business)?, &id, now).await.map_err(err)?;
-            let _ = writeln!(out, "revoked key {} ({}); it stops working at once", key.id, key.prefix);
+            let id = Id::parse_kind(IdKind::ApiKey, &key)
+                .ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
+            let key = platform::revoke_key(store, &business_scope(&business)?, &id, now)
+                .await
+                .map_err(err)?;
+            let _ = writeln!(
+                out,
+                "revoked key {} ({}); it stops working at once",
+                key.id, key.prefix
+            );
         }
-        Command::Key(KeyCommand::SetTier { business, key, tier }) => {
-            let id = Id::parse_kind(IdKind::ApiKey, &key).ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
+        Command::Key(KeyCommand::SetTier {
+            business,
+            key,
+            tier,
+        }) => {
+            let id = Id::parse_kind(IdKind::ApiKey, &key)
+                .ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
             let tier: RateTier = tier.parse()?;
-            let key = platform::set_tier(store, &business_scope(&business)?, &id, tier).await.map_err(err)?;
-            let _ = writeln!(out, "key {} is now on the {} tier", key.id, key.tier.as_str());
+            let key = platform::set_tier(store, &business_scope(&business)?, &id, tier)
+                .await
+                .map_err(err)?;
+            let _ = writeln!(
+                out,
+                "key {} is now on the {} tier",
+                key.id,
+                key.tier.as_str()
+            );
         }
     }
     Ok(out)

@@ -11,52 +11,136 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 fn admin(envs: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_iron-admin")).envs(envs.iter().copied()).args(args).output().expect("run iron-admin");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_iron-admin"))
+        .envs(envs.iter().copied())
+        .args(args)
+        .output()
+        .expect("run iron-admin");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn field<'a>(text: &'a str, prefix: &str) -> &'a str {
-    text.split_whitespace().map(|w| w.trim_matches(|c| c == '(' || c == ')' || c == ';')).find(|w| w.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix} in {text}"))
+    text.split_whitespace()
+        .map(|w| w.trim_matches(|c| c == '(' || c == ')' || c == ';'))
+        .find(|w| w.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix} in {text}"))
 }
 
 async fn status_with(store: Arc<dyn TableStore>, key: &str) -> u16 {
     let router = iron_external_api::router(AppState::new(store, Arc::new(SystemClock)));
-    let req = Request::get("/api/external/v1/athletes?limit=1").header("authorization", format!("Bearer {key}")).body(Body::empty()).unwrap();
+    let req = Request::get("/api/external/v1/athletes?limit=1")
+        .header("authorization", format!("Bearer {key}"))
+        .body(Body::empty())
+        .unwrap();
     router.oneshot(req).await.unwrap().status().as_u16()
 }
 
 async fn lifecycle(envs: &[(&str, &str)], open: impl Fn() -> Arc<dyn TableStore>) {
-    let (ok, out, err) = admin(envs, &["business", "create", "--name", "CrossFit Ñandú", "--timezone", "America/Argentina/Buenos_Aires"]);
+    let (ok, out, err) = admin(
+        envs,
+        &[
+            "business",
+            "create",
+            "--name",
+            "CrossFit Ñandú",
+            "--timezone",
+            "America/Argentina/Buenos_Aires",
+        ],
+    );
     assert!(ok, "{err}");
     let business = field(&out, "biz_").to_owned();
     let (ok, out, _) = admin(envs, &["business", "list"]);
     assert!(ok && out.contains(&business) && out.contains("CrossFit Ñandú"));
 
-    let (ok, out, err) = admin(envs, &["key", "mint", "--business", &business, "--name", "Zapier", "--scopes", "read:athletes", "--tier", "professional"]);
+    let (ok, out, err) = admin(
+        envs,
+        &[
+            "key",
+            "mint",
+            "--business",
+            &business,
+            "--name",
+            "Zapier",
+            "--scopes",
+            "read:athletes",
+            "--tier",
+            "professional",
+        ],
+    );
     assert!(ok, "{err}");
-    let secret = out.lines().find_map(|l| l.strip_prefix("API key: ")).expect("the key on its own line").to_owned();
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("API key: "))
+        .expect("the key on its own line")
+        .to_owned();
     assert!(secret.starts_with("bak_") && secret.len() == 68);
     let key_id = field(&out, "key_").to_owned();
     assert_eq!(status_with(open(), &secret).await, 200);
 
     let (ok, out, _) = admin(envs, &["key", "list", "--business", &business]);
-    assert!(ok && out.contains(&key_id) && out.contains("professional") && out.contains(&secret[..12]));
+    assert!(
+        ok && out.contains(&key_id) && out.contains("professional") && out.contains(&secret[..12])
+    );
     assert!(!out.contains(&secret), "the secret is never shown again");
 
-    let (ok, _, err) = admin(envs, &["key", "set-tier", "--business", &business, "--key", &key_id, "--tier", "standard"]);
+    let (ok, _, err) = admin(
+        envs,
+        &[
+            "key",
+            "set-tier",
+            "--business",
+            &business,
+            "--key",
+            &key_id,
+            "--tier",
+            "standard",
+        ],
+    );
     assert!(ok, "{err}");
-    let (ok, _, err) = admin(envs, &["key", "revoke", "--business", &business, "--key", &key_id]);
+    let (ok, _, err) = admin(
+        envs,
+        &["key", "revoke", "--business", &business, "--key", &key_id],
+    );
     assert!(ok, "{err}");
     assert_eq!(status_with(open(), &secret).await, 401);
     let (_, out, _) = admin(envs, &["key", "list", "--business", &business]);
     assert!(out.contains("revoked"));
 
     // Mistakes are explained, with a non-zero exit.
-    let (ok, _, err) = admin(envs, &["key", "mint", "--business", "biz_nope", "--name", "x"]);
+    let (ok, _, err) = admin(
+        envs,
+        &["key", "mint", "--business", "biz_nope", "--name", "x"],
+    );
     assert!(!ok && err.contains("business id"));
-    let (ok, _, err) = admin(envs, &["key", "mint", "--business", &business, "--name", "x", "--scopes", "read:everything"]);
+    let (ok, _, err) = admin(
+        envs,
+        &[
+            "key",
+            "mint",
+            "--business",
+            &business,
+            "--name",
+            "x",
+            "--scopes",
+            "read:everything",
+        ],
+    );
     assert!(!ok && err.contains("unknown scope"));
-    let (ok, _, err) = admin(envs, &["key", "mint", "--business", "biz_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", "--name", "x"]);
+    let (ok, _, err) = admin(
+        envs,
+        &[
+            "key",
+            "mint",
+            "--business",
+            "biz_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7",
+            "--name",
+            "x",
+        ],
+    );
     assert!(!ok && err.contains("not found"), "{err}");
 }
 
@@ -65,7 +149,11 @@ async fn embedded_backend() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap().to_owned();
     let path = Path::new(&data).join("table.db");
-    lifecycle(&[("IRON_BACKEND", "embedded"), ("IRON_DATA_DIR", &data)], || Arc::new(SqliteTable::open(&path, Arc::new(SystemClock)).unwrap())).await;
+    lifecycle(
+        &[("IRON_BACKEND", "embedded"), ("IRON_DATA_DIR", &data)],
+        || Arc::new(SqliteTable::open(&path, Arc::new(SystemClock)).unwrap()),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -85,5 +173,12 @@ async fn dynamodb_backend() {
     assert!(out.contains("ready"));
     let config = iron_aws::emulator_config(&endpoint).await;
     let client = aws_sdk_dynamodb::Client::new(&config);
-    lifecycle(&envs, || Arc::new(iron_aws::DynamoTable::new(client.clone(), table.clone(), Arc::new(SystemClock)))).await;
+    lifecycle(&envs, || {
+        Arc::new(iron_aws::DynamoTable::new(
+            client.clone(),
+            table.clone(),
+            Arc::new(SystemClock),
+        ))
+    })
+    .await;
 }

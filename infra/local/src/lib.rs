@@ -7,7 +7,10 @@ use chrono::Utc;
 use iron_domain::{ApiKeySecret, RateTier, Scope};
 use iron_http::AppState;
 use iron_store::repo::platform::{self, NewKey};
-use iron_store::{Clock, InProcessScheduler, LocalKeyCipher, SqliteQueue, SqliteTable, SystemClock, TableStore, TenantScope};
+use iron_store::{
+    Clock, InProcessScheduler, LocalKeyCipher, SqliteQueue, SqliteTable, SystemClock, TableStore,
+    TenantScope,
+};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,13 +35,16 @@ pub struct Embedded {
 
 impl Embedded {
     pub fn open(data_dir: &Path) -> Result<Embedded, String> {
-        std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create data dir {}: {e}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| format!("cannot create data dir {}: {e}", data_dir.display()))?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let table = SqliteTable::open(&data_dir.join("table.db"), clock.clone()).map_err(|e| e.to_string())?;
+        let table = SqliteTable::open(&data_dir.join("table.db"), clock.clone())
+            .map_err(|e| e.to_string())?;
         let queue = SqliteQueue::open(&data_dir.join("queue.db"), "deliveries", clock.clone())
             .map_err(|e| e.to_string())?
             .with_dead_letter("deliveries-dlq", 5);
-        let cipher = LocalKeyCipher::load_or_create(&data_dir.join("master.key")).map_err(|e| e.to_string())?;
+        let cipher = LocalKeyCipher::load_or_create(&data_dir.join("master.key"))
+            .map_err(|e| e.to_string())?;
         Ok(Embedded {
             table: Arc::new(table),
             queue: Arc::new(queue),
@@ -68,33 +74,63 @@ const DEMO_STATE: &str = "demo.json";
 /// Seeds the demo gym on first start and returns a working demo key. The key's secret is kept
 /// in the data dir (local development only: nowhere else is a key stored other than hashed);
 /// if that key no longer works (revoked, or the file is gone), a new one is minted.
-pub async fn ensure_demo(store: &dyn TableStore, data_dir: &Path, now: chrono::DateTime<Utc>) -> Result<(String, String, String, bool), String> {
+pub async fn ensure_demo(
+    store: &dyn TableStore,
+    data_dir: &Path,
+    now: chrono::DateTime<Utc>,
+) -> Result<(String, String, String, bool), String> {
     let state_path = data_dir.join(DEMO_STATE);
-    let existing: Option<serde_json::Value> = std::fs::read(&state_path).ok().and_then(|b| serde_json::from_slice(&b).ok());
-    let (business_id, seeded) = match existing.as_ref().and_then(|v| v["businessId"].as_str()).and_then(iron_domain::Id::parse) {
+    let existing: Option<serde_json::Value> = std::fs::read(&state_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let (business_id, seeded) = match existing
+        .as_ref()
+        .and_then(|v| v["businessId"].as_str())
+        .and_then(iron_domain::Id::parse)
+    {
         Some(id) => (id, false),
         None => {
-            let summary = iron_demo::seed(store, now, iron_demo::DemoSize::default(), rand::random()).await.map_err(|e| format!("seeding the demo gym failed: {e}"))?;
+            let summary =
+                iron_demo::seed(store, now, iron_demo::DemoSize::default(), rand::random())
+                    .await
+                    .map_err(|e| format!("seeding the demo gym failed: {e}"))?;
             (summary.business.id, true)
         }
     };
     let scope = TenantScope::operator(business_id.clone());
-    let business = platform::get_business(store, &scope).await.map_err(|e| format!("the demo business is missing from the data dir: {e}"))?;
-    let saved_key = existing.as_ref().filter(|_| !seeded).and_then(|v| v["apiKey"].as_str()).and_then(ApiKeySecret::parse);
+    let business = platform::get_business(store, &scope)
+        .await
+        .map_err(|e| format!("the demo business is missing from the data dir: {e}"))?;
+    let saved_key = existing
+        .as_ref()
+        .filter(|_| !seeded)
+        .and_then(|v| v["apiKey"].as_str())
+        .and_then(ApiKeySecret::parse);
     let usable = match &saved_key {
-        Some(secret) => platform::lookup_key(store, &secret.hash()).await.map_err(|e| e.to_string())?.is_some_and(|k| k.is_usable(now)),
+        Some(secret) => platform::lookup_key(store, &secret.hash())
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some_and(|k| k.is_usable(now)),
         None => false,
     };
     let secret = match saved_key {
         Some(secret) if usable => secret.expose().to_owned(),
         _ => {
-            let new = NewKey { name: "Demo key (iron-local)", scopes: Scope::ALL.to_vec(), tier: RateTier::Enterprise, expires_at: None };
-            let (_, secret) = platform::mint_key(store, &scope, new, now).await.map_err(|e| e.to_string())?;
+            let new = NewKey {
+                name: "Demo key (iron-local)",
+                scopes: Scope::ALL.to_vec(),
+                tier: RateTier::Enterprise,
+                expires_at: None,
+            };
+            let (_, secret) = platform::mint_key(store, &scope, new, now)
+                .await
+                .map_err(|e| e.to_string())?;
             secret.expose().to_owned()
         }
     };
     let state = serde_json::json!({ "businessId": business_id, "apiKey": secret });
-    write_private(&state_path, state.to_string().as_bytes()).map_err(|e| format!("cannot write {}: {e}", state_path.display()))?;
+    write_private(&state_path, state.to_string().as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", state_path.display()))?;
     Ok((secret, business.name, business.id.to_string(), seeded))
 }
 
@@ -109,7 +145,15 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Binds, prepares data, and returns the server future with what was started.
-pub async fn start(config: LocalConfig) -> Result<(Started, impl std::future::Future<Output = std::io::Result<()>>), String> {
+pub async fn start(
+    config: LocalConfig,
+) -> Result<
+    (
+        Started,
+        impl std::future::Future<Output = std::io::Result<()>>,
+    ),
+    String,
+> {
     let embedded = Embedded::open(&config.data_dir)?;
     let now = embedded.clock.now();
     let (api_key, business_name, business_id, seeded) = if config.seed_demo {
@@ -117,7 +161,9 @@ pub async fn start(config: LocalConfig) -> Result<(Started, impl std::future::Fu
     } else {
         (String::new(), String::new(), String::new(), false)
     };
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await.map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", config.port))?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", config.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
 
     // What AWS runs in the background: TTL deletion, and the EventBridge schedules.
@@ -131,21 +177,33 @@ pub async fn start(config: LocalConfig) -> Result<(Started, impl std::future::Fu
         }
     });
     let scheduler = embedded.scheduler.clone();
-    tokio::spawn(scheduler.run(Arc::new(|schedule| tracing::info!(name = %schedule.name, "schedule fired"))));
+    tokio::spawn(scheduler.run(Arc::new(
+        |schedule| tracing::info!(name = %schedule.name, "schedule fired"),
+    )));
 
     let state = AppState::new(embedded.table.clone(), embedded.clock.clone());
     let server = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal());
-    Ok((Started { addr, api_key, business_name, business_id, seeded }, server.into_future()))
+    Ok((
+        Started {
+            addr,
+            api_key,
+            business_name,
+            business_id,
+            seeded,
+        },
+        server.into_future(),
+    ))
 }
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return ctrl_c.await.unwrap_or(()),
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

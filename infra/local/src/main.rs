@@ -5,7 +5,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "iron-local", about = "Run the Iron Metrics API locally on embedded adapters")]
+#[command(
+    name = "iron-local",
+    about = "Run the Iron Metrics API locally on embedded adapters"
+)]
 struct Args {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, env = "IRON_PORT", default_value_t = 8080)]
@@ -22,7 +25,11 @@ struct Args {
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
     iron_http::telemetry::init(args.log_json);
-    let config = iron_local::LocalConfig { port: args.port, data_dir: args.data_dir.clone(), seed_demo: true };
+    let config = iron_local::LocalConfig {
+        port: args.port,
+        data_dir: args.data_dir.clone(),
+        seed_demo: true,
+    };
     let (started, server) = match iron_local::start(config).await {
         Ok(s) => s,
         Err(e) => {
@@ -37,7 +44,11 @@ async fn main() -> std::process::ExitCode {
         out,
         "Iron Metrics local stack\n  listening:  {base}\n  data dir:   {} ({})\n  business:   {} ({})\n  explorer:   {base}/docs\nAPI key: {}\nTry:\n  curl -H \"Authorization: Bearer {}\" \"{base}/api/external/v1/athletes?limit=3\"",
         data_dir.display(),
-        if started.seeded { "created and seeded" } else { "reused" },
+        if started.seeded {
+            "created and seeded"
+        } else {
+            "reused"
+        },
         started.business_name,
         started.business_id,
         started.api_key,

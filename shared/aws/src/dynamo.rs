@@ -7,10 +7,13 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem,
 };
-use iron_store::item::{self, Cursor, Filter, Index, Item, Key, Page, Query, SkCondition, is_expired};
+use iron_store::item::{
+    self, Cursor, Filter, Index, Item, Key, Page, Query, SkCondition, is_expired,
+};
 use iron_store::table::{StoreResult, validate_transaction};
 use iron_store::{Clock, Condition, StoreError, TableStore, TxOp};
 use serde_json::{Map, Number, Value};
@@ -31,7 +34,9 @@ pub fn to_attr(value: &Value) -> AttributeValue {
         Value::Number(n) => AttributeValue::N(n.to_string()),
         Value::String(s) => AttributeValue::S(s.clone()),
         Value::Array(a) => AttributeValue::L(a.iter().map(to_attr).collect()),
-        Value::Object(m) => AttributeValue::M(m.iter().map(|(k, v)| (k.clone(), to_attr(v))).collect()),
+        Value::Object(m) => {
+            AttributeValue::M(m.iter().map(|(k, v)| (k.clone(), to_attr(v))).collect())
+        }
     }
 }
 
@@ -43,13 +48,24 @@ pub fn from_attr(attr: &AttributeValue) -> Value {
             .parse::<i64>()
             .map(Value::from)
             .ok()
-            .or_else(|| n.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number))
+            .or_else(|| {
+                n.parse::<f64>()
+                    .ok()
+                    .and_then(Number::from_f64)
+                    .map(Value::Number)
+            })
             .unwrap_or_else(|| Value::String(n.clone())),
         AttributeValue::S(s) => Value::String(s.clone()),
         AttributeValue::L(l) => Value::Array(l.iter().map(from_attr).collect()),
-        AttributeValue::M(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect()),
+        AttributeValue::M(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect())
+        }
         AttributeValue::Ss(s) => Value::Array(s.iter().cloned().map(Value::String).collect()),
-        AttributeValue::Ns(s) => Value::Array(s.iter().map(|n| from_attr(&AttributeValue::N(n.clone()))).collect()),
+        AttributeValue::Ns(s) => Value::Array(
+            s.iter()
+                .map(|n| from_attr(&AttributeValue::N(n.clone())))
+                .collect(),
+        ),
         _ => Value::Null,
     }
 }
@@ -59,11 +75,16 @@ fn to_item(item: &Item) -> HashMap<String, AttributeValue> {
 }
 
 fn from_item(item: &HashMap<String, AttributeValue>) -> Item {
-    item.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect::<Map<_, _>>()
+    item.iter()
+        .map(|(k, v)| (k.clone(), from_attr(v)))
+        .collect::<Map<_, _>>()
 }
 
 fn key_attrs(key: &Key) -> HashMap<String, AttributeValue> {
-    HashMap::from([(item::PK.to_owned(), AttributeValue::S(key.pk.clone())), (item::SK.to_owned(), AttributeValue::S(key.sk.clone()))])
+    HashMap::from([
+        (item::PK.to_owned(), AttributeValue::S(key.pk.clone())),
+        (item::SK.to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
 }
 
 /// A condition expression with its placeholders.
@@ -87,7 +108,8 @@ impl Expr {
 fn condition_expr(condition: &Condition, now: i64) -> Option<Expr> {
     let mut e = Expr::default();
     e.names.insert("#ttl".into(), item::TTL.into());
-    e.values.insert(":now".into(), AttributeValue::N(now.to_string()));
+    e.values
+        .insert(":now".into(), AttributeValue::N(now.to_string()));
     let live = "(attribute_exists(PK) AND (attribute_not_exists(#ttl) OR #ttl > :now))";
     e.text = match condition {
         Condition::None => return None,
@@ -102,13 +124,19 @@ fn condition_expr(condition: &Condition, now: i64) -> Option<Expr> {
     Some(e)
 }
 
-fn is_conditional_failure<E: ProvideErrorMetadata>(err: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>) -> bool {
+fn is_conditional_failure<E: ProvideErrorMetadata>(
+    err: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
     err.code() == Some("ConditionalCheckFailedException")
 }
 
 impl DynamoTable {
     pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> DynamoTable {
-        DynamoTable { client, table: table.into(), clock }
+        DynamoTable {
+            client,
+            table: table.into(),
+            clock,
+        }
     }
 
     fn now(&self) -> i64 {
@@ -117,14 +145,30 @@ impl DynamoTable {
 
     /// Creates the table as `template.yaml` declares it (for emulators and the CLI's `init-table`).
     pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
-        let attr = |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().expect("complete");
-        let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("complete");
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("complete")
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .expect("complete")
+        };
         let gsi = |name: &str, pk: &str, sk: &str| {
             GlobalSecondaryIndex::builder()
                 .index_name(name)
                 .key_schema(key(pk, KeyType::Hash))
                 .key_schema(key(sk, KeyType::Range))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
                 .build()
                 .expect("complete")
         };
@@ -132,7 +176,11 @@ impl DynamoTable {
             .create_table()
             .table_name(table)
             .billing_mode(BillingMode::PayPerRequest)
-            .set_attribute_definitions(Some(["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"].map(attr).to_vec()))
+            .set_attribute_definitions(Some(
+                ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"]
+                    .map(attr)
+                    .to_vec(),
+            ))
             .key_schema(key("PK", KeyType::Hash))
             .key_schema(key("SK", KeyType::Range))
             .global_secondary_indexes(gsi("GSI1", "GSI1PK", "GSI1SK"))
@@ -147,7 +195,13 @@ impl DynamoTable {
         client
             .update_time_to_live()
             .table_name(table)
-            .time_to_live_specification(TimeToLiveSpecification::builder().enabled(true).attribute_name(item::TTL).build().expect("complete"))
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name(item::TTL)
+                    .build()
+                    .expect("complete"),
+            )
             .send()
             .await
             .map_err(sdk_error)?;
@@ -176,10 +230,19 @@ impl TableStore for DynamoTable {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
-        Key::of(&item).ok_or_else(|| StoreError::Invalid("an item needs string PK and SK attributes".into()))?;
-        let mut req = self.client.put_item().table_name(&self.table).set_item(Some(to_item(&item)));
+        Key::of(&item).ok_or_else(|| {
+            StoreError::Invalid("an item needs string PK and SK attributes".into())
+        })?;
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)));
         if let Some(e) = condition_expr(&condition, self.now()) {
-            req = req.condition_expression(&e.text).set_expression_attribute_names(e.names()).set_expression_attribute_values(e.values());
+            req = req
+                .condition_expression(&e.text)
+                .set_expression_attribute_names(e.names())
+                .set_expression_attribute_values(e.values());
         }
         match req.send().await {
             Ok(_) => Ok(()),
@@ -189,9 +252,16 @@ impl TableStore for DynamoTable {
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> StoreResult<()> {
-        let mut req = self.client.delete_item().table_name(&self.table).set_key(Some(key_attrs(key)));
+        let mut req = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(key)));
         if let Some(e) = condition_expr(&condition, self.now()) {
-            req = req.condition_expression(&e.text).set_expression_attribute_names(e.names()).set_expression_attribute_values(e.values());
+            req = req
+                .condition_expression(&e.text)
+                .set_expression_attribute_names(e.names())
+                .set_expression_attribute_values(e.values());
         }
         match req.send().await {
             Ok(_) => Ok(()),
@@ -200,13 +270,23 @@ impl TableStore for DynamoTable {
         }
     }
 
-    async fn increment(&self, key: &Key, attr: &str, delta: i64, max: Option<i64>, ttl: Option<i64>) -> StoreResult<i64> {
+    async fn increment(
+        &self,
+        key: &Key,
+        attr: &str,
+        delta: i64,
+        max: Option<i64>,
+        ttl: Option<i64>,
+    ) -> StoreResult<i64> {
         if max.is_some_and(|m| delta > m) {
             return Err(StoreError::ConditionFailed);
         }
         for _ in 0..5 {
             let now = self.now();
-            let mut names = HashMap::from([("#a".to_owned(), attr.to_owned()), ("#ttl".to_owned(), item::TTL.to_owned())]);
+            let mut names = HashMap::from([
+                ("#a".to_owned(), attr.to_owned()),
+                ("#ttl".to_owned(), item::TTL.to_owned()),
+            ]);
             let mut values = HashMap::from([
                 (":d".to_owned(), AttributeValue::N(delta.to_string())),
                 (":zero".to_owned(), AttributeValue::N("0".into())),
@@ -217,10 +297,15 @@ impl TableStore for DynamoTable {
                 update.push_str(", #ttl = if_not_exists(#ttl, :ttl)");
                 values.insert(":ttl".into(), AttributeValue::N(ttl.to_string()));
             }
-            let mut condition = "(attribute_not_exists(PK) OR attribute_not_exists(#ttl) OR #ttl > :now)".to_owned();
+            let mut condition =
+                "(attribute_not_exists(PK) OR attribute_not_exists(#ttl) OR #ttl > :now)"
+                    .to_owned();
             if let Some(max) = max {
                 condition.push_str(" AND (attribute_not_exists(#a) OR #a <= :limit)");
-                values.insert(":limit".into(), AttributeValue::N((max - delta).to_string()));
+                values.insert(
+                    ":limit".into(),
+                    AttributeValue::N((max - delta).to_string()),
+                );
             }
             names.shrink_to_fit();
             let result = self
@@ -242,12 +327,16 @@ impl TableStore for DynamoTable {
                         .and_then(|a| a.get(attr))
                         .map(from_attr)
                         .and_then(|v| v.as_i64())
-                        .ok_or_else(|| StoreError::Backend("UpdateItem returned no counter".into()));
+                        .ok_or_else(|| {
+                            StoreError::Backend("UpdateItem returned no counter".into())
+                        });
                 }
                 Err(e) if is_conditional_failure(&e) => {
                     // Either the limit was reached or the item has expired but not been swept
                     // yet; an expired counter starts over, as in the embedded store.
-                    let Some(current) = self.raw_get(key).await? else { continue };
+                    let Some(current) = self.raw_get(key).await? else {
+                        continue;
+                    };
                     if !is_expired(&current, now) {
                         return Err(StoreError::ConditionFailed);
                     }
@@ -267,22 +356,35 @@ impl TableStore for DynamoTable {
                 Err(e) => return Err(sdk_error(e)),
             }
         }
-        Err(StoreError::Backend("counter kept changing under contention".into()))
+        Err(StoreError::Backend(
+            "counter kept changing under contention".into(),
+        ))
     }
 
     async fn query(&self, q: Query) -> StoreResult<Page> {
         if q.limit == 0 || q.limit > 1000 {
-            return Err(StoreError::Invalid(format!("limit must be 1..=1000, not {}", q.limit)));
+            return Err(StoreError::Invalid(format!(
+                "limit must be 1..=1000, not {}",
+                q.limit
+            )));
         }
         if let Some(c) = &q.cursor {
             if !c.fits(q.index) {
-                return Err(StoreError::Invalid("the cursor belongs to another index".into()));
+                return Err(StoreError::Invalid(
+                    "the cursor belongs to another index".into(),
+                ));
             }
         }
         let (pk_attr, sk_attr) = q.index.attributes();
         let now = self.now();
-        let mut names = HashMap::from([("#pk".to_owned(), pk_attr.to_owned()), ("#ttl".to_owned(), item::TTL.to_owned())]);
-        let mut values = HashMap::from([(":pk".to_owned(), AttributeValue::S(q.pk.clone())), (":now".to_owned(), AttributeValue::N(now.to_string()))]);
+        let mut names = HashMap::from([
+            ("#pk".to_owned(), pk_attr.to_owned()),
+            ("#ttl".to_owned(), item::TTL.to_owned()),
+        ]);
+        let mut values = HashMap::from([
+            (":pk".to_owned(), AttributeValue::S(q.pk.clone())),
+            (":now".to_owned(), AttributeValue::N(now.to_string())),
+        ]);
         let mut key_cond = "#pk = :pk".to_owned();
         if let Some(cond) = &q.sk {
             names.insert("#sk".into(), sk_attr.into());
@@ -327,7 +429,11 @@ impl TableStore for DynamoTable {
         let mut items: Vec<Item> = Vec::new();
         loop {
             let want = q.limit + 1 - items.len();
-            let page_limit = if q.filters.is_empty() { want } else { want.max(200).min(1000) };
+            let page_limit = if q.filters.is_empty() {
+                want
+            } else {
+                want.max(200).min(1000)
+            };
             let out = self
                 .client
                 .query()
@@ -368,18 +474,32 @@ impl TableStore for DynamoTable {
             for op in &ops {
                 let write = match op {
                     TxOp::Put { item, condition } => {
-                        let mut b = Put::builder().table_name(&self.table).set_item(Some(to_item(item)));
+                        let mut b = Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(to_item(item)));
                         if let Some(e) = condition_expr(condition, now) {
-                            b = b.condition_expression(&e.text).set_expression_attribute_names(e.names()).set_expression_attribute_values(e.values());
+                            b = b
+                                .condition_expression(&e.text)
+                                .set_expression_attribute_names(e.names())
+                                .set_expression_attribute_values(e.values());
                         }
-                        TransactWriteItem::builder().put(b.build().map_err(|e| StoreError::Invalid(e.to_string()))?).build()
+                        TransactWriteItem::builder()
+                            .put(b.build().map_err(|e| StoreError::Invalid(e.to_string()))?)
+                            .build()
                     }
                     TxOp::Delete { key, condition } => {
-                        let mut b = Delete::builder().table_name(&self.table).set_key(Some(key_attrs(key)));
+                        let mut b = Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key_attrs(key)));
                         if let Some(e) = condition_expr(condition, now) {
-                            b = b.condition_expression(&e.text).set_expression_attribute_names(e.names()).set_expression_attribute_values(e.values());
+                            b = b
+                                .condition_expression(&e.text)
+                                .set_expression_attribute_names(e.names())
+                                .set_expression_attribute_values(e.values());
                         }
-                        TransactWriteItem::builder().delete(b.build().map_err(|e| StoreError::Invalid(e.to_string()))?).build()
+                        TransactWriteItem::builder()
+                            .delete(b.build().map_err(|e| StoreError::Invalid(e.to_string()))?)
+                            .build()
                     }
                     TxOp::Check { key, condition } => {
                         let e = condition_expr(condition, now).unwrap_or_else(|| Expr {
@@ -392,12 +512,22 @@ impl TableStore for DynamoTable {
                             .condition_expression(&e.text)
                             .set_expression_attribute_names(e.names())
                             .set_expression_attribute_values(e.values());
-                        TransactWriteItem::builder().condition_check(b.build().map_err(|e| StoreError::Invalid(e.to_string()))?).build()
+                        TransactWriteItem::builder()
+                            .condition_check(
+                                b.build().map_err(|e| StoreError::Invalid(e.to_string()))?,
+                            )
+                            .build()
                     }
                 };
                 items.push(write);
             }
-            match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await
+            {
                 Ok(_) => return Ok(()),
                 Err(err) => {
                     let service = err.as_service_error();

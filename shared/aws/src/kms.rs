@@ -18,17 +18,29 @@ pub struct KmsKeyCipher {
 
 impl KmsKeyCipher {
     pub fn new(client: Client, key_id: impl Into<String>) -> KmsKeyCipher {
-        KmsKeyCipher { client, key_id: key_id.into() }
+        KmsKeyCipher {
+            client,
+            key_id: key_id.into(),
+        }
     }
 }
 
 fn ctx(context: &EncryptionContext) -> Option<HashMap<String, String>> {
-    (!context.is_empty()).then(|| context.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    (!context.is_empty()).then(|| {
+        context
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    })
 }
 
 #[async_trait]
 impl KeyCipher for KmsKeyCipher {
-    async fn encrypt(&self, plaintext: &[u8], context: &EncryptionContext) -> StoreResult<Envelope> {
+    async fn encrypt(
+        &self,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> StoreResult<Envelope> {
         let out = self
             .client
             .generate_data_key()
@@ -38,13 +50,26 @@ impl KeyCipher for KmsKeyCipher {
             .send()
             .await
             .map_err(sdk_error)?;
-        let data_key = out.plaintext().ok_or_else(|| StoreError::Backend("GenerateDataKey returned no plaintext".into()))?;
-        let wrapped = out.ciphertext_blob().ok_or_else(|| StoreError::Backend("GenerateDataKey returned no ciphertext".into()))?;
+        let data_key = out
+            .plaintext()
+            .ok_or_else(|| StoreError::Backend("GenerateDataKey returned no plaintext".into()))?;
+        let wrapped = out
+            .ciphertext_blob()
+            .ok_or_else(|| StoreError::Backend("GenerateDataKey returned no ciphertext".into()))?;
         let (nonce, ciphertext) = seal(data_key.as_ref(), plaintext, &context_aad(context))?;
-        Ok(Envelope { key_id: out.key_id().unwrap_or(&self.key_id).to_owned(), encrypted_data_key: wrapped.as_ref().to_vec(), nonce, ciphertext })
+        Ok(Envelope {
+            key_id: out.key_id().unwrap_or(&self.key_id).to_owned(),
+            encrypted_data_key: wrapped.as_ref().to_vec(),
+            nonce,
+            ciphertext,
+        })
     }
 
-    async fn decrypt(&self, envelope: &Envelope, context: &EncryptionContext) -> StoreResult<Vec<u8>> {
+    async fn decrypt(
+        &self,
+        envelope: &Envelope,
+        context: &EncryptionContext,
+    ) -> StoreResult<Vec<u8>> {
         let out = self
             .client
             .decrypt()
@@ -54,10 +79,19 @@ impl KeyCipher for KmsKeyCipher {
             .send()
             .await
             .map_err(|e| match sdk_error(e) {
-                StoreError::Backend(m) if m.contains("InvalidCiphertext") => StoreError::Invalid("decryption failed: wrong key or context".into()),
+                StoreError::Backend(m) if m.contains("InvalidCiphertext") => {
+                    StoreError::Invalid("decryption failed: wrong key or context".into())
+                }
                 other => other,
             })?;
-        let data_key = out.plaintext().ok_or_else(|| StoreError::Backend("Decrypt returned no plaintext".into()))?;
-        open(data_key.as_ref(), &envelope.nonce, &envelope.ciphertext, &context_aad(context))
+        let data_key = out
+            .plaintext()
+            .ok_or_else(|| StoreError::Backend("Decrypt returned no plaintext".into()))?;
+        open(
+            data_key.as_ref(),
+            &envelope.nonce,
+            &envelope.ciphertext,
+            &context_aad(context),
+        )
     }
 }

@@ -25,7 +25,13 @@ pub async fn emulator_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "iron-emulator"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "iron-emulator",
+        ))
         .load()
         .await
 }
@@ -38,8 +44,14 @@ where
 {
     use aws_sdk_dynamodb::error::ProvideErrorMetadata;
     let code = err.code().unwrap_or("Unknown").to_owned();
-    if matches!(code.as_str(), "ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded") {
+    if matches!(
+        code.as_str(),
+        "ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded"
+    ) {
         return StoreError::Throttled;
     }
-    StoreError::Backend(format!("{code}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&err)))
+    StoreError::Backend(format!(
+        "{code}: {}",
+        aws_sdk_dynamodb::error::DisplayErrorContext(&err)
+    ))
 }

@@ -19,10 +19,13 @@ static EMULATOR: OnceLock<Emulator> = OnceLock::new();
 
 fn reachable(url: &str) -> bool {
     let addr = url.trim_start_matches("http://").trim_end_matches('/');
-    std::net::TcpStream::connect_timeout(&match addr.parse() {
-        Ok(a) => a,
-        Err(_) => return false,
-    }, Duration::from_millis(300))
+    std::net::TcpStream::connect_timeout(
+        &match addr.parse() {
+            Ok(a) => a,
+            Err(_) => return false,
+        },
+        Duration::from_millis(300),
+    )
     .is_ok()
 }
 
@@ -30,7 +33,7 @@ fn reachable(url: &str) -> bool {
 pub fn endpoint() -> String {
     EMULATOR
         .get_or_init(|| {
-            if let Ok(url) = std::env::var("IRON_MOTO_URL") {
+            if let Some(url) = std::env::var("IRON_MOTO_URL").ok().filter(|u| !u.trim().is_empty()) {
                 assert!(reachable(&url), "IRON_MOTO_URL={url} is not answering");
                 return Emulator { url, _child: None };
             }
@@ -61,5 +64,9 @@ pub fn endpoint() -> String {
 
 /// A unique resource name for one test.
 pub fn unique_name(prefix: &str) -> String {
-    format!("{prefix}-{}-{:x}", std::process::id(), rand::random::<u64>())
+    format!(
+        "{prefix}-{}-{:x}",
+        std::process::id(),
+        rand::random::<u64>()
+    )
 }

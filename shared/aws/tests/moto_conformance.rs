@@ -9,7 +9,9 @@ async fn make(clock: Arc<ManualClock>) -> Arc<dyn TableStore> {
     let config = iron_aws::emulator_config(&moto::endpoint()).await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = moto::unique_name("iron-conformance");
-    DynamoTable::create_table(&client, &table).await.expect("create table");
+    DynamoTable::create_table(&client, &table)
+        .await
+        .expect("create table");
     Arc::new(DynamoTable::new(client, table, clock))
 }
 
@@ -21,10 +23,17 @@ mod queue {
         let _ = clock;
         let config = iron_aws::emulator_config(&moto::endpoint()).await;
         let client = aws_sdk_sqs::Client::new(&config);
-        let dlq_url = SqsQueue::create(&client, &moto::unique_name("iron-dlq"), None).await.expect("dlq");
+        let dlq_url = SqsQueue::create(&client, &moto::unique_name("iron-dlq"), None)
+            .await
+            .expect("dlq");
         let dlq_arn = SqsQueue::arn(&client, &dlq_url).await.expect("arn");
-        let url = SqsQueue::create(&client, &moto::unique_name("iron-q"), Some((&dlq_arn, 2))).await.expect("queue");
-        (Arc::new(SqsQueue::new(client.clone(), url)), Arc::new(SqsQueue::new(client, dlq_url)))
+        let url = SqsQueue::create(&client, &moto::unique_name("iron-q"), Some((&dlq_arn, 2)))
+            .await
+            .expect("queue");
+        (
+            Arc::new(SqsQueue::new(client.clone(), url)),
+            Arc::new(SqsQueue::new(client, dlq_url)),
+        )
     }
     iron_store::queue_conformance!(make_queue);
 }
@@ -43,6 +52,10 @@ async fn kms_envelope_encryption() {
 async fn eventbridge_schedules() {
     let config = iron_aws::emulator_config(&moto::endpoint()).await;
     let client = aws_sdk_eventbridge::Client::new(&config);
-    let scheduler = iron_aws::EventBridgeScheduler::new(client, moto::unique_name("iron") + "-", "arn:aws:lambda:us-east-1:123456789012:function:wodify-sync");
+    let scheduler = iron_aws::EventBridgeScheduler::new(
+        client,
+        moto::unique_name("iron") + "-",
+        "arn:aws:lambda:us-east-1:123456789012:function:wodify-sync",
+    );
     iron_store::conformance::scheduler(Arc::new(scheduler)).await;
 }

@@ -8,8 +8,8 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use iron_domain::fitness_test::derive_results;
 use iron_domain::{
-    Athlete, AthleteSource, AthleteStatus, Business, FitnessTest, Id, IdKind, Location, Modality, Partner, Referral, ReferralStatus, Sex,
-    Stage, TestType,
+    Athlete, AthleteSource, AthleteStatus, Business, FitnessTest, Id, IdKind, Location, Modality,
+    Partner, Referral, ReferralStatus, Sex, Stage, TestType,
 };
 use iron_store::repo::platform;
 use iron_store::repo::{RepoResult, athletes, fitness_tests, referrals};
@@ -18,22 +18,120 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 
 const FEMALE: &[&str] = &[
-    "María José", "Lucía", "Zoë", "Ingrid", "Siobhán", "Aoife", "Małgorzata", "Ngọc Anh", "Chloé", "Björk", "Ana Sofía", "Léa",
-    "Amélie", "Fatima", "Priya", "Yuki", "Olga", "Camila", "Hannah", "Renée", "Noémie", "Agnieszka", "Sigríður", "Thảo",
-    "Emma", "Grace", "Mía", "Inés", "Astrid", "Élodie",
+    "María José",
+    "Lucía",
+    "Zoë",
+    "Ingrid",
+    "Siobhán",
+    "Aoife",
+    "Małgorzata",
+    "Ngọc Anh",
+    "Chloé",
+    "Björk",
+    "Ana Sofía",
+    "Léa",
+    "Amélie",
+    "Fatima",
+    "Priya",
+    "Yuki",
+    "Olga",
+    "Camila",
+    "Hannah",
+    "Renée",
+    "Noémie",
+    "Agnieszka",
+    "Sigríður",
+    "Thảo",
+    "Emma",
+    "Grace",
+    "Mía",
+    "Inés",
+    "Astrid",
+    "Élodie",
 ];
 const MALE: &[&str] = &[
-    "José Luis", "Ángel", "Søren", "Łukasz", "Seán", "Dmitri", "Nguyễn Minh", "François", "Jürgen", "Björn", "Iñaki", "Raúl",
-    "Mateo", "Omar", "Kenji", "Rahul", "Tomás", "Oisín", "Mikael", "Jörg", "Andrés", "Piotr", "Hugo", "Noah", "Liam", "Élie",
-    "Joaquín", "Ståle", "Darragh", "Håkon",
+    "José Luis",
+    "Ángel",
+    "Søren",
+    "Łukasz",
+    "Seán",
+    "Dmitri",
+    "Nguyễn Minh",
+    "François",
+    "Jürgen",
+    "Björn",
+    "Iñaki",
+    "Raúl",
+    "Mateo",
+    "Omar",
+    "Kenji",
+    "Rahul",
+    "Tomás",
+    "Oisín",
+    "Mikael",
+    "Jörg",
+    "Andrés",
+    "Piotr",
+    "Hugo",
+    "Noah",
+    "Liam",
+    "Élie",
+    "Joaquín",
+    "Ståle",
+    "Darragh",
+    "Håkon",
 ];
 const LAST: &[&str] = &[
-    "Núñez", "García-López", "O'Brien", "Müller", "Søndergaard", "Kowalczyk", "Nguyễn", "Lefèvre", "Ibáñez", "Åberg",
-    "Fernández", "Ó Súilleabháin", "Schröder", "Wiśniewski", "Trần", "Dubois", "Peña", "Lindqvist", "MacGregor", "Rossi",
-    "Zapatero", "Björnsson", "Castaño", "Møller", "Kaczmarek", "Đặng", "Girard", "Muñoz", "Östberg", "Fitzgerald", "Sato",
-    "Patel", "Haddad", "Ivanova", "Silva", "D'Angelo", "van der Berg", "Jiménez", "Ólafsdóttir", "Brennan",
+    "Núñez",
+    "García-López",
+    "O'Brien",
+    "Müller",
+    "Søndergaard",
+    "Kowalczyk",
+    "Nguyễn",
+    "Lefèvre",
+    "Ibáñez",
+    "Åberg",
+    "Fernández",
+    "Ó Súilleabháin",
+    "Schröder",
+    "Wiśniewski",
+    "Trần",
+    "Dubois",
+    "Peña",
+    "Lindqvist",
+    "MacGregor",
+    "Rossi",
+    "Zapatero",
+    "Björnsson",
+    "Castaño",
+    "Møller",
+    "Kaczmarek",
+    "Đặng",
+    "Girard",
+    "Muñoz",
+    "Östberg",
+    "Fitzgerald",
+    "Sato",
+    "Patel",
+    "Haddad",
+    "Ivanova",
+    "Silva",
+    "D'Angelo",
+    "van der Berg",
+    "Jiménez",
+    "Ólafsdóttir",
+    "Brennan",
 ];
-const DOMAINS: &[&str] = &["gmail.com", "Outlook.com", "yahoo.es", "proton.me", "Hotmail.co.uk", "icloud.com", "correo.es"];
+const DOMAINS: &[&str] = &[
+    "gmail.com",
+    "Outlook.com",
+    "yahoo.es",
+    "proton.me",
+    "Hotmail.co.uk",
+    "icloud.com",
+    "correo.es",
+];
 
 pub struct DemoSize {
     pub athletes: usize,
@@ -63,7 +161,11 @@ fn id(rng: &mut StdRng, kind: IdKind, at: DateTime<Utc>) -> Id {
 }
 
 fn email_local(s: &str) -> String {
-    iron_domain::search::fold(s).chars().filter(|c| c.is_ascii_alphanumeric() || *c == ' ').collect::<String>().replace(' ', ".")
+    iron_domain::search::fold(s)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == ' ')
+        .collect::<String>()
+        .replace(' ', ".")
 }
 
 fn round1(x: f64) -> f64 {
@@ -71,25 +173,51 @@ fn round1(x: f64) -> f64 {
 }
 
 /// Seeds a complete demo business as of `now`. Deterministic for a given `seed`.
-pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, seed: u64) -> RepoResult<DemoSummary> {
+pub async fn seed(
+    store: &dyn TableStore,
+    now: DateTime<Utc>,
+    size: DemoSize,
+    seed: u64,
+) -> RepoResult<DemoSummary> {
     let mut rng = StdRng::seed_from_u64(seed);
     // Millisecond precision, as every stored timestamp.
     let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
     let opened = now - Duration::days(3 * 365);
-    let business = Business { id: id(&mut rng, IdKind::Business, opened), name: "Demo Gym".into(), timezone: "Europe/Madrid".into(), created_at: opened };
+    let business = Business {
+        id: id(&mut rng, IdKind::Business, opened),
+        name: "Demo Gym".into(),
+        timezone: "Europe/Madrid".into(),
+        created_at: opened,
+    };
     let scope = TenantScope::operator(business.id.clone());
     let profile = iron_store::keys::with_gsi1(
-        iron_store::keys::item_of("business", serde_json::to_value(&business).unwrap_or_default(), iron_store::keys::business_profile(&scope)),
+        iron_store::keys::item_of(
+            "business",
+            serde_json::to_value(&business).unwrap_or_default(),
+            iron_store::keys::business_profile(&scope),
+        ),
         iron_store::keys::BUSINESS_LIST_GSI1PK.into(),
         business.id.to_string(),
     );
     store.put(profile, iron_store::Condition::NotExists).await?;
     let locations = vec![
-        Location { id: id(&mut rng, IdKind::Location, opened), name: "Demo Gym Centro".into(), timezone: "Europe/Madrid".into() },
-        Location { id: id(&mut rng, IdKind::Location, opened + Duration::days(400)), name: "Demo Gym Río".into(), timezone: "Europe/Madrid".into() },
+        Location {
+            id: id(&mut rng, IdKind::Location, opened),
+            name: "Demo Gym Centro".into(),
+            timezone: "Europe/Madrid".into(),
+        },
+        Location {
+            id: id(&mut rng, IdKind::Location, opened + Duration::days(400)),
+            name: "Demo Gym Río".into(),
+            timezone: "Europe/Madrid".into(),
+        },
     ];
     for loc in &locations {
-        let item = iron_store::keys::item_of("location", serde_json::to_value(loc).unwrap_or_default(), iron_store::keys::location(&scope, &loc.id));
+        let item = iron_store::keys::item_of(
+            "location",
+            serde_json::to_value(loc).unwrap_or_default(),
+            iron_store::keys::location(&scope, &loc.id),
+        );
         store.put(item, iron_store::Condition::NotExists).await?;
     }
 
@@ -97,7 +225,11 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
     let mut test_count = 0;
     let mut used_emails = std::collections::HashSet::new();
     for n in 0..size.athletes {
-        let sex = if rng.random_bool(0.5) { Sex::Female } else { Sex::Male };
+        let sex = if rng.random_bool(0.5) {
+            Sex::Female
+        } else {
+            Sex::Male
+        };
         let first = match sex {
             Sex::Female => FEMALE[rng.random_range(0..FEMALE.len())],
             _ => MALE[rng.random_range(0..MALE.len())],
@@ -110,14 +242,28 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
             used_emails.insert(local.clone());
         }
         // Mixed case, as people type it.
-        let email = if n % 4 == 0 { format!("{}@{domain}", capitalise_words(&local)) } else { format!("{local}@{domain}") };
+        let email = if n % 4 == 0 {
+            format!("{}@{domain}", capitalise_words(&local))
+        } else {
+            format!("{local}@{domain}")
+        };
         let joined = opened + Duration::days(rng.random_range(0..(3 * 365 - 20)));
         let created_at = joined + Duration::minutes(rng.random_range(0..600));
-        let updated_at = created_at + Duration::minutes(rng.random_range(0..((now - created_at).num_minutes().max(1))));
+        let updated_at = created_at
+            + Duration::minutes(rng.random_range(0..((now - created_at).num_minutes().max(1))));
         let age = rng.random_range(18..66);
-        let birth = NaiveDate::from_ymd_opt(now.year() - age, rng.random_range(1..13), rng.random_range(1..29)).unwrap_or_default();
+        let birth = NaiveDate::from_ymd_opt(
+            now.year() - age,
+            rng.random_range(1..13),
+            rng.random_range(1..29),
+        )
+        .unwrap_or_default();
         // Leap-day birthdays exist and must survive every layer.
-        let birth = if n == 7 { NaiveDate::from_ymd_opt(1996, 2, 29).unwrap_or(birth) } else { birth };
+        let birth = if n == 7 {
+            NaiveDate::from_ymd_opt(1996, 2, 29).unwrap_or(birth)
+        } else {
+            birth
+        };
         let athlete = Athlete {
             id: id(&mut rng, IdKind::Athlete, created_at),
             external_id: Some(format!("DG-{:05}", 1000 + n)),
@@ -125,7 +271,12 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
             first_name: first.into(),
             last_name: last.into(),
             email: Some(email),
-            phone: Some(format!("+34 6{:02} {:03} {:03}", rng.random_range(0..100), rng.random_range(0..1000), rng.random_range(0..1000))),
+            phone: Some(format!(
+                "+34 6{:02} {:03} {:03}",
+                rng.random_range(0..100),
+                rng.random_range(0..1000),
+                rng.random_range(0..1000)
+            )),
             birth_date: Some(birth),
             sex,
             status: match rng.random_range(0..20) {
@@ -133,7 +284,11 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
                 16..=18 => AthleteStatus::Inactive,
                 _ => AthleteStatus::Prospect,
             },
-            location_id: Some(locations[if rng.random_bool(0.6) { 0 } else { 1 }].id.clone()),
+            location_id: Some(
+                locations[if rng.random_bool(0.6) { 0 } else { 1 }]
+                    .id
+                    .clone(),
+            ),
             joined_on: Some(joined.date_naive()),
             created_at,
             updated_at,
@@ -143,7 +298,11 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
         test_count += tests.len();
         for t in &tests {
             // The athlete is created in this very transaction: skip the existence check.
-            ops.extend(fitness_tests::create_ops(&scope, t).into_iter().filter(|op| !matches!(op, TxOp::Check { .. })));
+            ops.extend(
+                fitness_tests::create_ops(&scope, t)
+                    .into_iter()
+                    .filter(|op| !matches!(op, TxOp::Check { .. })),
+            );
         }
         store.transact(ops).await?;
         members.push(athlete);
@@ -159,12 +318,18 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
     let mut referral_count = 0;
     for (name, kind, rate, count) in partner_specs {
         let created = opened + Duration::days(rng.random_range(0..200));
-        let partner = Partner { id: id(&mut rng, IdKind::Partner, created), name: name.into(), kind: kind.into(), created_at: created };
+        let partner = Partner {
+            id: id(&mut rng, IdKind::Partner, created),
+            name: name.into(),
+            kind: kind.into(),
+            created_at: created,
+        };
         let mut ops = vec![referrals::create_partner_op(&scope, &partner)];
         for _ in 0..count {
             let referred_at = now - Duration::minutes(rng.random_range(60..(365 * 24 * 60)));
             let converted = rng.random_bool(rate);
-            let converted_at = converted.then(|| (referred_at + Duration::hours(rng.random_range(6..(45 * 24)))).min(now));
+            let converted_at = converted
+                .then(|| (referred_at + Duration::hours(rng.random_range(6..(45 * 24)))).min(now));
             let status = if converted {
                 ReferralStatus::Converted
             } else if (now - referred_at).num_days() > 30 {
@@ -177,7 +342,11 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
                 partner_id: partner.id.clone(),
                 referred_at,
                 status,
-                athlete_id: converted.then(|| members[rng.random_range(0..members.len().max(1)) % members.len().max(1)].id.clone()),
+                athlete_id: converted.then(|| {
+                    members[rng.random_range(0..members.len().max(1)) % members.len().max(1)]
+                        .id
+                        .clone()
+                }),
                 converted_at,
             };
             ops.push(referrals::create_referral_op(&scope, &referral));
@@ -188,28 +357,45 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
         }
     }
     let _ = platform::get_business(store, &scope).await?;
-    Ok(DemoSummary { business, scope, locations, athletes: members.len(), tests: test_count, partners: partner_specs.len(), referrals: referral_count })
+    Ok(DemoSummary {
+        business,
+        scope,
+        locations,
+        athletes: members.len(),
+        tests: test_count,
+        partners: partner_specs.len(),
+        referrals: referral_count,
+    })
 }
 
 fn capitalise_words(s: &str) -> String {
-    s.split('.').map(|w| {
-        let mut c = w.chars();
-        match c.next() {
-            Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-            None => String::new(),
-        }
-    }).collect::<Vec<_>>().join(".")
+    s.split('.')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// 0–6 tests over the member's time at the gym, fitness improving a little with each.
 fn generate_tests(rng: &mut StdRng, a: &Athlete, age: i32, now: DateTime<Utc>) -> Vec<FitnessTest> {
     let n = rng.random_range(0..=6);
     let female = a.sex == Sex::Female;
-    let mass: f64 = if female { rng.random_range(52.0..82.0) } else { rng.random_range(64.0..102.0) };
+    let mass: f64 = if female {
+        rng.random_range(52.0..82.0)
+    } else {
+        rng.random_range(64.0..102.0)
+    };
     let base_fitness: f64 = rng.random_range(0.7..1.3);
     let hr_max = (208.0 - 0.7 * age as f64).round();
     let span = (now - a.created_at).num_minutes().max(60 * 24);
-    let mut times: Vec<DateTime<Utc>> = (0..n).map(|_| a.created_at + Duration::minutes(rng.random_range(0..span))).collect();
+    let mut times: Vec<DateTime<Utc>> = (0..n)
+        .map(|_| a.created_at + Duration::minutes(rng.random_range(0..span)))
+        .collect();
     times.sort();
     times
         .into_iter()
@@ -224,7 +410,11 @@ fn generate_tests(rng: &mut StdRng, a: &Athlete, age: i32, now: DateTime<Utc>) -
             };
             let modality = match test_type {
                 TestType::LactateStep | TestType::Vo2maxRamp => {
-                    if rng.random_bool(0.6) { Modality::Cycling } else { Modality::Running }
+                    if rng.random_bool(0.6) {
+                        Modality::Cycling
+                    } else {
+                        Modality::Running
+                    }
                 }
                 TestType::Cooper12min => Modality::Running,
                 TestType::Row2k => Modality::Rowing,
@@ -238,7 +428,9 @@ fn generate_tests(rng: &mut StdRng, a: &Athlete, age: i32, now: DateTime<Utc>) -
                 TestType::Cooper12min => vec![Stage {
                     number: 1,
                     duration_s: 720,
-                    distance_m: Some((1700.0 + 1100.0 * fitness + rng.random_range(-80.0..80.0)).round()),
+                    distance_m: Some(
+                        (1700.0 + 1100.0 * fitness + rng.random_range(-80.0..80.0)).round(),
+                    ),
                     heart_rate_bpm: Some((hr_max * 0.95) as u16),
                     rpe: Some(rng.random_range(16..20)),
                     ..empty_stage()
@@ -269,7 +461,8 @@ fn generate_tests(rng: &mut StdRng, a: &Athlete, age: i32, now: DateTime<Utc>) -
                 body_mass_kg,
                 stages,
                 results,
-                notes: (rng.random_range(0..5) == 0).then(|| "Buen test; sin molestias. Retest in 8 weeks.".to_owned()),
+                notes: (rng.random_range(0..5) == 0)
+                    .then(|| "Buen test; sin molestias. Retest in 8 weeks.".to_owned()),
                 created_at: performed_at + Duration::minutes(45),
                 updated_at: performed_at + Duration::minutes(45),
             }
@@ -278,14 +471,38 @@ fn generate_tests(rng: &mut StdRng, a: &Athlete, age: i32, now: DateTime<Utc>) -
 }
 
 fn empty_stage() -> Stage {
-    Stage { number: 1, duration_s: 0, power_w: None, speed_kmh: None, incline_pct: None, distance_m: None, heart_rate_bpm: None, lactate_mmol: None, vo2_ml_kg_min: None, rer: None, rpe: None }
+    Stage {
+        number: 1,
+        duration_s: 0,
+        power_w: None,
+        speed_kmh: None,
+        incline_pct: None,
+        distance_m: None,
+        heart_rate_bpm: None,
+        lactate_mmol: None,
+        vo2_ml_kg_min: None,
+        rer: None,
+        rpe: None,
+    }
 }
 
 /// Step test: 4-min (bike) or 3-min (run) stages until lactate passes ~7 mmol/L.
-fn lactate_stages(rng: &mut StdRng, modality: Modality, mass: f64, fitness: f64, hr_max: f64, with_gas: bool) -> Vec<Stage> {
+fn lactate_stages(
+    rng: &mut StdRng,
+    modality: Modality,
+    mass: f64,
+    fitness: f64,
+    hr_max: f64,
+    with_gas: bool,
+) -> Vec<Stage> {
     let (start, step, duration, lt2) = match modality {
         Modality::Running => (7.0, 1.0, 180, 11.5 * fitness),
-        _ => (((1.2 * mass) / 25.0).round() * 25.0, 25.0, 240, 3.2 * fitness * mass),
+        _ => (
+            ((1.2 * mass) / 25.0).round() * 25.0,
+            25.0,
+            240,
+            3.2 * fitness * mass,
+        ),
     };
     let peak = lt2 * 1.25;
     let base: f64 = rng.random_range(0.8..1.4);
@@ -308,7 +525,7 @@ fn lactate_stages(rng: &mut StdRng, modality: Modality, mass: f64, fitness: f64,
             heart_rate_bpm: Some(hr),
             lactate_mmol: Some(lactate),
             vo2_ml_kg_min: vo2,
-            rer: with_gas.then(|| round1(0.8 + 0.3 * (load / peak).min(1.1)) ),
+            rer: with_gas.then(|| round1(0.8 + 0.3 * (load / peak).min(1.1))),
             rpe: Some((6.0 + 14.0 * (load / peak).min(1.0)).round() as u8),
             ..empty_stage()
         });
@@ -321,7 +538,13 @@ fn lactate_stages(rng: &mut StdRng, modality: Modality, mass: f64, fitness: f64,
 }
 
 /// Ramp test: 1-min stages to exhaustion, VO2 plateauing at the top.
-fn ramp_stages(rng: &mut StdRng, modality: Modality, mass: f64, fitness: f64, hr_max: f64) -> Vec<Stage> {
+fn ramp_stages(
+    rng: &mut StdRng,
+    modality: Modality,
+    mass: f64,
+    fitness: f64,
+    hr_max: f64,
+) -> Vec<Stage> {
     let (start, step, peak) = match modality {
         Modality::Running => (8.0, 0.5, 15.5 * fitness),
         _ => (100.0, 25.0, 4.2 * fitness * mass),
@@ -365,18 +588,32 @@ mod tests {
 
     #[tokio::test]
     async fn seeds_a_realistic_deterministic_business() {
-        let now = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let store = SqliteTable::in_memory(Arc::new(ManualClock::new(now))).unwrap();
         let summary = seed(&store, now, DemoSize::default(), 7).await.unwrap();
         assert_eq!(summary.athletes, 200);
-        assert!((450..=750).contains(&summary.tests), "about 600 tests, got {}", summary.tests);
+        assert!(
+            (450..=750).contains(&summary.tests),
+            "about 600 tests, got {}",
+            summary.tests
+        );
         assert_eq!(summary.partners, 5);
         let other = SqliteTable::in_memory(Arc::new(ManualClock::new(now))).unwrap();
         let again = seed(&other, now, DemoSize::default(), 7).await.unwrap();
-        assert_eq!(again.business.id, summary.business.id, "same seed, same ids");
+        assert_eq!(
+            again.business.id, summary.business.id,
+            "same seed, same ids"
+        );
         assert_eq!(again.tests, summary.tests);
-        let stats = referrals::stats(&store, &summary.scope, None, None).await.unwrap();
-        assert_eq!(stats.iter().map(|s| s.referred).sum::<u32>() as usize, summary.referrals);
+        let stats = referrals::stats(&store, &summary.scope, None, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            stats.iter().map(|s| s.referred).sum::<u32>() as usize,
+            summary.referrals
+        );
         assert!(stats.iter().all(|s| s.conversion_rate <= 1.0));
     }
 }

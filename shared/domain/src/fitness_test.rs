@@ -21,7 +21,12 @@ pub enum TestType {
 }
 
 impl TestType {
-    pub const ALL: [TestType; 4] = [TestType::LactateStep, TestType::Vo2maxRamp, TestType::Cooper12min, TestType::Row2k];
+    pub const ALL: [TestType; 4] = [
+        TestType::LactateStep,
+        TestType::Vo2maxRamp,
+        TestType::Cooper12min,
+        TestType::Row2k,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -159,10 +164,20 @@ fn round1(x: f64) -> f64 {
 
 /// Load and heart rate where lactate first reaches `target`, interpolated between the stage
 /// below and the stage at or above it. `None` if lactate never gets there.
-fn interpolate_at_lactate(stages: &[&Stage], modality: Modality, target: f64) -> Option<(f64, Option<f64>)> {
+fn interpolate_at_lactate(
+    stages: &[&Stage],
+    modality: Modality,
+    target: f64,
+) -> Option<(f64, Option<f64>)> {
     let points: Vec<(f64, f64, Option<f64>)> = stages
         .iter()
-        .filter_map(|s| Some((s.load(modality)?, s.lactate_mmol?, s.heart_rate_bpm.map(f64::from))))
+        .filter_map(|s| {
+            Some((
+                s.load(modality)?,
+                s.lactate_mmol?,
+                s.heart_rate_bpm.map(f64::from),
+            ))
+        })
         .collect();
     for pair in points.windows(2) {
         let ((l0, la0, h0), (l1, la1, h1)) = (pair[0], pair[1]);
@@ -179,15 +194,26 @@ fn interpolate_at_lactate(stages: &[&Stage], modality: Modality, target: f64) ->
 }
 
 /// Computes every result the stages support. Pure and total: missing data gives `None`s.
-pub fn derive_results(test_type: TestType, modality: Modality, body_mass_kg: Option<f64>, stages: &[Stage]) -> DerivedResults {
+pub fn derive_results(
+    test_type: TestType,
+    modality: Modality,
+    body_mass_kg: Option<f64>,
+    stages: &[Stage],
+) -> DerivedResults {
     let mut ordered: Vec<&Stage> = stages.iter().collect();
     ordered.sort_by_key(|s| s.number);
     let mut r = DerivedResults {
         max_heart_rate_bpm: ordered.iter().filter_map(|s| s.heart_rate_bpm).max(),
-        max_lactate_mmol: ordered.iter().filter_map(|s| s.lactate_mmol).max_by(f64::total_cmp),
+        max_lactate_mmol: ordered
+            .iter()
+            .filter_map(|s| s.lactate_mmol)
+            .max_by(f64::total_cmp),
         ..DerivedResults::default()
     };
-    let peak_load = ordered.iter().filter_map(|s| s.load(modality)).max_by(f64::total_cmp);
+    let peak_load = ordered
+        .iter()
+        .filter_map(|s| s.load(modality))
+        .max_by(f64::total_cmp);
     match modality {
         Modality::Cycling | Modality::Rowing => {
             r.peak_power_w = peak_load;
@@ -198,7 +224,11 @@ pub fn derive_results(test_type: TestType, modality: Modality, body_mass_kg: Opt
         }
         Modality::Running => r.peak_speed_kmh = peak_load,
     }
-    if let Some(v) = ordered.iter().filter_map(|s| s.vo2_ml_kg_min).max_by(f64::total_cmp) {
+    if let Some(v) = ordered
+        .iter()
+        .filter_map(|s| s.vo2_ml_kg_min)
+        .max_by(f64::total_cmp)
+    {
         r.vo2max_ml_kg_min = Some(round1(v));
         r.vo2max_method = Some("measured".into());
     }
@@ -220,7 +250,11 @@ pub fn derive_results(test_type: TestType, modality: Modality, body_mass_kg: Opt
         }
         TestType::LactateStep | TestType::Vo2maxRamp => {}
     }
-    let baseline = ordered.iter().take(2).filter_map(|s| s.lactate_mmol).min_by(f64::total_cmp);
+    let baseline = ordered
+        .iter()
+        .take(2)
+        .filter_map(|s| s.lactate_mmol)
+        .min_by(f64::total_cmp);
     let unit = modality.load_unit().to_owned();
     if let Some(base) = baseline {
         let target = base + 0.5;
@@ -271,7 +305,12 @@ mod tests {
             stage(4, 250.0, 158, 3.0, Some(41.0)),
             stage(5, 300.0, 172, 5.0, Some(48.5)),
         ];
-        let r = derive_results(TestType::LactateStep, Modality::Cycling, Some(75.0), &stages);
+        let r = derive_results(
+            TestType::LactateStep,
+            Modality::Cycling,
+            Some(75.0),
+            &stages,
+        );
         let lt1 = r.lt1.expect("LT1");
         // baseline 1.0 → target 1.5, between 150 W (1.1) and 200 W (1.9): 150 + 0.5 × 50 = 175 W.
         assert_eq!(lt1.load, 175.0);
@@ -288,17 +327,44 @@ mod tests {
 
     #[test]
     fn cooper_estimate_and_missing_data() {
-        let run = Stage { number: 1, duration_s: 720, power_w: None, speed_kmh: None, incline_pct: None, distance_m: Some(2800.0), heart_rate_bpm: None, lactate_mmol: None, vo2_ml_kg_min: None, rer: None, rpe: Some(18) };
+        let run = Stage {
+            number: 1,
+            duration_s: 720,
+            power_w: None,
+            speed_kmh: None,
+            incline_pct: None,
+            distance_m: Some(2800.0),
+            heart_rate_bpm: None,
+            lactate_mmol: None,
+            vo2_ml_kg_min: None,
+            rer: None,
+            rpe: Some(18),
+        };
         let r = derive_results(TestType::Cooper12min, Modality::Running, None, &[run]);
         assert_eq!(r.vo2max_ml_kg_min, Some(51.3));
         assert_eq!(r.vo2max_method.as_deref(), Some("estimated"));
         assert!(r.lt1.is_none() && r.lt2.is_none());
-        assert_eq!(derive_results(TestType::LactateStep, Modality::Running, None, &[]), DerivedResults::default());
+        assert_eq!(
+            derive_results(TestType::LactateStep, Modality::Running, None, &[]),
+            DerivedResults::default()
+        );
     }
 
     #[test]
     fn row_2k_split() {
-        let row = Stage { number: 1, duration_s: 420, power_w: Some(300.0), speed_kmh: None, incline_pct: None, distance_m: Some(2000.0), heart_rate_bpm: Some(185), lactate_mmol: None, vo2_ml_kg_min: None, rer: None, rpe: None };
+        let row = Stage {
+            number: 1,
+            duration_s: 420,
+            power_w: Some(300.0),
+            speed_kmh: None,
+            incline_pct: None,
+            distance_m: Some(2000.0),
+            heart_rate_bpm: Some(185),
+            lactate_mmol: None,
+            vo2_ml_kg_min: None,
+            rer: None,
+            rpe: None,
+        };
         let r = derive_results(TestType::Row2k, Modality::Rowing, Some(80.0), &[row]);
         assert_eq!(r.split_500m_s, Some(105.0));
         assert_eq!(r.peak_power_w_per_kg, Some(3.75));

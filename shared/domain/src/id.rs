@@ -145,7 +145,14 @@ mod tests {
 
     #[test]
     fn rejects_malformed_ids() {
-        for bad in ["", "ath_", "ath_123", "xyz_01HZZZZZZZZZZZZZZZZZZZZZZZ", "ath_01hzzzzzzzzzzzzzzzzzzzzz", "ath_01HZZZZZZZZZZZZZZZZZZZZZZ#"] {
+        for bad in [
+            "",
+            "ath_",
+            "ath_123",
+            "xyz_01HZZZZZZZZZZZZZZZZZZZZZZZ",
+            "ath_01hzzzzzzzzzzzzzzzzzzzzz",
+            "ath_01HZZZZZZZZZZZZZZZZZZZZZZ#",
+        ] {
             assert!(Id::parse(bad).is_none(), "{bad} should be rejected");
         }
     }

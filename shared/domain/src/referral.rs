@@ -71,7 +71,10 @@ pub fn stats_by_partner(partners: &[Partner], referrals: &[Referral]) -> Vec<Ref
             let converted = count(ReferralStatus::Converted);
             let mut days: Vec<f64> = rs
                 .iter()
-                .filter_map(|r| r.converted_at.map(|c| (c - r.referred_at).num_minutes() as f64 / 1440.0))
+                .filter_map(|r| {
+                    r.converted_at
+                        .map(|c| (c - r.referred_at).num_minutes() as f64 / 1440.0)
+                })
                 .collect();
             days.sort_by(f64::total_cmp);
             let median = match days.len() {
@@ -87,12 +90,20 @@ pub fn stats_by_partner(partners: &[Partner], referrals: &[Referral]) -> Vec<Ref
                 converted,
                 pending: count(ReferralStatus::Pending),
                 lost: count(ReferralStatus::Lost),
-                conversion_rate: if referred == 0 { 0.0 } else { round4(converted as f64 / referred as f64) },
+                conversion_rate: if referred == 0 {
+                    0.0
+                } else {
+                    round4(converted as f64 / referred as f64)
+                },
                 median_days_to_convert: median.map(|d| (d * 10.0).round() / 10.0),
             }
         })
         .collect();
-    out.sort_by(|a, b| b.referred.cmp(&a.referred).then_with(|| a.partner_name.cmp(&b.partner_name)));
+    out.sort_by(|a, b| {
+        b.referred
+            .cmp(&a.referred)
+            .then_with(|| a.partner_name.cmp(&b.partner_name))
+    });
     out
 }
 
@@ -112,8 +123,18 @@ mod tests {
 
     #[test]
     fn aggregates_conversion_per_partner() {
-        let physio = Partner { id: Id::from_parts(IdKind::Partner, 1, [1; 10]), name: "Clínica Fisio Norte".into(), kind: "physio".into(), created_at: at(1) };
-        let corp = Partner { id: Id::from_parts(IdKind::Partner, 2, [2; 10]), name: "Acme Wellness".into(), kind: "corporate".into(), created_at: at(1) };
+        let physio = Partner {
+            id: Id::from_parts(IdKind::Partner, 1, [1; 10]),
+            name: "Clínica Fisio Norte".into(),
+            kind: "physio".into(),
+            created_at: at(1),
+        };
+        let corp = Partner {
+            id: Id::from_parts(IdKind::Partner, 2, [2; 10]),
+            name: "Acme Wellness".into(),
+            kind: "corporate".into(),
+            created_at: at(1),
+        };
         let mk = |n: u8, p: &Partner, status, conv: Option<u32>| Referral {
             id: Id::from_parts(IdKind::Referral, n as i64, [n; 10]),
             partner_id: p.id.clone(),
@@ -130,7 +151,15 @@ mod tests {
         ];
         let stats = stats_by_partner(&[corp.clone(), physio.clone()], &refs);
         assert_eq!(stats[0].partner_id, physio.id);
-        assert_eq!((stats[0].referred, stats[0].converted, stats[0].lost, stats[0].pending), (4, 2, 1, 1));
+        assert_eq!(
+            (
+                stats[0].referred,
+                stats[0].converted,
+                stats[0].lost,
+                stats[0].pending
+            ),
+            (4, 2, 1, 1)
+        );
         assert_eq!(stats[0].conversion_rate, 0.5);
         assert_eq!(stats[0].median_days_to_convert, Some(6.0));
         assert_eq!(stats[1].referred, 0);

@@ -28,7 +28,9 @@ impl Principal {
         if self.key.has_scope(scope) {
             Ok(&self.tenant)
         } else {
-            Err(ApiError::Forbidden(format!("this API key lacks the `{scope}` scope this endpoint needs")))
+            Err(ApiError::Forbidden(format!(
+                "this API key lacks the `{scope}` scope this endpoint needs"
+            )))
         }
     }
 }
@@ -38,23 +40,36 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         // Fails closed: a route mounted without the auth layer has no principal.
-        parts.extensions.get::<Principal>().cloned().ok_or_else(|| ApiError::Unauthorized("authentication required".into()))
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| ApiError::Unauthorized("authentication required".into()))
     }
 }
 
 fn presented_key(headers: &HeaderMap) -> Result<&str, ApiError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not valid text".into()))?;
+        let value = value.to_str().map_err(|_| {
+            ApiError::Unauthorized("the Authorization header is not valid text".into())
+        })?;
         let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(ApiError::Unauthorized("use `Authorization: Bearer <API key>`".into()));
+            return Err(ApiError::Unauthorized(
+                "use `Authorization: Bearer <API key>`".into(),
+            ));
         }
         return Ok(token.trim());
     }
     if let Some(value) = headers.get("x-api-key") {
-        return value.to_str().map(str::trim).map_err(|_| ApiError::Unauthorized("the X-API-Key header is not valid text".into()));
+        return value
+            .to_str()
+            .map(str::trim)
+            .map_err(|_| ApiError::Unauthorized("the X-API-Key header is not valid text".into()));
     }
-    Err(ApiError::Unauthorized("no API key: send `Authorization: Bearer <API key>` or `X-API-Key: <API key>`".into()))
+    Err(ApiError::Unauthorized(
+        "no API key: send `Authorization: Bearer <API key>` or `X-API-Key: <API key>`".into(),
+    ))
 }
 
 fn set_rate_headers(headers: &mut HeaderMap, d: &rate_limit::RateDecision) {
@@ -73,15 +88,22 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    tracing::Span::current().record("business_id", tracing::field::display(principal.key.business_id.as_str()));
+    tracing::Span::current().record(
+        "business_id",
+        tracing::field::display(principal.key.business_id.as_str()),
+    );
     tracing::Span::current().record("key_id", tracing::field::display(principal.key.id.as_str()));
-    let decision = match rate_limit::check(state.store.as_ref(), &principal.key, state.clock.now()).await {
-        Ok(d) => d,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
+    let decision =
+        match rate_limit::check(state.store.as_ref(), &principal.key, state.clock.now()).await {
+            Ok(d) => d,
+            Err(e) => return ApiError::from(e).into_response(),
+        };
     if let Some(d) = &decision {
         if !d.allowed {
-            let mut resp = ApiError::RateLimited { retry_after_s: d.reset_after_s }.into_response();
+            let mut resp = ApiError::RateLimited {
+                retry_after_s: d.reset_after_s,
+            }
+            .into_response();
             set_rate_headers(resp.headers_mut(), d);
             return resp;
         }
@@ -96,16 +118,22 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
 
 async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let presented = presented_key(headers)?;
-    let secret = ApiKeySecret::parse(presented).ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
+    let secret = ApiKeySecret::parse(presented)
+        .ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
     let key = platform::lookup_key(state.store.as_ref(), &secret.hash())
         .await?
         .ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
     let now = state.clock.now();
     if key.status == ApiKeyStatus::Revoked {
-        return Err(ApiError::Unauthorized("the API key has been revoked".into()));
+        return Err(ApiError::Unauthorized(
+            "the API key has been revoked".into(),
+        ));
     }
     if !key.is_usable(now) {
         return Err(ApiError::Unauthorized("the API key has expired".into()));
     }
-    Ok(Principal { tenant: TenantScope::of_key(&key), key })
+    Ok(Principal {
+        tenant: TenantScope::of_key(&key),
+        key,
+    })
 }

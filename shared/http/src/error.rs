@@ -71,9 +71,17 @@ pub fn problem_type(status: StatusCode) -> (&'static str, &'static str) {
 
 pub fn problem_response(status: StatusCode, detail: String, errors: Vec<FieldError>) -> Response {
     let (slug, title) = problem_type(status);
-    let body = Problem { kind: format!("https://docs.ironmetrics.io/problems/{slug}"), title: title.into(), status: status.as_u16(), detail, request_id: None, errors };
+    let body = Problem {
+        kind: format!("https://docs.ironmetrics.io/problems/{slug}"),
+        title: title.into(),
+        status: status.as_u16(),
+        detail,
+        request_id: None,
+        errors,
+    };
     let mut resp = (status, serde_json::to_string(&body).unwrap_or_default()).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     resp
 }
 
@@ -81,8 +89,15 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             ApiError::BadParameter { param, detail } => {
-                let errors = vec![FieldError { field: param.clone(), message: detail.clone() }];
-                problem_response(StatusCode::BAD_REQUEST, format!("invalid parameter `{param}`: {detail}"), errors)
+                let errors = vec![FieldError {
+                    field: param.clone(),
+                    message: detail.clone(),
+                }];
+                problem_response(
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid parameter `{param}`: {detail}"),
+                    errors,
+                )
             }
             ApiError::Validation(errors) => {
                 let detail = format!("{} field(s) failed validation", errors.len());
@@ -90,7 +105,10 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unauthorized(detail) => {
                 let mut r = problem_response(StatusCode::UNAUTHORIZED, detail, vec![]);
-                r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"iron-metrics\""));
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"iron-metrics\""),
+                );
                 r
             }
             ApiError::Forbidden(detail) => problem_response(StatusCode::FORBIDDEN, detail, vec![]),
@@ -99,17 +117,28 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited { retry_after_s } => {
                 let mut r = problem_response(
                     StatusCode::TOO_MANY_REQUESTS,
-                    format!("this API key has used its request allowance; retry after {retry_after_s} s"),
+                    format!(
+                        "this API key has used its request allowance; retry after {retry_after_s} s"
+                    ),
                     vec![],
                 );
-                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
                 r
             }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
-                problem_response(StatusCode::INTERNAL_SERVER_ERROR, "an unexpected error occurred; it has been logged".into(), vec![])
+                problem_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "an unexpected error occurred; it has been logged".into(),
+                    vec![],
+                )
             }
-            ApiError::Unavailable => problem_response(StatusCode::SERVICE_UNAVAILABLE, "the service is busy; retry shortly".into(), vec![]),
+            ApiError::Unavailable => problem_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the service is busy; retry shortly".into(),
+                vec![],
+            ),
         }
     }
 }

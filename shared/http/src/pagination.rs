@@ -30,7 +30,12 @@ impl PageParams {
 
     /// The error for a cursor issued for a different set of filters.
     pub fn mismatched_cursor() -> ApiError {
-        ApiError::BadParameter { param: "cursor".into(), detail: "belongs to a listing with other filters; keep the filters unchanged while paging".into() }
+        ApiError::BadParameter {
+            param: "cursor".into(),
+            detail:
+                "belongs to a listing with other filters; keep the filters unchanged while paging"
+                    .into(),
+        }
     }
 }
 
@@ -46,6 +51,10 @@ pub struct ListEnvelope<T> {
 
 impl<T> ListEnvelope<T> {
     pub fn new(data: Vec<T>, next: Option<Cursor>) -> ListEnvelope<T> {
-        ListEnvelope { data, has_more: next.is_some(), next_cursor: next.map(|c| c.encode()) }
+        ListEnvelope {
+            data,
+            has_more: next.is_some(),
+            next_cursor: next.map(|c| c.encode()),
+        }
     }
 }

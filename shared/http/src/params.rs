@@ -20,7 +20,10 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 }
 
 fn bad(param: &str, detail: impl Into<String>) -> ApiError {
-    ApiError::BadParameter { param: param.to_owned(), detail: detail.into() }
+    ApiError::BadParameter {
+        param: param.to_owned(),
+        detail: detail.into(),
+    }
 }
 
 impl QueryParams {
@@ -43,7 +46,13 @@ impl QueryParams {
     /// Refuses any parameter not in `known`.
     pub fn allow(&self, known: &[&str]) -> Result<(), ApiError> {
         match self.0.keys().find(|k| !known.contains(&k.as_str())) {
-            Some(k) => Err(bad(k, format!("is not a parameter of this endpoint; known: {}", known.join(", ")))),
+            Some(k) => Err(bad(
+                k,
+                format!(
+                    "is not a parameter of this endpoint; known: {}",
+                    known.join(", ")
+                ),
+            )),
             None => Ok(()),
         }
     }
@@ -55,7 +64,9 @@ impl QueryParams {
     pub fn string(&self, name: &str, max_len: usize) -> Result<Option<String>, ApiError> {
         match self.str(name) {
             None => Ok(None),
-            Some(v) if v.chars().count() > max_len => Err(bad(name, format!("must be at most {max_len} characters"))),
+            Some(v) if v.chars().count() > max_len => {
+                Err(bad(name, format!("must be at most {max_len} characters")))
+            }
             Some(v) => Ok(Some(v.to_owned())),
         }
     }
@@ -65,7 +76,10 @@ impl QueryParams {
             None => Ok(None),
             Some(v) => match v.parse::<u32>() {
                 Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
-                _ => Err(bad(name, format!("must be a whole number from {min} to {max}, not `{v}`"))),
+                _ => Err(bad(
+                    name,
+                    format!("must be a whole number from {min} to {max}, not `{v}`"),
+                )),
             },
         }
     }
@@ -73,14 +87,24 @@ impl QueryParams {
     pub fn id(&self, name: &str, kind: IdKind) -> Result<Option<Id>, ApiError> {
         match self.str(name) {
             None => Ok(None),
-            Some(v) => Id::parse_kind(kind, v).map(Some).ok_or_else(|| bad(name, format!("must be an id starting with `{}_`, not `{v}`", kind.prefix()))),
+            Some(v) => Id::parse_kind(kind, v).map(Some).ok_or_else(|| {
+                bad(
+                    name,
+                    format!(
+                        "must be an id starting with `{}_`, not `{v}`",
+                        kind.prefix()
+                    ),
+                )
+            }),
         }
     }
 
     pub fn date(&self, name: &str) -> Result<Option<NaiveDate>, ApiError> {
         match self.str(name) {
             None => Ok(None),
-            Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d").map(Some).map_err(|_| bad(name, format!("must be a date as YYYY-MM-DD, not `{v}`"))),
+            Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| bad(name, format!("must be a date as YYYY-MM-DD, not `{v}`"))),
         }
     }
 
@@ -90,16 +114,33 @@ impl QueryParams {
             None => Ok(None),
             Some(v) => DateTime::parse_from_rfc3339(v)
                 .map(|t| t.with_timezone(&Utc))
-                .or_else(|_| NaiveDate::parse_from_str(v, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()))
+                .or_else(|_| {
+                    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+                })
                 .map(Some)
-                .map_err(|_| bad(name, format!("must be an RFC 3339 timestamp such as 2026-11-01T00:00:00Z, not `{v}`"))),
+                .map_err(|_| {
+                    bad(
+                        name,
+                        format!(
+                            "must be an RFC 3339 timestamp such as 2026-11-01T00:00:00Z, not `{v}`"
+                        ),
+                    )
+                }),
         }
     }
 
-    pub fn parsed<T>(&self, name: &str, parse: impl Fn(&str) -> Option<T>, expected: &str) -> Result<Option<T>, ApiError> {
+    pub fn parsed<T>(
+        &self,
+        name: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        expected: &str,
+    ) -> Result<Option<T>, ApiError> {
         match self.str(name) {
             None => Ok(None),
-            Some(v) => parse(v).map(Some).ok_or_else(|| bad(name, format!("must be {expected}, not `{v}`"))),
+            Some(v) => parse(v)
+                .map(Some)
+                .ok_or_else(|| bad(name, format!("must be {expected}, not `{v}`"))),
         }
     }
 }
@@ -132,9 +173,19 @@ mod tests {
         assert_eq!(p.uint("limit", 1, 100).unwrap(), Some(25));
         let err = p.date("dateFrom").unwrap_err().to_string();
         assert!(err.contains("dateFrom"), "{err}");
-        assert!(p.allow(&["q", "limit"]).unwrap_err().to_string().contains("dateFrom"));
+        assert!(
+            p.allow(&["q", "limit"])
+                .unwrap_err()
+                .to_string()
+                .contains("dateFrom")
+        );
         assert!(QueryParams::parse("limit=1&limit=2").is_err());
         assert!(QueryParams::parse("q=%ZZ").is_err());
-        assert!(QueryParams::parse("limit=101").unwrap().uint("limit", 1, 100).is_err());
+        assert!(
+            QueryParams::parse("limit=101")
+                .unwrap()
+                .uint("limit", 1, 100)
+                .is_err()
+        );
     }
 }

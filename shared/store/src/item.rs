@@ -26,7 +26,10 @@ pub struct Key {
 
 impl Key {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Key {
-        Key { pk: pk.into(), sk: sk.into() }
+        Key {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
     }
 
     pub fn of(item: &Item) -> Option<Key> {
@@ -85,9 +88,10 @@ pub enum Filter {
 impl Filter {
     pub fn matches(&self, item: &Item) -> bool {
         match self {
-            Filter::Contains(attr, needle) => {
-                item.get(attr).and_then(Value::as_str).is_some_and(|s| s.contains(needle.as_str()))
-            }
+            Filter::Contains(attr, needle) => item
+                .get(attr)
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.contains(needle.as_str())),
             Filter::Equals(attr, value) => item.get(attr) == Some(value),
         }
     }
@@ -108,7 +112,15 @@ pub struct Query {
 
 impl Query {
     pub fn new(index: Index, pk: impl Into<String>) -> Query {
-        Query { index, pk: pk.into(), sk: None, forward: true, limit: 100, cursor: None, filters: Vec::new() }
+        Query {
+            index,
+            pk: pk.into(),
+            sk: None,
+            forward: true,
+            limit: 100,
+            cursor: None,
+            filters: Vec::new(),
+        }
     }
     pub fn sk(mut self, cond: SkCondition) -> Self {
         self.sk = Some(cond);
@@ -162,10 +174,18 @@ impl Cursor {
             Index::Table => (None, None),
             other => {
                 let (p, s) = other.attributes();
-                (Some(item.get(p)?.as_str()?.to_owned()), Some(item.get(s)?.as_str()?.to_owned()))
+                (
+                    Some(item.get(p)?.as_str()?.to_owned()),
+                    Some(item.get(s)?.as_str()?.to_owned()),
+                )
             }
         };
-        Some(Cursor { pk: key.pk, sk: key.sk, index_pk: ipk, index_sk: isk })
+        Some(Cursor {
+            pk: key.pk,
+            sk: key.sk,
+            index_pk: ipk,
+            index_sk: isk,
+        })
     }
 
     pub fn encode(&self) -> String {
@@ -188,7 +208,12 @@ impl Cursor {
         let bytes = URL_SAFE_NO_PAD.decode(s).ok()?;
         let value: Value = serde_json::from_slice(&bytes).ok()?;
         let field = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_owned);
-        let cursor = Cursor { pk: field("p")?, sk: field("s")?, index_pk: field("ip"), index_sk: field("is") };
+        let cursor = Cursor {
+            pk: field("p")?,
+            sk: field("s")?,
+            index_pk: field("ip"),
+            index_sk: field("is"),
+        };
         (cursor.index_pk.is_some() == cursor.index_sk.is_some()).then_some(cursor)
     }
 
@@ -200,7 +225,9 @@ impl Cursor {
 
 /// Whether the item's TTL has passed at `now` (Unix seconds).
 pub fn is_expired(item: &Item, now: i64) -> bool {
-    item.get(TTL).and_then(Value::as_i64).is_some_and(|ttl| ttl <= now)
+    item.get(TTL)
+        .and_then(Value::as_i64)
+        .is_some_and(|ttl| ttl <= now)
 }
 
 pub fn sk_matches(cond: &SkCondition, sk: &str) -> bool {
@@ -221,7 +248,12 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let c = Cursor { pk: "A".into(), sk: "B#é".into(), index_pk: Some("G".into()), index_sk: Some("H".into()) };
+        let c = Cursor {
+            pk: "A".into(),
+            sk: "B#é".into(),
+            index_pk: Some("G".into()),
+            index_sk: Some("H".into()),
+        };
         assert_eq!(Cursor::decode(&c.encode()), Some(c.clone()));
         assert!(c.fits(Index::Gsi1) && !c.fits(Index::Table));
         for bad in ["", "!!!", "bm90IGpzb24", &"A".repeat(3000)] {

@@ -71,7 +71,10 @@ pub fn athlete_email_guard(scope: &TenantScope, folded_email: &str) -> Key {
 }
 /// Uniqueness guard: one athlete per external id per source in a business.
 pub fn athlete_external_guard(scope: &TenantScope, source: &str, external_id: &str) -> Key {
-    Key::new(format!("{}#ATHLETE#EXT", biz(scope)), format!("{source}#{external_id}"))
+    Key::new(
+        format!("{}#ATHLETE#EXT", biz(scope)),
+        format!("{source}#{external_id}"),
+    )
 }
 
 // ---- fitness tests ----
@@ -95,8 +98,12 @@ pub fn performed_sk(at: DateTime<Utc>, id: &Id) -> String {
 }
 /// Sort-key bounds covering whole days `from..=to` in a `<timestamp>#<id>` index.
 pub fn day_bounds(from: Option<NaiveDate>, to: Option<NaiveDate>) -> (String, String) {
-    let lo = from.map(|d| format!("{}T00:00:00.000Z", d.format("%Y-%m-%d"))).unwrap_or_else(|| "0".into());
-    let hi = to.map(|d| format!("{}T23:59:59.999Z#~", d.format("%Y-%m-%d"))).unwrap_or_else(|| "~".into());
+    let lo = from
+        .map(|d| format!("{}T00:00:00.000Z", d.format("%Y-%m-%d")))
+        .unwrap_or_else(|| "0".into());
+    let hi = to
+        .map(|d| format!("{}T23:59:59.999Z#~", d.format("%Y-%m-%d")))
+        .unwrap_or_else(|| "~".into());
     (lo, hi)
 }
 
@@ -159,7 +166,18 @@ pub fn with_ttl(mut item: Item, ttl: i64) -> Item {
 
 /// Removes the storage attributes, leaving the entity's own fields.
 pub fn strip_keys(mut item: Item) -> Item {
-    for attr in [PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, TTL, "entityType", "searchText", "version"] {
+    for attr in [
+        PK,
+        SK,
+        GSI1PK,
+        GSI1SK,
+        GSI2PK,
+        GSI2SK,
+        TTL,
+        "entityType",
+        "searchText",
+        "version",
+    ] {
         item.remove(attr);
     }
     item

@@ -5,7 +5,9 @@
 //! mode keeps a crash from losing committed writes.
 
 use crate::clock::Clock;
-use crate::item::{self, Cursor, Index, Item, Key, Page, Query, SkCondition, is_expired, sk_matches};
+use crate::item::{
+    self, Cursor, Index, Item, Key, Page, Query, SkCondition, is_expired, sk_matches,
+};
 use crate::table::{Condition, StoreError, StoreResult, TableStore, TxOp, validate_transaction};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value as SqlValue};
@@ -49,15 +51,23 @@ impl SqliteTable {
     }
 
     fn init(conn: Connection, clock: Arc<dyn Clock>) -> StoreResult<SqliteTable> {
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(backend)?;
-        conn.pragma_update(None, "busy_timeout", 5000).map_err(backend)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "busy_timeout", 5000)
+            .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
-        Ok(SqliteTable { conn: Mutex::new(conn), clock })
+        Ok(SqliteTable {
+            conn: Mutex::new(conn),
+            clock,
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn now(&self) -> i64 {
@@ -68,13 +78,22 @@ impl SqliteTable {
     /// depend on it). Returns how many went.
     pub fn sweep_expired(&self) -> StoreResult<usize> {
         let now = self.now();
-        self.lock().execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", params![now]).map_err(backend)
+        self.lock()
+            .execute(
+                "DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1",
+                params![now],
+            )
+            .map_err(backend)
     }
 }
 
 fn read_live(conn: &Connection, key: &Key, now: i64) -> StoreResult<Option<Item>> {
     let body: Option<String> = conn
-        .query_row("SELECT body FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk], |r| r.get(0))
+        .query_row(
+            "SELECT body FROM items WHERE pk = ?1 AND sk = ?2",
+            params![key.pk, key.sk],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(backend)?;
     let Some(body) = body else { return Ok(None) };
@@ -96,7 +115,8 @@ fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 }
 
 fn write_item(conn: &Connection, item: &Item) -> StoreResult<()> {
-    let key = Key::of(item).ok_or_else(|| StoreError::Invalid("an item needs string PK and SK attributes".into()))?;
+    let key = Key::of(item)
+        .ok_or_else(|| StoreError::Invalid("an item needs string PK and SK attributes".into()))?;
     let gsi = |p: &str, s: &str| match (str_attr(item, p), str_attr(item, s)) {
         (Some(a), Some(b)) => (Some(a.to_owned()), Some(b.to_owned())),
         _ => (None, None),
@@ -116,12 +136,19 @@ fn write_item(conn: &Connection, item: &Item) -> StoreResult<()> {
 }
 
 fn delete_item(conn: &Connection, key: &Key) -> StoreResult<()> {
-    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map_err(backend)?;
+    conn.execute(
+        "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
+        params![key.pk, key.sk],
+    )
+    .map_err(backend)?;
     Ok(())
 }
 
 /// Runs `f` inside an IMMEDIATE transaction, committing only if it returns Ok.
-fn in_transaction<T>(conn: &Connection, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+fn in_transaction<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> StoreResult<T>,
+) -> StoreResult<T> {
     conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
     match f(conn) {
         Ok(v) => {
@@ -142,11 +169,15 @@ impl TableStore for SqliteTable {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
-        let key = Key::of(&item).ok_or_else(|| StoreError::Invalid("an item needs string PK and SK attributes".into()))?;
+        let key = Key::of(&item).ok_or_else(|| {
+            StoreError::Invalid("an item needs string PK and SK attributes".into())
+        })?;
         let now = self.now();
         let conn = self.lock();
         in_transaction(&conn, |c| {
-            if condition != Condition::None && !condition_holds(read_live(c, &key, now)?.as_ref(), &condition) {
+            if condition != Condition::None
+                && !condition_holds(read_live(c, &key, now)?.as_ref(), &condition)
+            {
                 return Err(StoreError::ConditionFailed);
             }
             write_item(c, &item)
@@ -157,14 +188,23 @@ impl TableStore for SqliteTable {
         let now = self.now();
         let conn = self.lock();
         in_transaction(&conn, |c| {
-            if condition != Condition::None && !condition_holds(read_live(c, key, now)?.as_ref(), &condition) {
+            if condition != Condition::None
+                && !condition_holds(read_live(c, key, now)?.as_ref(), &condition)
+            {
                 return Err(StoreError::ConditionFailed);
             }
             delete_item(c, key)
         })
     }
 
-    async fn increment(&self, key: &Key, attr: &str, delta: i64, max: Option<i64>, ttl: Option<i64>) -> StoreResult<i64> {
+    async fn increment(
+        &self,
+        key: &Key,
+        attr: &str,
+        delta: i64,
+        max: Option<i64>,
+        ttl: Option<i64>,
+    ) -> StoreResult<i64> {
         let now = self.now();
         let conn = self.lock();
         in_transaction(&conn, |c| {
@@ -193,11 +233,16 @@ impl TableStore for SqliteTable {
 
     async fn query(&self, q: Query) -> StoreResult<Page> {
         if q.limit == 0 || q.limit > 1000 {
-            return Err(StoreError::Invalid(format!("limit must be 1..=1000, not {}", q.limit)));
+            return Err(StoreError::Invalid(format!(
+                "limit must be 1..=1000, not {}",
+                q.limit
+            )));
         }
         if let Some(c) = &q.cursor {
             if !c.fits(q.index) {
-                return Err(StoreError::Invalid("the cursor belongs to another index".into()));
+                return Err(StoreError::Invalid(
+                    "the cursor belongs to another index".into(),
+                ));
             }
         }
         let (pk_col, sk_col) = match q.index {
@@ -214,15 +259,31 @@ impl TableStore for SqliteTable {
         };
         match &q.sk {
             None => {}
-            Some(SkCondition::Eq(v)) => push(&format!(" AND {sk_col} = ?"), vec![v.clone()], &mut sql),
-            Some(SkCondition::BeginsWith(v)) => {
-                push(&format!(" AND {sk_col} >= ? AND {sk_col} < ?"), vec![v.clone(), format!("{v}\u{10FFFF}")], &mut sql)
+            Some(SkCondition::Eq(v)) => {
+                push(&format!(" AND {sk_col} = ?"), vec![v.clone()], &mut sql)
             }
-            Some(SkCondition::Between(a, b)) => push(&format!(" AND {sk_col} BETWEEN ? AND ?"), vec![a.clone(), b.clone()], &mut sql),
-            Some(SkCondition::Lt(v)) => push(&format!(" AND {sk_col} < ?"), vec![v.clone()], &mut sql),
-            Some(SkCondition::Le(v)) => push(&format!(" AND {sk_col} <= ?"), vec![v.clone()], &mut sql),
-            Some(SkCondition::Gt(v)) => push(&format!(" AND {sk_col} > ?"), vec![v.clone()], &mut sql),
-            Some(SkCondition::Ge(v)) => push(&format!(" AND {sk_col} >= ?"), vec![v.clone()], &mut sql),
+            Some(SkCondition::BeginsWith(v)) => push(
+                &format!(" AND {sk_col} >= ? AND {sk_col} < ?"),
+                vec![v.clone(), format!("{v}\u{10FFFF}")],
+                &mut sql,
+            ),
+            Some(SkCondition::Between(a, b)) => push(
+                &format!(" AND {sk_col} BETWEEN ? AND ?"),
+                vec![a.clone(), b.clone()],
+                &mut sql,
+            ),
+            Some(SkCondition::Lt(v)) => {
+                push(&format!(" AND {sk_col} < ?"), vec![v.clone()], &mut sql)
+            }
+            Some(SkCondition::Le(v)) => {
+                push(&format!(" AND {sk_col} <= ?"), vec![v.clone()], &mut sql)
+            }
+            Some(SkCondition::Gt(v)) => {
+                push(&format!(" AND {sk_col} > ?"), vec![v.clone()], &mut sql)
+            }
+            Some(SkCondition::Ge(v)) => {
+                push(&format!(" AND {sk_col} >= ?"), vec![v.clone()], &mut sql)
+            }
         }
         let op = if q.forward { ">" } else { "<" };
         if let Some(c) = &q.cursor {
@@ -230,7 +291,11 @@ impl TableStore for SqliteTable {
                 Index::Table => push(&format!(" AND sk {op} ?"), vec![c.sk.clone()], &mut sql),
                 _ => push(
                     &format!(" AND ({sk_col}, pk, sk) {op} (?, ?, ?)"),
-                    vec![c.index_sk.clone().unwrap_or_default(), c.pk.clone(), c.sk.clone()],
+                    vec![
+                        c.index_sk.clone().unwrap_or_default(),
+                        c.pk.clone(),
+                        c.sk.clone(),
+                    ],
                     &mut sql,
                 ),
             }
@@ -249,7 +314,8 @@ impl TableStore for SqliteTable {
         let mut items = Vec::with_capacity(q.limit.min(128) + 1);
         while let Some(row) = rows.next().map_err(backend)? {
             let body: String = row.get(0).map_err(backend)?;
-            let item: Item = serde_json::from_str(&body).map_err(|e| StoreError::Backend(e.to_string()))?;
+            let item: Item =
+                serde_json::from_str(&body).map_err(|e| StoreError::Backend(e.to_string()))?;
             if q.filters.iter().all(|f| f.matches(&item)) {
                 items.push(item);
                 if items.len() > q.limit {
@@ -265,7 +331,11 @@ impl TableStore for SqliteTable {
         };
         if let Some(cond) = &q.sk {
             let (_, sk_attr) = q.index.attributes();
-            debug_assert!(items.iter().all(|i| str_attr(i, sk_attr).is_some_and(|s| sk_matches(cond, s))));
+            debug_assert!(
+                items
+                    .iter()
+                    .all(|i| str_attr(i, sk_attr).is_some_and(|s| sk_matches(cond, s)))
+            );
         }
         Ok(Page { items, next })
     }
@@ -279,9 +349,13 @@ impl TableStore for SqliteTable {
             for (i, op) in ops.iter().enumerate() {
                 let (key, condition) = match op {
                     TxOp::Put { item, condition } => (Key::of(item).expect("validated"), condition),
-                    TxOp::Delete { key, condition } | TxOp::Check { key, condition } => (key.clone(), condition),
+                    TxOp::Delete { key, condition } | TxOp::Check { key, condition } => {
+                        (key.clone(), condition)
+                    }
                 };
-                if *condition != Condition::None && !condition_holds(read_live(c, &key, now)?.as_ref(), condition) {
+                if *condition != Condition::None
+                    && !condition_holds(read_live(c, &key, now)?.as_ref(), condition)
+                {
                     failed.push(i);
                 }
             }

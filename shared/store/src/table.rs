@@ -20,10 +20,19 @@ pub enum Condition {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TxOp {
-    Put { item: Item, condition: Condition },
-    Delete { key: Key, condition: Condition },
+    Put {
+        item: Item,
+        condition: Condition,
+    },
+    Delete {
+        key: Key,
+        condition: Condition,
+    },
     /// Asserts a condition without writing.
-    Check { key: Key, condition: Condition },
+    Check {
+        key: Key,
+        condition: Condition,
+    },
 }
 
 impl TxOp {
@@ -72,7 +81,14 @@ pub trait TableStore: Send + Sync + 'static {
     /// item if needed, and returns the new value. With `max`, the update happens only if the new
     /// value would be `<= max`; otherwise `ConditionFailed` and nothing changes. `ttl` is set on
     /// the item when it is created. An expired item restarts from 0.
-    async fn increment(&self, key: &Key, attr: &str, delta: i64, max: Option<i64>, ttl: Option<i64>) -> StoreResult<i64>;
+    async fn increment(
+        &self,
+        key: &Key,
+        attr: &str,
+        delta: i64,
+        max: Option<i64>,
+        ttl: Option<i64>,
+    ) -> StoreResult<i64>;
 
     /// Items of one partition of the table or of an index, in sort-key order, paginated.
     async fn query(&self, query: Query) -> StoreResult<Page>;
@@ -84,13 +100,21 @@ pub trait TableStore: Send + Sync + 'static {
 /// Checks every transaction the same way in every adapter.
 pub fn validate_transaction(ops: &[TxOp]) -> StoreResult<()> {
     if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
-        return Err(StoreError::Invalid(format!("a transaction holds 1 to {MAX_TRANSACTION_OPS} operations, not {}", ops.len())));
+        return Err(StoreError::Invalid(format!(
+            "a transaction holds 1 to {MAX_TRANSACTION_OPS} operations, not {}",
+            ops.len()
+        )));
     }
     let mut keys = std::collections::HashSet::new();
     for op in ops {
-        let key = op.key().ok_or_else(|| StoreError::Invalid("every item needs string PK and SK".into()))?;
+        let key = op
+            .key()
+            .ok_or_else(|| StoreError::Invalid("every item needs string PK and SK".into()))?;
         if !keys.insert(key.clone()) {
-            return Err(StoreError::Invalid(format!("two operations on one item ({}, {})", key.pk, key.sk)));
+            return Err(StoreError::Invalid(format!(
+                "two operations on one item ({}, {})",
+                key.pk, key.sk
+            )));
         }
     }
     Ok(())

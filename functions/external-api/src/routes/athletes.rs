@@ -30,17 +30,39 @@ use iron_store::repo::{RepoError, fitness_tests};
     ),
     security(("bearer" = []), ("apiKey" = []))
 )]
-pub async fn list(State(state): State<AppState>, principal: Principal, params: QueryParams) -> Result<Json<ListEnvelope<AthleteOut>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    params: QueryParams,
+) -> Result<Json<ListEnvelope<AthleteOut>>, ApiError> {
     let tenant = principal.require(Scope::ReadAthletes)?;
     params.allow(&["q", "locationId", "updatedSince", "limit", "cursor"])?;
     let q = params.string("q", 100)?;
-    let filter = AthleteFilter { q, location_id: params.id("locationId", IdKind::Location)?, updated_since: params.timestamp("updatedSince")? };
+    let filter = AthleteFilter {
+        q,
+        location_id: params.id("locationId", IdKind::Location)?,
+        updated_since: params.timestamp("updatedSince")?,
+    };
     let page = PageParams::from_query(&params)?;
-    if page.cursor.as_ref().is_some_and(|c| !athletes::cursor_fits(&filter, c)) {
+    if page
+        .cursor
+        .as_ref()
+        .is_some_and(|c| !athletes::cursor_fits(&filter, c))
+    {
         return Err(PageParams::mismatched_cursor());
     }
-    let result = athletes::list(state.store.as_ref(), tenant, &filter, page.limit, page.cursor).await?;
-    Ok(Json(ListEnvelope::new(result.athletes.into_iter().map(AthleteOut::from).collect(), result.next)))
+    let result = athletes::list(
+        state.store.as_ref(),
+        tenant,
+        &filter,
+        page.limit,
+        page.cursor,
+    )
+    .await?;
+    Ok(Json(ListEnvelope::new(
+        result.athletes.into_iter().map(AthleteOut::from).collect(),
+        result.next,
+    )))
 }
 
 /// Get an athlete
@@ -55,7 +77,12 @@ pub async fn list(State(state): State<AppState>, principal: Principal, params: Q
     ),
     security(("bearer" = []), ("apiKey" = []))
 )]
-pub async fn get_one(State(state): State<AppState>, principal: Principal, Path(id): Path<String>, params: QueryParams) -> Result<Json<AthleteDetailOut>, ApiError> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    params: QueryParams,
+) -> Result<Json<AthleteDetailOut>, ApiError> {
     let tenant = principal.require(Scope::ReadAthletes)?;
     params.allow(&[])?;
     let not_found = || ApiError::NotFound(format!("no athlete `{id}` in this business"));
@@ -64,6 +91,10 @@ pub async fn get_one(State(state): State<AppState>, principal: Principal, Path(i
         Err(RepoError::NotFound) => return Err(not_found()),
         other => other?,
     };
-    let recent = fitness_tests::recent_for_athlete(state.store.as_ref(), tenant, &athlete_id, 5).await?;
-    Ok(Json(AthleteDetailOut { athlete: athlete.into(), recent_tests: recent.iter().map(TestSummaryOut::from).collect() }))
+    let recent =
+        fitness_tests::recent_for_athlete(state.store.as_ref(), tenant, &athlete_id, 5).await?;
+    Ok(Json(AthleteDetailOut {
+        athlete: athlete.into(),
+        recent_tests: recent.iter().map(TestSummaryOut::from).collect(),
+    }))
 }

@@ -28,20 +28,48 @@ const MAX_RANGE_DAYS: i64 = 731;
     ),
     security(("bearer" = []), ("apiKey" = []))
 )]
-pub async fn stats(State(state): State<AppState>, principal: Principal, params: QueryParams) -> Result<Json<ReferralReportOut>, ApiError> {
+pub async fn stats(
+    State(state): State<AppState>,
+    principal: Principal,
+    params: QueryParams,
+) -> Result<Json<ReferralReportOut>, ApiError> {
     let tenant = principal.require(Scope::ReadAnalytics)?;
     params.allow(&["dateFrom", "dateTo"])?;
-    let date_to = params.date("dateTo")?.unwrap_or_else(|| state.clock.now().date_naive());
-    let date_from = params.date("dateFrom")?.unwrap_or(date_to - Duration::days(89));
+    let date_to = params
+        .date("dateTo")?
+        .unwrap_or_else(|| state.clock.now().date_naive());
+    let date_from = params
+        .date("dateFrom")?
+        .unwrap_or(date_to - Duration::days(89));
     if date_from > date_to {
-        return Err(ApiError::BadParameter { param: "dateFrom".into(), detail: format!("{date_from} is after dateTo {date_to}") });
+        return Err(ApiError::BadParameter {
+            param: "dateFrom".into(),
+            detail: format!("{date_from} is after dateTo {date_to}"),
+        });
     }
     if (date_to - date_from).num_days() >= MAX_RANGE_DAYS {
-        return Err(ApiError::BadParameter { param: "dateFrom".into(), detail: format!("a range covers at most {MAX_RANGE_DAYS} days") });
+        return Err(ApiError::BadParameter {
+            param: "dateFrom".into(),
+            detail: format!("a range covers at most {MAX_RANGE_DAYS} days"),
+        });
     }
-    let partners = referrals::stats(state.store.as_ref(), tenant, Some(date_from), Some(date_to)).await?;
+    let partners =
+        referrals::stats(state.store.as_ref(), tenant, Some(date_from), Some(date_to)).await?;
     let referred: u32 = partners.iter().map(|p| p.referred).sum();
     let converted: u32 = partners.iter().map(|p| p.converted).sum();
-    let rate = if referred == 0 { 0.0 } else { (converted as f64 / referred as f64 * 10_000.0).round() / 10_000.0 };
-    Ok(Json(ReferralReportOut { date_from, date_to, totals: ReferralTotalsOut { referred, converted, conversion_rate: rate }, partners }))
+    let rate = if referred == 0 {
+        0.0
+    } else {
+        (converted as f64 / referred as f64 * 10_000.0).round() / 10_000.0
+    };
+    Ok(Json(ReferralReportOut {
+        date_from,
+        date_to,
+        totals: ReferralTotalsOut {
+            referred,
+            converted,
+            conversion_rate: rate,
+        },
+        partners,
+    }))
 }

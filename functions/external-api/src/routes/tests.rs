@@ -28,10 +28,25 @@ use iron_store::repo::fitness_tests::{self, TestFilter};
     ),
     security(("bearer" = []), ("apiKey" = []))
 )]
-pub async fn list(State(state): State<AppState>, principal: Principal, params: QueryParams) -> Result<Json<ListEnvelope<TestSummaryOut>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    params: QueryParams,
+) -> Result<Json<ListEnvelope<TestSummaryOut>>, ApiError> {
     let tenant = principal.require(Scope::ReadTests)?;
-    params.allow(&["athleteId", "testType", "dateFrom", "dateTo", "limit", "cursor"])?;
-    let known = TestType::ALL.iter().map(|t| format!("`{}`", t.as_str())).collect::<Vec<_>>().join(", ");
+    params.allow(&[
+        "athleteId",
+        "testType",
+        "dateFrom",
+        "dateTo",
+        "limit",
+        "cursor",
+    ])?;
+    let known = TestType::ALL
+        .iter()
+        .map(|t| format!("`{}`", t.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
     let filter = TestFilter {
         athlete_id: params.id("athleteId", IdKind::Athlete)?,
         test_type: params.parsed("testType", TestType::parse, &format!("one of {known}"))?,
@@ -40,15 +55,32 @@ pub async fn list(State(state): State<AppState>, principal: Principal, params: Q
     };
     if let (Some(from), Some(to)) = (filter.date_from, filter.date_to) {
         if from > to {
-            return Err(ApiError::BadParameter { param: "dateFrom".into(), detail: format!("{from} is after dateTo {to}") });
+            return Err(ApiError::BadParameter {
+                param: "dateFrom".into(),
+                detail: format!("{from} is after dateTo {to}"),
+            });
         }
     }
     let page = PageParams::from_query(&params)?;
-    if page.cursor.as_ref().is_some_and(|c| !fitness_tests::cursor_fits(&filter, c)) {
+    if page
+        .cursor
+        .as_ref()
+        .is_some_and(|c| !fitness_tests::cursor_fits(&filter, c))
+    {
         return Err(PageParams::mismatched_cursor());
     }
-    let (tests, next) = fitness_tests::list(state.store.as_ref(), tenant, &filter, page.limit, page.cursor).await?;
-    Ok(Json(ListEnvelope::new(tests.iter().map(TestSummaryOut::from).collect(), next)))
+    let (tests, next) = fitness_tests::list(
+        state.store.as_ref(),
+        tenant,
+        &filter,
+        page.limit,
+        page.cursor,
+    )
+    .await?;
+    Ok(Json(ListEnvelope::new(
+        tests.iter().map(TestSummaryOut::from).collect(),
+        next,
+    )))
 }
 
 /// Get a fitness test
@@ -63,7 +95,12 @@ pub async fn list(State(state): State<AppState>, principal: Principal, params: Q
     ),
     security(("bearer" = []), ("apiKey" = []))
 )]
-pub async fn get_one(State(state): State<AppState>, principal: Principal, Path(id): Path<String>, params: QueryParams) -> Result<Json<TestOut>, ApiError> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    params: QueryParams,
+) -> Result<Json<TestOut>, ApiError> {
     let tenant = principal.require(Scope::ReadTests)?;
     params.allow(&[])?;
     let not_found = || ApiError::NotFound(format!("no test `{id}` in this business"));

@@ -14,9 +14,17 @@ use serde_json::Value;
 fn athlete_item(scope: &TenantScope, a: &Athlete) -> Item {
     let mut item = keys::item_of("athlete", encode(a), keys::athlete(scope, &a.id));
     item.insert("searchText".into(), Value::String(a.search_text()));
-    item = keys::with_gsi1(item, keys::athletes_by_updated_partition(scope), format!("{}#{}", keys::ts(a.updated_at), a.id));
+    item = keys::with_gsi1(
+        item,
+        keys::athletes_by_updated_partition(scope),
+        format!("{}#{}", keys::ts(a.updated_at), a.id),
+    );
     if let Some(loc) = &a.location_id {
-        item = keys::with_gsi2(item, keys::athletes_by_location_partition(scope, loc), a.id.to_string());
+        item = keys::with_gsi2(
+            item,
+            keys::athletes_by_location_partition(scope, loc),
+            a.id.to_string(),
+        );
     }
     item
 }
@@ -27,13 +35,22 @@ fn guard_item(key: crate::Key, athlete_id: &Id) -> Item {
 
 /// The writes that create an athlete: the record and its uniqueness guards.
 pub fn create_ops(scope: &TenantScope, a: &Athlete) -> Vec<TxOp> {
-    let mut ops = vec![TxOp::Put { item: athlete_item(scope, a), condition: Condition::NotExists }];
+    let mut ops = vec![TxOp::Put {
+        item: athlete_item(scope, a),
+        condition: Condition::NotExists,
+    }];
     if let Some(email) = &a.email {
-        ops.push(TxOp::Put { item: guard_item(keys::athlete_email_guard(scope, &fold(email)), &a.id), condition: Condition::NotExists });
+        ops.push(TxOp::Put {
+            item: guard_item(keys::athlete_email_guard(scope, &fold(email)), &a.id),
+            condition: Condition::NotExists,
+        });
     }
     if let Some(ext) = &a.external_id {
         let source = encode(&a.source).as_str().unwrap_or("api").to_owned();
-        ops.push(TxOp::Put { item: guard_item(keys::athlete_external_guard(scope, &source, ext), &a.id), condition: Condition::NotExists });
+        ops.push(TxOp::Put {
+            item: guard_item(keys::athlete_external_guard(scope, &source, ext), &a.id),
+            condition: Condition::NotExists,
+        });
     }
     ops
 }
@@ -49,14 +66,20 @@ pub async fn create(store: &dyn TableStore, scope: &TenantScope, a: &Athlete) ->
                 1 if has_email => "email",
                 _ => "externalId",
             };
-            RepoError::Conflict { field: field.into(), message: format!("another athlete of this business has this {field}") }
+            RepoError::Conflict {
+                field: field.into(),
+                message: format!("another athlete of this business has this {field}"),
+            }
         }
         other => other.into(),
     })
 }
 
 pub async fn get(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<Athlete> {
-    let item = store.get(&keys::athlete(scope, id)).await?.ok_or(RepoError::NotFound)?;
+    let item = store
+        .get(&keys::athlete(scope, id))
+        .await?
+        .ok_or(RepoError::NotFound)?;
     decode(item)
 }
 
@@ -75,23 +98,39 @@ pub struct AthletePage {
 
 /// Lists athletes in a stable order: by id (creation order), or by last update when
 /// `updated_since` is given (the incremental-sync pattern).
-pub async fn list(store: &dyn TableStore, scope: &TenantScope, filter: &AthleteFilter, limit: usize, cursor: Option<Cursor>) -> RepoResult<AthletePage> {
+pub async fn list(
+    store: &dyn TableStore,
+    scope: &TenantScope,
+    filter: &AthleteFilter,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> RepoResult<AthletePage> {
     let mut query = match (&filter.updated_since, &filter.location_id) {
         (Some(since), loc) => {
-            let q = Query::new(Index::Gsi1, keys::athletes_by_updated_partition(scope)).sk(SkCondition::Ge(keys::ts(*since)));
+            let q = Query::new(Index::Gsi1, keys::athletes_by_updated_partition(scope))
+                .sk(SkCondition::Ge(keys::ts(*since)));
             match loc {
-                Some(loc) => q.filter(Filter::Equals("locationId".into(), Value::String(loc.to_string()))),
+                Some(loc) => q.filter(Filter::Equals(
+                    "locationId".into(),
+                    Value::String(loc.to_string()),
+                )),
                 None => q,
             }
         }
-        (None, Some(loc)) => Query::new(Index::Gsi2, keys::athletes_by_location_partition(scope, loc)),
+        (None, Some(loc)) => Query::new(
+            Index::Gsi2,
+            keys::athletes_by_location_partition(scope, loc),
+        ),
         (None, None) => Query::new(Index::Table, keys::athletes_partition(scope)),
     };
     if let Some(q) = filter.q.as_deref().map(fold).filter(|q| !q.is_empty()) {
         query = query.filter(Filter::Contains("searchText".into(), q));
     }
     let Page { items, next } = store.query(query.limit(limit).after(cursor)).await?;
-    Ok(AthletePage { athletes: items.into_iter().map(decode).collect::<RepoResult<_>>()?, next })
+    Ok(AthletePage {
+        athletes: items.into_iter().map(decode).collect::<RepoResult<_>>()?,
+        next,
+    })
 }
 
 /// Whether a cursor fits the query these filters produce (else the client mixed up cursors).

@@ -28,7 +28,8 @@ pub enum RepoError {
 pub type RepoResult<T> = Result<T, RepoError>;
 
 pub(crate) fn decode<T: DeserializeOwned>(item: Item) -> RepoResult<T> {
-    serde_json::from_value(serde_json::Value::Object(strip_keys(item))).map_err(|e| RepoError::Corrupt(e.to_string()))
+    serde_json::from_value(serde_json::Value::Object(strip_keys(item)))
+        .map_err(|e| RepoError::Corrupt(e.to_string()))
 }
 
 pub(crate) fn encode<T: serde::Serialize>(value: &T) -> serde_json::Value {

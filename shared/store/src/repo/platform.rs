@@ -7,14 +7,30 @@ use crate::keys;
 use crate::table::{Condition, TableStore, TxOp};
 use crate::tenant::TenantScope;
 use chrono::{DateTime, Utc};
-use iron_domain::{ApiKey, ApiKeySecret, ApiKeyStatus, Business, Id, IdKind, KeyHash, Location, RateTier, Scope};
+use iron_domain::{
+    ApiKey, ApiKeySecret, ApiKeyStatus, Business, Id, IdKind, KeyHash, Location, RateTier, Scope,
+};
 use serde_json::Value;
 
-pub async fn create_business(store: &dyn TableStore, name: &str, timezone: &str, now: DateTime<Utc>) -> RepoResult<(Business, TenantScope)> {
-    let business = Business { id: Id::generate(IdKind::Business, now.timestamp_millis()), name: name.to_owned(), timezone: timezone.to_owned(), created_at: now };
+pub async fn create_business(
+    store: &dyn TableStore,
+    name: &str,
+    timezone: &str,
+    now: DateTime<Utc>,
+) -> RepoResult<(Business, TenantScope)> {
+    let business = Business {
+        id: Id::generate(IdKind::Business, now.timestamp_millis()),
+        name: name.to_owned(),
+        timezone: timezone.to_owned(),
+        created_at: now,
+    };
     let scope = TenantScope::operator(business.id.clone());
     let item = keys::with_gsi1(
-        keys::item_of("business", encode(&business), keys::business_profile(&scope)),
+        keys::item_of(
+            "business",
+            encode(&business),
+            keys::business_profile(&scope),
+        ),
         keys::BUSINESS_LIST_GSI1PK.into(),
         business.id.to_string(),
     );
@@ -23,7 +39,10 @@ pub async fn create_business(store: &dyn TableStore, name: &str, timezone: &str,
 }
 
 pub async fn get_business(store: &dyn TableStore, scope: &TenantScope) -> RepoResult<Business> {
-    let item = store.get(&keys::business_profile(scope)).await?.ok_or(RepoError::NotFound)?;
+    let item = store
+        .get(&keys::business_profile(scope))
+        .await?
+        .ok_or(RepoError::NotFound)?;
     decode(item)
 }
 
@@ -31,7 +50,13 @@ pub async fn list_businesses(store: &dyn TableStore) -> RepoResult<Vec<Business>
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
-        let page = store.query(Query::new(Index::Gsi1, keys::BUSINESS_LIST_GSI1PK).limit(1000).after(cursor)).await?;
+        let page = store
+            .query(
+                Query::new(Index::Gsi1, keys::BUSINESS_LIST_GSI1PK)
+                    .limit(1000)
+                    .after(cursor),
+            )
+            .await?;
         for item in page.items {
             out.push(decode(item)?);
         }
@@ -42,24 +67,54 @@ pub async fn list_businesses(store: &dyn TableStore) -> RepoResult<Vec<Business>
     }
 }
 
-pub async fn add_location(store: &dyn TableStore, scope: &TenantScope, name: &str, timezone: &str, now: DateTime<Utc>) -> RepoResult<Location> {
-    let location = Location { id: Id::generate(IdKind::Location, now.timestamp_millis()), name: name.to_owned(), timezone: timezone.to_owned() };
-    let item = keys::item_of("location", encode(&location), keys::location(scope, &location.id));
-    store.transact(vec![
-        TxOp::Check { key: keys::business_profile(scope), condition: Condition::Exists },
-        TxOp::Put { item, condition: Condition::NotExists },
-    ])
-    .await
-    .map_err(|e| match e {
-        crate::StoreError::TransactionCanceled { failed } if failed.contains(&0) => RepoError::NotFound,
-        other => other.into(),
-    })?;
+pub async fn add_location(
+    store: &dyn TableStore,
+    scope: &TenantScope,
+    name: &str,
+    timezone: &str,
+    now: DateTime<Utc>,
+) -> RepoResult<Location> {
+    let location = Location {
+        id: Id::generate(IdKind::Location, now.timestamp_millis()),
+        name: name.to_owned(),
+        timezone: timezone.to_owned(),
+    };
+    let item = keys::item_of(
+        "location",
+        encode(&location),
+        keys::location(scope, &location.id),
+    );
+    store
+        .transact(vec![
+            TxOp::Check {
+                key: keys::business_profile(scope),
+                condition: Condition::Exists,
+            },
+            TxOp::Put {
+                item,
+                condition: Condition::NotExists,
+            },
+        ])
+        .await
+        .map_err(|e| match e {
+            crate::StoreError::TransactionCanceled { failed } if failed.contains(&0) => {
+                RepoError::NotFound
+            }
+            other => other.into(),
+        })?;
     Ok(location)
 }
 
-pub async fn list_locations(store: &dyn TableStore, scope: &TenantScope) -> RepoResult<Vec<Location>> {
+pub async fn list_locations(
+    store: &dyn TableStore,
+    scope: &TenantScope,
+) -> RepoResult<Vec<Location>> {
     let page = store
-        .query(Query::new(Index::Table, keys::business_partition(scope)).sk(SkCondition::BeginsWith(keys::LOCATION_SK_PREFIX.into())).limit(1000))
+        .query(
+            Query::new(Index::Table, keys::business_partition(scope))
+                .sk(SkCondition::BeginsWith(keys::LOCATION_SK_PREFIX.into()))
+                .limit(1000),
+        )
         .await?;
     page.items.into_iter().map(decode).collect()
 }
@@ -73,7 +128,12 @@ pub struct NewKey<'a> {
 
 /// Mints a key: returns its record and the secret, which exists nowhere else after this call.
 /// The business must exist. The record and the hash lookup are written in one transaction.
-pub async fn mint_key(store: &dyn TableStore, scope: &TenantScope, new: NewKey<'_>, now: DateTime<Utc>) -> RepoResult<(ApiKey, ApiKeySecret)> {
+pub async fn mint_key(
+    store: &dyn TableStore,
+    scope: &TenantScope,
+    new: NewKey<'_>,
+    now: DateTime<Utc>,
+) -> RepoResult<(ApiKey, ApiKeySecret)> {
     let secret = ApiKeySecret::generate();
     let mut scopes = new.scopes;
     scopes.sort();
@@ -92,13 +152,24 @@ pub async fn mint_key(store: &dyn TableStore, scope: &TenantScope, new: NewKey<'
     };
     store
         .transact(vec![
-            TxOp::Check { key: keys::business_profile(scope), condition: Condition::Exists },
-            TxOp::Put { item: record_item(scope, &key, &secret.hash().0), condition: Condition::NotExists },
-            TxOp::Put { item: lookup_item(&key, &secret.hash()), condition: Condition::NotExists },
+            TxOp::Check {
+                key: keys::business_profile(scope),
+                condition: Condition::Exists,
+            },
+            TxOp::Put {
+                item: record_item(scope, &key, &secret.hash().0),
+                condition: Condition::NotExists,
+            },
+            TxOp::Put {
+                item: lookup_item(&key, &secret.hash()),
+                condition: Condition::NotExists,
+            },
         ])
         .await
         .map_err(|e| match e {
-            crate::StoreError::TransactionCanceled { failed } if failed.contains(&0) => RepoError::NotFound,
+            crate::StoreError::TransactionCanceled { failed } if failed.contains(&0) => {
+                RepoError::NotFound
+            }
             other => other.into(),
         })?;
     Ok((key, secret))
@@ -112,7 +183,11 @@ fn lookup_item(key: &ApiKey, hash: &KeyHash) -> crate::Item {
 
 pub async fn list_keys(store: &dyn TableStore, scope: &TenantScope) -> RepoResult<Vec<ApiKey>> {
     let page = store
-        .query(Query::new(Index::Table, keys::business_partition(scope)).sk(SkCondition::BeginsWith(keys::API_KEY_SK_PREFIX.into())).limit(1000))
+        .query(
+            Query::new(Index::Table, keys::business_partition(scope))
+                .sk(SkCondition::BeginsWith(keys::API_KEY_SK_PREFIX.into()))
+                .limit(1000),
+        )
         .await?;
     page.items.into_iter().map(decode).collect()
 }
@@ -125,25 +200,52 @@ fn record_item(scope: &TenantScope, key: &ApiKey, hash: &str) -> crate::Item {
 }
 
 /// Reads a key record with its hash.
-async fn load_record(store: &dyn TableStore, scope: &TenantScope, key_id: &Id) -> RepoResult<(ApiKey, String)> {
-    let item = store.get(&keys::api_key(scope, key_id)).await?.ok_or(RepoError::NotFound)?;
-    let hash = item.get("keyHash").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| RepoError::Corrupt("key record without hash".into()))?;
+async fn load_record(
+    store: &dyn TableStore,
+    scope: &TenantScope,
+    key_id: &Id,
+) -> RepoResult<(ApiKey, String)> {
+    let item = store
+        .get(&keys::api_key(scope, key_id))
+        .await?
+        .ok_or(RepoError::NotFound)?;
+    let hash = item
+        .get("keyHash")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| RepoError::Corrupt("key record without hash".into()))?;
     Ok((decode(item)?, hash))
 }
 
 /// Rewrites the record and the lookup of a key in one transaction.
-async fn save_key(store: &dyn TableStore, scope: &TenantScope, key: &ApiKey, hash: &str) -> RepoResult<()> {
+async fn save_key(
+    store: &dyn TableStore,
+    scope: &TenantScope,
+    key: &ApiKey,
+    hash: &str,
+) -> RepoResult<()> {
     store
         .transact(vec![
-            TxOp::Put { item: record_item(scope, key, hash), condition: Condition::Exists },
-            TxOp::Put { item: lookup_item(key, &KeyHash(hash.to_owned())), condition: Condition::Exists },
+            TxOp::Put {
+                item: record_item(scope, key, hash),
+                condition: Condition::Exists,
+            },
+            TxOp::Put {
+                item: lookup_item(key, &KeyHash(hash.to_owned())),
+                condition: Condition::Exists,
+            },
         ])
         .await?;
     Ok(())
 }
 
 /// Revokes at once: the record and the lookup item both say revoked.
-pub async fn revoke_key(store: &dyn TableStore, scope: &TenantScope, key_id: &Id, now: DateTime<Utc>) -> RepoResult<ApiKey> {
+pub async fn revoke_key(
+    store: &dyn TableStore,
+    scope: &TenantScope,
+    key_id: &Id,
+    now: DateTime<Utc>,
+) -> RepoResult<ApiKey> {
     let (mut key, hash) = load_record(store, scope, key_id).await?;
     if key.status != ApiKeyStatus::Revoked {
         key.status = ApiKeyStatus::Revoked;
@@ -162,7 +264,12 @@ pub async fn lookup_key(store: &dyn TableStore, hash: &KeyHash) -> RepoResult<Op
 }
 
 /// Changes a key's tier (operator action); the next request sees it.
-pub async fn set_tier(store: &dyn TableStore, scope: &TenantScope, key_id: &Id, tier: RateTier) -> RepoResult<ApiKey> {
+pub async fn set_tier(
+    store: &dyn TableStore,
+    scope: &TenantScope,
+    key_id: &Id,
+    tier: RateTier,
+) -> RepoResult<ApiKey> {
     let (mut key, hash) = load_record(store, scope, key_id).await?;
     key.tier = tier;
     save_key(store, scope, &key, &hash).await?;
