@@ -13,7 +13,7 @@ use iron_store::repo::{RepoError, fitness_tests};
 /// Stable order: by creation (id) — or by last update when `updatedSince` is given, which is the
 /// way to sync incrementally: keep the largest `updatedAt` you have seen and pass it next time.
 #[utoipa::path(
-    get, path = "/api/external/v1/athletes", tag = "athletes",
+    get, path = "/api/external/v1/athletes", operation_id = "listAthletes", tag = "athletes",
     params(
         ("q" = Option<String>, Query, description = "Search name or email; case- and accent-insensitive (`jose nunez` finds `José Núñez`). 1–100 characters."),
         ("locationId" = Option<String>, Query, description = "Only athletes of this location (`loc_…`)."),
@@ -69,7 +69,7 @@ pub async fn list(
 ///
 /// The athlete with a summary of their five most recent tests.
 #[utoipa::path(
-    get, path = "/api/external/v1/athletes/{id}", tag = "athletes",
+    get, path = "/api/external/v1/athletes/{id}", operation_id = "getAthlete", tag = "athletes",
     params(("id" = String, Path, description = "Athlete id (`ath_…`)")),
     responses(
         (status = 200, description = "The athlete", body = AthleteDetailOut),

@@ -6,7 +6,7 @@ use axum::Json;
 use serde_json::{Value, json};
 
 /// Liveness: unauthenticated, touches no storage.
-#[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, description = "The service is up", body = Object, example = json!({"status": "ok"}))))]
+#[utoipa::path(get, path = "/health", operation_id = "health", tag = "meta", responses((status = 200, description = "The service is up", body = Object, example = json!({"status": "ok"}))))]
 pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }

@@ -16,7 +16,7 @@ const MAX_RANGE_DAYS: i64 = 731;
 /// For referrals made in the range (a cohort), per partner: referred, converted (by now),
 /// pending, lost, conversion rate and median days to convert. Defaults to the last 90 days.
 #[utoipa::path(
-    get, path = "/api/external/v1/referrals", tag = "analytics",
+    get, path = "/api/external/v1/referrals", operation_id = "getReferralStats", tag = "analytics",
     params(
         ("dateFrom" = Option<String>, Query, description = "First day (YYYY-MM-DD, UTC), inclusive. Default: 89 days before `dateTo`."),
         ("dateTo" = Option<String>, Query, description = "Last day (YYYY-MM-DD, UTC), inclusive. Default: today."),

@@ -12,7 +12,7 @@ use iron_store::repo::fitness_tests::{self, TestFilter};
 ///
 /// Newest first. Each entry has the derived results but not the stages; fetch one test for those.
 #[utoipa::path(
-    get, path = "/api/external/v1/tests", tag = "tests",
+    get, path = "/api/external/v1/tests", operation_id = "listTests", tag = "tests",
     params(
         ("athleteId" = Option<String>, Query, description = "Only this athlete's tests (`ath_…`)."),
         ("testType" = Option<TestType>, Query, description = "Only tests of this type."),
@@ -87,7 +87,7 @@ pub async fn list(
 ///
 /// The full test: every stage as measured and the derived results (VO2max, LT1/LT2, peak load).
 #[utoipa::path(
-    get, path = "/api/external/v1/tests/{id}", tag = "tests",
+    get, path = "/api/external/v1/tests/{id}", operation_id = "getTest", tag = "tests",
     params(("id" = String, Path, description = "Test id (`tst_…`)")),
     responses(
         (status = 200, description = "The test", body = TestOut),
