@@ -82,12 +82,9 @@ def main():
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--env", action="append", default=[])
     a = p.parse_args()
-    rt = Runtime(json.load(open(a.event)))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(rt))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    event = json.load(open(a.event))
     env = dict(os.environ)
     env.update({
-        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
         "AWS_LAMBDA_FUNCTION_NAME": "external-api",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -101,9 +98,15 @@ def main():
     times = []
     status = None
     for _ in range(a.runs):
-        rt.reset()
+        # A fresh fake Runtime API per run, so nothing of the previous process can interfere.
+        rt = Runtime(event)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(rt))
+        server.daemon_threads = True
+        server.handle_error = lambda *args: None  # the killed process drops its blocked connection
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{server.server_address[1]}"
         start = time.perf_counter()
-        proc = subprocess.Popen([a.binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen([a.binary], env=env, stdout=subprocess.DEVNULL, stderr=None if os.environ.get("BENCH_DEBUG") else subprocess.DEVNULL)
         if not rt.done.wait(30):
             proc.kill()
             raise SystemExit("no response within 30 s")
@@ -111,6 +114,8 @@ def main():
         times.append((at - start) * 1000)
         proc.kill()
         proc.wait()
+        server.shutdown()
+        server.server_close()
         if path.endswith("/error"):
             raise SystemExit(f"the function reported an error: {payload[:300]!r}")
         status = json.loads(payload).get("statusCode")
@@ -121,7 +126,6 @@ def main():
         "median_ms": round(statistics.median(times), 1), "p90_ms": round(p90, 1),
         "min_ms": round(times[0], 1), "max_ms": round(times[-1], 1),
     }))
-    server.shutdown()
 
 
 if __name__ == "__main__":

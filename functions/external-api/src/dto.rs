@@ -2,7 +2,7 @@
 //! changing the API.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use iron_domain::fitness_test::{DerivedResults, Threshold};
+use iron_domain::fitness_test::DerivedResults;
 use iron_domain::{
     Athlete, AthleteSource, AthleteStatus, FitnessTest, Modality, Sex, Stage, TestType,
 };
@@ -146,6 +146,3 @@ pub struct ReferralTotalsOut {
     pub converted: u32,
     pub conversion_rate: f64,
 }
-
-/// Schemas utoipa needs named.
-pub type ThresholdSchema = Threshold;

@@ -5,6 +5,9 @@ use iron_http::AppState;
 use iron_store::SystemClock;
 use std::sync::Arc;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     iron_http::telemetry::init(true);

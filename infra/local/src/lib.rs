@@ -161,6 +161,7 @@ pub async fn start(
     } else {
         (String::new(), String::new(), String::new(), false)
     };
+    embedded.table.checkpoint().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", config.port))?;

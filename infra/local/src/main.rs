@@ -4,6 +4,10 @@ use clap::Parser;
 use std::io::Write;
 use std::path::PathBuf;
 
+// mimalloc: the JSON-heavy request path spends a sixth of its time in glibc malloc otherwise.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "iron-local",

@@ -23,9 +23,19 @@ impl Drop for Stack {
 /// Starts the binary on a free port and reads its banner up to the `Try:` curl line.
 /// Logs (JSON lines) go to `data_dir/../iron-local.log`.
 fn start(data_dir: &Path) -> Stack {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.with_file_name("iron-local.log")).unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data_dir.with_file_name("iron-local.log"))
+        .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_iron-local"))
-        .args(["--port", "0", "--data-dir", data_dir.to_str().unwrap(), "--log-json"])
+        .args([
+            "--port",
+            "0",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+            "--log-json",
+        ])
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(log)

@@ -362,19 +362,7 @@ impl TableStore for DynamoTable {
     }
 
     async fn query(&self, q: Query) -> StoreResult<Page> {
-        if q.limit == 0 || q.limit > 1000 {
-            return Err(StoreError::Invalid(format!(
-                "limit must be 1..=1000, not {}",
-                q.limit
-            )));
-        }
-        if let Some(c) = &q.cursor {
-            if !c.fits(q.index) {
-                return Err(StoreError::Invalid(
-                    "the cursor belongs to another index".into(),
-                ));
-            }
-        }
+        q.validate()?;
         let (pk_attr, sk_attr) = q.index.attributes();
         let now = self.now();
         let mut names = HashMap::from([

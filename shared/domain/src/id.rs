@@ -50,18 +50,7 @@ impl Id {
 
     /// Deterministic construction, for seeds and tests.
     pub fn from_parts(kind: IdKind, now_ms: i64, random: [u8; 10]) -> Id {
-        let ts = (now_ms.max(0) as u128) & ((1u128 << 48) - 1);
-        let mut value: u128 = ts << 80;
-        for (i, b) in random.iter().enumerate() {
-            value |= (*b as u128) << (72 - 8 * i);
-        }
-        let mut body = [0u8; 26];
-        for i in (0..26).rev() {
-            body[i] = CROCKFORD[(value & 31) as usize];
-            value >>= 5;
-        }
-        let body = std::str::from_utf8(&body).expect("crockford alphabet is ascii");
-        Id(format!("{}_{}", kind.prefix(), body))
+        Id(format!("{}_{}", kind.prefix(), ulid_body(now_ms, random)))
     }
 
     /// Parses an id that must be of `kind`.
@@ -108,6 +97,28 @@ impl Id {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A bare ULID (26 Crockford base32 characters), time-ordered: for ids that are not entities
+/// (request ids, queue message ids).
+pub fn new_ulid(now_ms: i64) -> String {
+    let mut random = [0u8; 10];
+    rand::rng().fill_bytes(&mut random);
+    ulid_body(now_ms, random)
+}
+
+fn ulid_body(now_ms: i64, random: [u8; 10]) -> String {
+    let ts = (now_ms.max(0) as u128) & ((1u128 << 48) - 1);
+    let mut value: u128 = ts << 80;
+    for (i, b) in random.iter().enumerate() {
+        value |= (*b as u128) << (72 - 8 * i);
+    }
+    let mut body = [0u8; 26];
+    for i in (0..26).rev() {
+        body[i] = CROCKFORD[(value & 31) as usize];
+        value >>= 5;
+    }
+    body.iter().map(|&b| b as char).collect()
 }
 
 impl fmt::Display for Id {

@@ -18,11 +18,10 @@ pub struct RequestId(pub String);
 
 impl RequestId {
     pub fn generate() -> RequestId {
-        let id = iron_domain::Id::generate(
-            iron_domain::IdKind::Test,
-            chrono::Utc::now().timestamp_millis(),
-        );
-        RequestId(format!("req_{}", &id.as_str()[4..]))
+        RequestId(format!(
+            "req_{}",
+            iron_domain::id::new_ulid(chrono::Utc::now().timestamp_millis())
+        ))
     }
 }
 

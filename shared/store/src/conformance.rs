@@ -558,6 +558,64 @@ pub async fn ttl_hides_expired_items(s: Arc<dyn TableStore>, c: Arc<ManualClock>
     );
 }
 
+pub async fn json_reads_match_item_reads(s: Arc<dyn TableStore>, c: Arc<ManualClock>, ns: &str) {
+    let pk = format!("{ns}#J");
+    for i in 0..7 {
+        let extra = json!({"name": format!("Zoë {i}"), "n": i, "score": 1.5 * i as f64, "nested": {"ok": i % 2 == 0}, "GSI1PK": format!("{pk}#G"), "GSI1SK": format!("{i:02}")});
+        s.put(item(&pk, &format!("k{i}"), extra), Condition::None)
+            .await
+            .unwrap();
+    }
+    s.put(
+        item(&pk, "gone", json!({"ttl": c.now_secs() - 1})),
+        Condition::None,
+    )
+    .await
+    .unwrap();
+    let parse = |j: &str| serde_json::from_str::<Item>(j).expect("valid JSON");
+    let as_item = s.get(&Key::new(&pk, "k3")).await.unwrap().unwrap();
+    assert_eq!(
+        parse(&s.get_json(&Key::new(&pk, "k3")).await.unwrap().unwrap()),
+        as_item
+    );
+    assert_eq!(
+        s.get_json(&Key::new(&pk, "gone")).await.unwrap(),
+        None,
+        "expired items are absent here too"
+    );
+    assert_eq!(s.get_json(&Key::new(&pk, "none")).await.unwrap(), None);
+    for index in [Index::Table, Index::Gsi1] {
+        let partition = if index == Index::Table {
+            pk.clone()
+        } else {
+            format!("{pk}#G")
+        };
+        let by_object = || {
+            Query::new(index, &partition)
+                .filter(Filter::Equals("nested".into(), json!({"ok": true})))
+        };
+        assert!(
+            matches!(s.query(by_object()).await, Err(StoreError::Invalid(_))),
+            "filters compare scalars only"
+        );
+        assert!(matches!(
+            s.query_json(by_object()).await,
+            Err(StoreError::Invalid(_))
+        ));
+        let q = || Query::new(index, &partition).backward().limit(3);
+        let items = s.query(q()).await.unwrap();
+        let texts = s.query_json(q()).await.unwrap();
+        assert_eq!(
+            texts.items.iter().map(|j| parse(j)).collect::<Vec<_>>(),
+            items.items
+        );
+        assert_eq!(texts.next, items.next);
+        let next = s.query_json(q().after(texts.next.clone())).await.unwrap();
+        assert_eq!(next.items.len(), 3);
+        assert_eq!(parse(&next.items[0])["SK"], "k3");
+    }
+}
+
 impl ManualClock {
     fn now_secs(&self) -> i64 {
         use crate::Clock;
@@ -573,7 +631,8 @@ macro_rules! table_store_conformance {
         $crate::table_store_conformance!(@cases $make;
             put_get_round_trip, conditional_put_and_delete, counters, concurrent_counter_is_exact,
             query_key_conditions_and_order, pagination_both_directions, secondary_indexes,
-            filters_fill_pages, transactions_are_all_or_nothing, ttl_hides_expired_items);
+            filters_fill_pages, transactions_are_all_or_nothing, ttl_hides_expired_items,
+            json_reads_match_item_reads);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(

@@ -148,6 +148,32 @@ impl Query {
     }
 }
 
+impl Query {
+    /// The checks every adapter applies before running a query.
+    pub fn validate(&self) -> Result<(), crate::StoreError> {
+        use crate::StoreError::Invalid;
+        if self.limit == 0 || self.limit > 1000 {
+            return Err(Invalid(format!(
+                "limit must be 1..=1000, not {}",
+                self.limit
+            )));
+        }
+        if self.cursor.as_ref().is_some_and(|c| !c.fits(self.index)) {
+            return Err(Invalid("the cursor belongs to another index".into()));
+        }
+        if self
+            .filters
+            .iter()
+            .any(|f| matches!(f, Filter::Equals(_, Value::Array(_) | Value::Object(_))))
+        {
+            return Err(Invalid(
+                "filters compare strings, numbers, booleans and null only".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     pub items: Vec<Item>,

@@ -5,18 +5,26 @@
 //! mode keeps a crash from losing committed writes.
 
 use crate::clock::Clock;
-use crate::item::{
-    self, Cursor, Index, Item, Key, Page, Query, SkCondition, is_expired, sk_matches,
+use crate::item::{self, Cursor, Filter, Index, Item, Key, Page, Query, SkCondition, is_expired};
+use crate::table::{
+    Condition, JsonPage, StoreError, StoreResult, TableStore, TxOp, validate_transaction,
 };
-use crate::table::{Condition, StoreError, StoreResult, TableStore, TxOp, validate_transaction};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value as SqlValue};
 use serde_json::Value;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// Read connections beside the writer (WAL lets them read while the writer writes).
+const READERS: usize = 4;
+
 pub struct SqliteTable {
+    /// Every write, and every read that decides a write, goes through this one connection.
     conn: Mutex<Connection>,
+    /// Plain reads (get, query) use these, so they neither wait for writes nor for each other.
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
     clock: Arc<dyn Clock>,
 }
 
@@ -40,12 +48,21 @@ fn backend(e: rusqlite::Error) -> StoreError {
 }
 
 impl SqliteTable {
-    /// Opens (creating if needed) the database file.
+    /// Opens (creating if needed) the database file, with a writer and a few readers.
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> StoreResult<SqliteTable> {
         let conn = Connection::open(path).map_err(backend)?;
-        Self::init(conn, clock)
+        let mut table = Self::init(conn, clock)?;
+        for _ in 0..READERS {
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let reader = Connection::open_with_flags(path, flags).map_err(backend)?;
+            tune(&reader)?;
+            table.readers.push(Mutex::new(reader));
+        }
+        Ok(table)
     }
 
+    /// A private in-memory database (tests): one connection serves reads and writes.
     pub fn in_memory(clock: Arc<dyn Clock>) -> StoreResult<SqliteTable> {
         Self::init(Connection::open_in_memory().map_err(backend)?, clock)
     }
@@ -55,11 +72,12 @@ impl SqliteTable {
             .map_err(backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(backend)?;
-        conn.pragma_update(None, "busy_timeout", 5000)
-            .map_err(backend)?;
+        tune(&conn)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
         Ok(SqliteTable {
             conn: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
             clock,
         })
     }
@@ -70,8 +88,142 @@ impl SqliteTable {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// A free read connection if there is one, else the next in turn.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        if self.readers.is_empty() {
+            return self.lock();
+        }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..self.readers.len() {
+            if let Ok(guard) = self.readers[(start + i) % self.readers.len()].try_lock() {
+                return guard;
+            }
+        }
+        self.readers[start % self.readers.len()]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn now(&self) -> i64 {
         self.clock.now().timestamp()
+    }
+
+    /// One page of a query as stored JSON bodies, with the cursor after the last one. Key
+    /// conditions, filters, TTL, order and the page size are all done by SQLite.
+    fn run_query(&self, q: &Query) -> StoreResult<(Vec<String>, Option<Cursor>)> {
+        q.validate()?;
+        let (pk_col, sk_col) = match q.index {
+            Index::Table => ("pk", "sk"),
+            Index::Gsi1 => ("gsi1pk", "gsi1sk"),
+            Index::Gsi2 => ("gsi2pk", "gsi2sk"),
+        };
+        let mut sql =
+            format!("SELECT pk, sk, {pk_col}, {sk_col}, body FROM items WHERE {pk_col} = ?");
+        let mut args: Vec<SqlValue> = vec![SqlValue::Text(q.pk.clone())];
+        let text = |v: &String| SqlValue::Text(v.clone());
+        match &q.sk {
+            None => {}
+            Some(SkCondition::Eq(v)) => {
+                sql.push_str(&format!(" AND {sk_col} = ?"));
+                args.push(text(v));
+            }
+            Some(SkCondition::BeginsWith(v)) => {
+                sql.push_str(&format!(" AND {sk_col} >= ? AND {sk_col} < ?"));
+                args.extend([text(v), SqlValue::Text(format!("{v}\u{10FFFF}"))]);
+            }
+            Some(SkCondition::Between(a, b)) => {
+                sql.push_str(&format!(" AND {sk_col} BETWEEN ? AND ?"));
+                args.extend([text(a), text(b)]);
+            }
+            Some(SkCondition::Lt(v)) => {
+                sql.push_str(&format!(" AND {sk_col} < ?"));
+                args.push(text(v));
+            }
+            Some(SkCondition::Le(v)) => {
+                sql.push_str(&format!(" AND {sk_col} <= ?"));
+                args.push(text(v));
+            }
+            Some(SkCondition::Gt(v)) => {
+                sql.push_str(&format!(" AND {sk_col} > ?"));
+                args.push(text(v));
+            }
+            Some(SkCondition::Ge(v)) => {
+                sql.push_str(&format!(" AND {sk_col} >= ?"));
+                args.push(text(v));
+            }
+        }
+        let op = if q.forward { ">" } else { "<" };
+        if let Some(c) = &q.cursor {
+            match q.index {
+                Index::Table => {
+                    sql.push_str(&format!(" AND sk {op} ?"));
+                    args.push(text(&c.sk));
+                }
+                _ => {
+                    sql.push_str(&format!(" AND ({sk_col}, pk, sk) {op} (?, ?, ?)"));
+                    args.extend([
+                        SqlValue::Text(c.index_sk.clone().unwrap_or_default()),
+                        text(&c.pk),
+                        text(&c.sk),
+                    ]);
+                }
+            }
+        }
+        sql.push_str(" AND (ttl IS NULL OR ttl > ?)");
+        args.push(SqlValue::Integer(self.now()));
+        for filter in &q.filters {
+            push_filter(filter, &mut sql, &mut args)?;
+        }
+        let dir = if q.forward { "ASC" } else { "DESC" };
+        match q.index {
+            Index::Table => sql.push_str(&format!(" ORDER BY sk {dir}")),
+            _ => sql.push_str(&format!(" ORDER BY {sk_col} {dir}, pk {dir}, sk {dir}")),
+        }
+        sql.push_str(" LIMIT ?");
+        args.push(SqlValue::Integer(q.limit as i64 + 1));
+
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+        let mut rows = stmt.query(params_from_iter(args.iter())).map_err(backend)?;
+        let mut bodies = Vec::with_capacity(q.limit.min(128) + 1);
+        let mut last_key = None;
+        while let Some(row) = rows.next().map_err(backend)? {
+            if bodies.len() == q.limit {
+                // One more row exists: the page is full and has a successor.
+                let (pk, sk, ipk, isk): (String, String, Option<String>, Option<String>) =
+                    last_key.take().unwrap_or_default();
+                let (index_pk, index_sk) = if q.index == Index::Table {
+                    (None, None)
+                } else {
+                    (ipk, isk)
+                };
+                return Ok((
+                    bodies,
+                    Some(Cursor {
+                        pk,
+                        sk,
+                        index_pk,
+                        index_sk,
+                    }),
+                ));
+            }
+            last_key = Some((
+                row.get(0).map_err(backend)?,
+                row.get(1).map_err(backend)?,
+                row.get(2).map_err(backend)?,
+                row.get(3).map_err(backend)?,
+            ));
+            bodies.push(row.get(4).map_err(backend)?);
+        }
+        Ok((bodies, None))
+    }
+
+    /// Moves everything from the write-ahead log into the database file (reads of pages still in
+    /// the WAL go through `pread`, reads of the file through the memory map).
+    pub fn checkpoint(&self) -> StoreResult<()> {
+        self.lock()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .map_err(backend)
     }
 
     /// Deletes items whose TTL has passed (DynamoDB does this in the background; reads never
@@ -85,6 +237,70 @@ impl SqliteTable {
             )
             .map_err(backend)
     }
+}
+
+/// Page cache and memory-mapped reads sized for a local stack (the default 2 MB cache makes
+/// every read of a seeded database a `pread`).
+fn tune(conn: &Connection) -> StoreResult<()> {
+    conn.pragma_update(None, "busy_timeout", 5000)
+        .map_err(backend)?;
+    conn.pragma_update(None, "cache_size", -65_536)
+        .map_err(backend)?;
+    conn.pragma_update(None, "mmap_size", 268_435_456)
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// A filter as SQL over the stored JSON, with DynamoDB's typing: `contains` only matches
+/// strings, and equality compares type and value.
+fn push_filter(filter: &Filter, sql: &mut String, args: &mut Vec<SqlValue>) -> StoreResult<()> {
+    let path = |attr: &str| SqlValue::Text(format!("$.\"{}\"", attr.replace('"', "")));
+    match filter {
+        Filter::Contains(attr, needle) => {
+            sql.push_str(
+                " AND json_type(body, ?) = 'text' AND instr(json_extract(body, ?), ?) > 0",
+            );
+            args.extend([path(attr), path(attr), SqlValue::Text(needle.clone())]);
+        }
+        Filter::Equals(attr, value) => {
+            match value {
+                Value::String(v) => {
+                    sql.push_str(" AND json_type(body, ?) = 'text' AND json_extract(body, ?) = ?");
+                    args.extend([path(attr), path(attr), SqlValue::Text(v.clone())]);
+                }
+                Value::Bool(b) => {
+                    sql.push_str(" AND json_type(body, ?) = ?");
+                    args.extend([
+                        path(attr),
+                        SqlValue::Text(if *b { "true" } else { "false" }.into()),
+                    ]);
+                }
+                Value::Null => {
+                    sql.push_str(" AND json_type(body, ?) = 'null'");
+                    args.push(path(attr));
+                }
+                Value::Number(n) => {
+                    sql.push_str(" AND json_type(body, ?) IN ('integer', 'real') AND json_extract(body, ?) = ?");
+                    let number = match (n.as_i64(), n.as_f64()) {
+                        (Some(i), _) => SqlValue::Integer(i),
+                        (None, Some(f)) => SqlValue::Real(f),
+                        _ => {
+                            return Err(StoreError::Invalid(format!(
+                                "unsupported number {n} in a filter"
+                            )));
+                        }
+                    };
+                    args.extend([path(attr), path(attr), number]);
+                }
+                Value::Array(_) | Value::Object(_) => {
+                    return Err(StoreError::Invalid(
+                        "filters compare strings, numbers, booleans and null only".into(),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn read_live(conn: &Connection, key: &Key, now: i64) -> StoreResult<Option<Item>> {
@@ -165,7 +381,7 @@ fn in_transaction<T>(
 #[async_trait]
 impl TableStore for SqliteTable {
     async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
-        read_live(&self.lock(), key, self.now())
+        read_live(&self.reader(), key, self.now())
     }
 
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
@@ -232,112 +448,29 @@ impl TableStore for SqliteTable {
     }
 
     async fn query(&self, q: Query) -> StoreResult<Page> {
-        if q.limit == 0 || q.limit > 1000 {
-            return Err(StoreError::Invalid(format!(
-                "limit must be 1..=1000, not {}",
-                q.limit
-            )));
-        }
-        if let Some(c) = &q.cursor {
-            if !c.fits(q.index) {
-                return Err(StoreError::Invalid(
-                    "the cursor belongs to another index".into(),
-                ));
-            }
-        }
-        let (pk_col, sk_col) = match q.index {
-            Index::Table => ("pk", "sk"),
-            Index::Gsi1 => ("gsi1pk", "gsi1sk"),
-            Index::Gsi2 => ("gsi2pk", "gsi2sk"),
-        };
-        let now = self.now();
-        let mut sql = format!("SELECT body FROM items WHERE {pk_col} = ?");
-        let mut args: Vec<SqlValue> = vec![SqlValue::Text(q.pk.clone())];
-        let mut push = |clause: &str, values: Vec<String>, sql: &mut String| {
-            sql.push_str(clause);
-            args.extend(values.into_iter().map(SqlValue::Text));
-        };
-        match &q.sk {
-            None => {}
-            Some(SkCondition::Eq(v)) => {
-                push(&format!(" AND {sk_col} = ?"), vec![v.clone()], &mut sql)
-            }
-            Some(SkCondition::BeginsWith(v)) => push(
-                &format!(" AND {sk_col} >= ? AND {sk_col} < ?"),
-                vec![v.clone(), format!("{v}\u{10FFFF}")],
-                &mut sql,
-            ),
-            Some(SkCondition::Between(a, b)) => push(
-                &format!(" AND {sk_col} BETWEEN ? AND ?"),
-                vec![a.clone(), b.clone()],
-                &mut sql,
-            ),
-            Some(SkCondition::Lt(v)) => {
-                push(&format!(" AND {sk_col} < ?"), vec![v.clone()], &mut sql)
-            }
-            Some(SkCondition::Le(v)) => {
-                push(&format!(" AND {sk_col} <= ?"), vec![v.clone()], &mut sql)
-            }
-            Some(SkCondition::Gt(v)) => {
-                push(&format!(" AND {sk_col} > ?"), vec![v.clone()], &mut sql)
-            }
-            Some(SkCondition::Ge(v)) => {
-                push(&format!(" AND {sk_col} >= ?"), vec![v.clone()], &mut sql)
-            }
-        }
-        let op = if q.forward { ">" } else { "<" };
-        if let Some(c) = &q.cursor {
-            match q.index {
-                Index::Table => push(&format!(" AND sk {op} ?"), vec![c.sk.clone()], &mut sql),
-                _ => push(
-                    &format!(" AND ({sk_col}, pk, sk) {op} (?, ?, ?)"),
-                    vec![
-                        c.index_sk.clone().unwrap_or_default(),
-                        c.pk.clone(),
-                        c.sk.clone(),
-                    ],
-                    &mut sql,
-                ),
-            }
-        }
-        let dir = if q.forward { "ASC" } else { "DESC" };
-        sql.push_str(" AND (ttl IS NULL OR ttl > ?)");
-        args.push(SqlValue::Integer(now));
-        match q.index {
-            Index::Table => sql.push_str(&format!(" ORDER BY sk {dir}")),
-            _ => sql.push_str(&format!(" ORDER BY {sk_col} {dir}, pk {dir}, sk {dir}")),
-        }
-
-        let conn = self.lock();
-        let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
-        let mut rows = stmt.query(params_from_iter(args.iter())).map_err(backend)?;
-        let mut items = Vec::with_capacity(q.limit.min(128) + 1);
-        while let Some(row) = rows.next().map_err(backend)? {
-            let body: String = row.get(0).map_err(backend)?;
-            let item: Item =
-                serde_json::from_str(&body).map_err(|e| StoreError::Backend(e.to_string()))?;
-            if q.filters.iter().all(|f| f.matches(&item)) {
-                items.push(item);
-                if items.len() > q.limit {
-                    break;
-                }
-            }
-        }
-        let next = if items.len() > q.limit {
-            items.truncate(q.limit);
-            items.last().and_then(|i| Cursor::after_item(q.index, i))
-        } else {
-            None
-        };
-        if let Some(cond) = &q.sk {
-            let (_, sk_attr) = q.index.attributes();
-            debug_assert!(
-                items
-                    .iter()
-                    .all(|i| str_attr(i, sk_attr).is_some_and(|s| sk_matches(cond, s)))
-            );
-        }
+        let (bodies, next) = self.run_query(&q)?;
+        let items = bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(|e| StoreError::Backend(e.to_string())))
+            .collect::<StoreResult<Vec<Item>>>()?;
         Ok(Page { items, next })
+    }
+
+    async fn get_json(&self, key: &Key) -> StoreResult<Option<String>> {
+        let now = self.now();
+        self.reader()
+            .query_row(
+                "SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)",
+                params![key.pk, key.sk, now],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)
+    }
+
+    async fn query_json(&self, q: Query) -> StoreResult<JsonPage> {
+        let (items, next) = self.run_query(&q)?;
+        Ok(JsonPage { items, next })
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> StoreResult<()> {

@@ -65,6 +65,13 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A page of items as JSON text (see [`TableStore::query_json`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonPage {
+    pub items: Vec<String>,
+    pub next: Option<crate::item::Cursor>,
+}
+
 #[async_trait]
 pub trait TableStore: Send + Sync + 'static {
     /// Strongly consistent read of one live item.
@@ -95,6 +102,28 @@ pub trait TableStore: Send + Sync + 'static {
 
     /// All-or-nothing conditional writes (at most [`MAX_TRANSACTION_OPS`], one per item).
     async fn transact(&self, ops: Vec<TxOp>) -> StoreResult<()>;
+
+    /// [`get`](Self::get), answering the item as JSON text, for decoding straight into a type.
+    /// An adapter that stores JSON text answers without parsing it.
+    async fn get_json(&self, key: &Key) -> StoreResult<Option<String>> {
+        Ok(self
+            .get(key)
+            .await?
+            .map(|item| Value::Object(item).to_string()))
+    }
+
+    /// [`query`](Self::query), answering the items as JSON text.
+    async fn query_json(&self, query: Query) -> StoreResult<JsonPage> {
+        let page = self.query(query).await?;
+        Ok(JsonPage {
+            items: page
+                .items
+                .into_iter()
+                .map(|item| Value::Object(item).to_string())
+                .collect(),
+            next: page.next,
+        })
+    }
 }
 
 /// Checks every transaction the same way in every adapter.

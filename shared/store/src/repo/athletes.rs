@@ -1,10 +1,10 @@
 //! Athletes (members). Email and (source, external id) are unique per business, enforced with
 //! guard items written in the same transaction as the athlete.
 
-use super::{RepoError, RepoResult, decode, encode};
-use crate::item::{Cursor, Filter, Index, Item, Page, Query, SkCondition};
+use super::{RepoError, RepoResult, decode_json, encode};
+use crate::item::{Cursor, Filter, Index, Item, Query, SkCondition};
 use crate::keys;
-use crate::table::{Condition, StoreError, TableStore, TxOp};
+use crate::table::{Condition, JsonPage, StoreError, TableStore, TxOp};
 use crate::tenant::TenantScope;
 use chrono::{DateTime, Utc};
 use iron_domain::search::fold;
@@ -76,11 +76,11 @@ pub async fn create(store: &dyn TableStore, scope: &TenantScope, a: &Athlete) ->
 }
 
 pub async fn get(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<Athlete> {
-    let item = store
-        .get(&keys::athlete(scope, id))
+    let json = store
+        .get_json(&keys::athlete(scope, id))
         .await?
         .ok_or(RepoError::NotFound)?;
-    decode(item)
+    decode_json(&json)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -126,9 +126,12 @@ pub async fn list(
     if let Some(q) = filter.q.as_deref().map(fold).filter(|q| !q.is_empty()) {
         query = query.filter(Filter::Contains("searchText".into(), q));
     }
-    let Page { items, next } = store.query(query.limit(limit).after(cursor)).await?;
+    let JsonPage { items, next } = store.query_json(query.limit(limit).after(cursor)).await?;
     Ok(AthletePage {
-        athletes: items.into_iter().map(decode).collect::<RepoResult<_>>()?,
+        athletes: items
+            .iter()
+            .map(|j| decode_json(j))
+            .collect::<RepoResult<_>>()?,
         next,
     })
 }

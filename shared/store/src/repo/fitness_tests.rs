@@ -1,6 +1,6 @@
 //! Fitness tests, indexed by performed time for the business (GSI1) and per athlete (GSI2).
 
-use super::{RepoError, RepoResult, decode, encode};
+use super::{RepoError, RepoResult, decode_json, encode};
 use crate::item::{Cursor, Filter, Index, Item, Query, SkCondition};
 use crate::keys;
 use crate::table::{Condition, StoreError, TableStore, TxOp};
@@ -57,11 +57,11 @@ pub async fn create(
 }
 
 pub async fn get(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<FitnessTest> {
-    let item = store
-        .get(&keys::test(scope, id))
+    let json = store
+        .get_json(&keys::test(scope, id))
         .await?
         .ok_or(RepoError::NotFound)?;
-    decode(item)
+    decode_json(&json)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -108,11 +108,11 @@ pub async fn list(
             Value::String(t.as_str().into()),
         ));
     }
-    let page = store.query(query).await?;
+    let page = store.query_json(query).await?;
     Ok((
         page.items
-            .into_iter()
-            .map(decode)
+            .iter()
+            .map(|j| decode_json(j))
             .collect::<RepoResult<_>>()?,
         page.next,
     ))

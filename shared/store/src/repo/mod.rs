@@ -35,3 +35,9 @@ pub(crate) fn decode<T: DeserializeOwned>(item: Item) -> RepoResult<T> {
 pub(crate) fn encode<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
+
+/// Decodes an item's JSON text straight into the entity; storage attributes (keys, TTL,
+/// `entityType`, `searchText`) are ignored as unknown fields.
+pub(crate) fn decode_json<T: DeserializeOwned>(json: &str) -> RepoResult<T> {
+    serde_json::from_str(json).map_err(|e| RepoError::Corrupt(e.to_string()))
+}

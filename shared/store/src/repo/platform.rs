@@ -1,7 +1,7 @@
 //! Platform-level records: businesses, their locations and API keys, and the key lookup that
 //! authentication starts from.
 
-use super::{RepoError, RepoResult, decode, encode};
+use super::{RepoError, RepoResult, decode, decode_json, encode};
 use crate::item::{Index, Query, SkCondition};
 use crate::keys;
 use crate::table::{Condition, TableStore, TxOp};
@@ -257,8 +257,8 @@ pub async fn revoke_key(
 
 /// Resolves a presented key's hash to its key, if it exists (usable or not).
 pub async fn lookup_key(store: &dyn TableStore, hash: &KeyHash) -> RepoResult<Option<ApiKey>> {
-    match store.get(&keys::api_key_lookup(&hash.0)).await? {
-        Some(item) => Ok(Some(decode(item)?)),
+    match store.get_json(&keys::api_key_lookup(&hash.0)).await? {
+        Some(json) => Ok(Some(decode_json(&json)?)),
         None => Ok(None),
     }
 }
