@@ -96,12 +96,8 @@ async fn authentication_failures_are_401_problems() {
 async fn expired_keys_stop_working_at_their_expiry() {
     let app = TestApp::new();
     let demo = app.seed(2).await;
-    let new = platform::NewKey {
-        name: "temp",
-        scopes: vec![Scope::ReadAthletes],
-        tier: RateTier::Unlimited,
-        expires_at: Some(app.clock_now() + chrono::Duration::hours(1)),
-    };
+    let mut new = platform::NewKey::new("temp", vec![Scope::ReadAthletes], RateTier::Unlimited);
+    new.expires_at = Some(app.clock_now() + chrono::Duration::hours(1));
     let (_, secret) = platform::mint_key(app.store.as_ref(), &demo.scope, new, app.clock_now())
         .await
         .unwrap();

@@ -246,12 +246,7 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
             let (key, secret) = platform::mint_key(
                 store,
                 &scope,
-                NewKey {
-                    name: &name,
-                    scopes,
-                    tier,
-                    expires_at,
-                },
+                NewKey { expires_at, ..NewKey::new(&name, scopes, tier) },
                 now,
             )
             .await

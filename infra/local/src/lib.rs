@@ -116,12 +116,7 @@ pub async fn ensure_demo(
     let secret = match saved_key {
         Some(secret) if usable => secret.expose().to_owned(),
         _ => {
-            let new = NewKey {
-                name: "Demo key (iron-local)",
-                scopes: Scope::ALL.to_vec(),
-                tier: RateTier::Enterprise,
-                expires_at: None,
-            };
+            let new = NewKey::new("Demo key (iron-local)", Scope::ALL.to_vec(), RateTier::Enterprise);
             let (_, secret) = platform::mint_key(store, &scope, new, now)
                 .await
                 .map_err(|e| e.to_string())?;

@@ -114,6 +114,16 @@ pub struct TierLimits {
 }
 
 impl RateTier {
+    /// Order for "no higher than": Standard < Professional < Enterprise < Unlimited.
+    pub const fn rank(self) -> u8 {
+        match self {
+            RateTier::Standard => 0,
+            RateTier::Professional => 1,
+            RateTier::Enterprise => 2,
+            RateTier::Unlimited => 3,
+        }
+    }
+
     pub const ALL: [RateTier; 4] = [
         RateTier::Standard,
         RateTier::Professional,
@@ -242,11 +252,35 @@ pub struct ApiKey {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Addresses and CIDR ranges the key may be used from; empty means anywhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_ips: Vec<ipnet::IpNet>,
+    /// The key this one replaced by rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Id>,
 }
 
 impl ApiKey {
     pub fn has_scope(&self, scope: Scope) -> bool {
         self.scopes.contains(&scope)
+    }
+
+    /// Whether a request from `ip` may use this key (no allowlist: from anywhere; unknown IP with
+    /// an allowlist: refused).
+    pub fn allows_ip(&self, ip: Option<std::net::IpAddr>) -> bool {
+        if self.allowed_ips.is_empty() {
+            return true;
+        }
+        ip.is_some_and(|ip| self.allowed_ips.iter().any(|net| net.contains(&ip)))
+    }
+
+    /// `active`, `expired` or `revoked` at `now`.
+    pub fn state_at(&self, now: DateTime<Utc>) -> &'static str {
+        match self.status {
+            ApiKeyStatus::Revoked => "revoked",
+            ApiKeyStatus::Active if self.is_usable(now) => "active",
+            ApiKeyStatus::Active => "expired",
+        }
     }
 
     /// Whether the key authenticates at `now`.
@@ -282,6 +316,25 @@ mod tests {
                 .unwrap_err()
                 .contains("read:athletes")
         );
+    }
+
+    #[test]
+    fn ip_allowlists_match_addresses_and_ranges() {
+        let mut key: ApiKey = serde_json::from_value(serde_json::json!({
+            "id": "key_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", "businessId": "biz_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", "name": "n",
+            "prefix": "bak_12345678", "scopes": [], "tier": "standard", "status": "active",
+            "createdAt": "2026-01-01T00:00:00Z"
+        }))
+        .unwrap();
+        assert!(key.allows_ip(None), "no allowlist: anywhere");
+        key.allowed_ips = vec!["203.0.113.0/24".parse().unwrap(), "2001:db8::/32".parse().unwrap(), "198.51.100.7/32".parse().unwrap()];
+        for ok in ["203.0.113.7", "2001:db8::1", "198.51.100.7"] {
+            assert!(key.allows_ip(Some(ok.parse().unwrap())), "{ok}");
+        }
+        for no in ["203.0.114.1", "198.51.100.8", "2001:db9::1", "127.0.0.1"] {
+            assert!(!key.allows_ip(Some(no.parse().unwrap())), "{no}");
+        }
+        assert!(!key.allows_ip(None), "unknown source with an allowlist: refused");
     }
 
     #[test]

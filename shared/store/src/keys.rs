@@ -45,6 +45,12 @@ pub fn api_key(scope: &TenantScope, key_id: &Id) -> Key {
 }
 pub const API_KEY_SK_PREFIX: &str = "APIKEY#";
 
+/// When a key was last used (written at most once a minute per key and process).
+pub fn api_key_use(scope: &TenantScope, key_id: &Id) -> Key {
+    Key::new(biz(scope), format!("APIKEYUSE#{key_id}"))
+}
+pub const API_KEY_USE_SK_PREFIX: &str = "APIKEYUSE#";
+
 pub fn business_partition(scope: &TenantScope) -> String {
     biz(scope)
 }

@@ -63,12 +63,7 @@ impl TestApp {
     }
 
     pub async fn key(&self, scope: &TenantScope, scopes: &[Scope], tier: RateTier) -> String {
-        let new = NewKey {
-            name: "test",
-            scopes: scopes.to_vec(),
-            tier,
-            expires_at: None,
-        };
+        let new = NewKey::new("test", scopes.to_vec(), tier);
         platform::mint_key(self.store.as_ref(), scope, new, self.clock_now())
             .await
             .unwrap()

@@ -124,6 +124,14 @@ pub struct NewKey<'a> {
     pub scopes: Vec<Scope>,
     pub tier: RateTier,
     pub expires_at: Option<DateTime<Utc>>,
+    pub allowed_ips: Vec<ipnet::IpNet>,
+    pub replaces: Option<Id>,
+}
+
+impl<'a> NewKey<'a> {
+    pub fn new(name: &'a str, scopes: Vec<Scope>, tier: RateTier) -> NewKey<'a> {
+        NewKey { name, scopes, tier, expires_at: None, allowed_ips: Vec::new(), replaces: None }
+    }
 }
 
 /// Mints a key: returns its record and the secret, which exists nowhere else after this call.
@@ -149,6 +157,8 @@ pub async fn mint_key(
         created_at: now,
         expires_at: new.expires_at,
         revoked_at: None,
+        allowed_ips: new.allowed_ips,
+        replaces: new.replaces,
     };
     store
         .transact(vec![
@@ -274,4 +284,79 @@ pub async fn set_tier(
     key.tier = tier;
     save_key(store, scope, &key, &hash).await?;
     Ok(key)
+}
+
+/// One key of the business.
+pub async fn get_key(store: &dyn TableStore, scope: &TenantScope, key_id: &Id) -> RepoResult<ApiKey> {
+    Ok(load_record(store, scope, key_id).await?.0)
+}
+
+/// Rotates a key: a new key with the same name, scopes, tier and allowlist is issued, and the old
+/// one keeps working until `now + grace` (or its own earlier expiry), then stops. One transaction.
+pub async fn rotate_key(
+    store: &dyn TableStore,
+    scope: &TenantScope,
+    key_id: &Id,
+    grace: chrono::Duration,
+    now: DateTime<Utc>,
+) -> RepoResult<(ApiKey, ApiKeySecret, ApiKey)> {
+    let (mut old, old_hash) = load_record(store, scope, key_id).await?;
+    if !old.is_usable(now) {
+        return Err(RepoError::Conflict { field: "id".into(), message: format!("key {} is {} and cannot be rotated", old.id, old.state_at(now)) });
+    }
+    let deadline = now + grace;
+    old.expires_at = Some(old.expires_at.map_or(deadline, |at| at.min(deadline)));
+    let secret = ApiKeySecret::generate();
+    let new = ApiKey {
+        id: Id::generate(IdKind::ApiKey, now.timestamp_millis()),
+        business_id: old.business_id.clone(),
+        name: old.name.clone(),
+        prefix: secret.display_prefix(),
+        scopes: old.scopes.clone(),
+        tier: old.tier,
+        status: ApiKeyStatus::Active,
+        created_at: now,
+        expires_at: None,
+        revoked_at: None,
+        allowed_ips: old.allowed_ips.clone(),
+        replaces: Some(old.id.clone()),
+    };
+    let active = Condition::AttrEquals("status".into(), Value::String("active".into()));
+    store
+        .transact(vec![
+            TxOp::Put { item: record_item(scope, &old, &old_hash), condition: active },
+            TxOp::Put { item: lookup_item(&old, &KeyHash(old_hash.clone())), condition: Condition::Exists },
+            TxOp::Put { item: record_item(scope, &new, &secret.hash().0), condition: Condition::NotExists },
+            TxOp::Put { item: lookup_item(&new, &secret.hash()), condition: Condition::NotExists },
+        ])
+        .await
+        .map_err(|e| match e {
+            crate::StoreError::TransactionCanceled { failed } if failed.contains(&0) => {
+                RepoError::Conflict { field: "id".into(), message: "the key changed while rotating; retry".into() }
+            }
+            other => other.into(),
+        })?;
+    Ok((new, secret, old))
+}
+
+/// Notes that a key was used (callers throttle this; see `iron_http::auth`).
+pub async fn record_key_use(store: &dyn TableStore, scope: &TenantScope, key_id: &Id, now: DateTime<Utc>) -> RepoResult<()> {
+    let item = keys::item_of("apiKeyUse", serde_json::json!({ "keyId": key_id, "lastUsedAt": now }), keys::api_key_use(scope, key_id));
+    store.put(item, Condition::None).await?;
+    Ok(())
+}
+
+/// When each key of the business was last used.
+pub async fn last_used(store: &dyn TableStore, scope: &TenantScope) -> RepoResult<std::collections::HashMap<Id, DateTime<Utc>>> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Use {
+        key_id: Id,
+        last_used_at: DateTime<Utc>,
+    }
+    let page = store
+        .query(Query::new(Index::Table, keys::business_partition(scope)).sk(SkCondition::BeginsWith(keys::API_KEY_USE_SK_PREFIX.into())).limit(1000))
+        .await?;
+    let uses: Vec<Use> = page.items.into_iter().map(decode).collect::<RepoResult<_>>()?;
+    Ok(uses.into_iter().map(|u| (u.key_id, u.last_used_at)).collect())
 }
