@@ -3,9 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use iron_domain::fitness_test::DerivedResults;
-use iron_domain::{
-    Athlete, AthleteSource, AthleteStatus, FitnessTest, Modality, Sex, Stage, TestType,
-};
+use iron_domain::{Athlete, AthleteSource, AthleteStatus, FitnessTest, Modality, Sex, Stage, TestType};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -106,6 +104,9 @@ pub struct TestOut {
     pub notes: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Beta (`X-Beta-Features: test-zones`): five heart-rate zones from LT1/LT2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zones: Option<Vec<iron_domain::fitness_test::TrainingZone>>,
 }
 
 impl From<FitnessTest> for TestOut {
@@ -123,6 +124,7 @@ impl From<FitnessTest> for TestOut {
             notes: t.notes,
             created_at: t.created_at,
             updated_at: t.updated_at,
+            zones: None,
         }
     }
 }
@@ -145,4 +147,87 @@ pub struct ReferralTotalsOut {
     pub referred: u32,
     pub converted: u32,
     pub conversion_rate: f64,
+}
+
+/// A key as its business sees it: never the secret.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyOut {
+    #[schema(example = "key_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7")]
+    pub id: String,
+    pub name: String,
+    /// The secret's first 12 characters, to tell keys apart.
+    #[schema(example = "bak_3f9c1a2b")]
+    pub prefix: String,
+    pub scopes: Vec<iron_domain::Scope>,
+    pub tier: iron_domain::RateTier,
+    /// `active`, `expired` or `revoked`.
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Updated at most once a minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Addresses and CIDR ranges the key may be used from; empty: anywhere.
+    pub allowed_ips: Vec<String>,
+    /// The key this one replaced by rotation.
+    pub replaces: Option<String>,
+}
+
+impl ApiKeyOut {
+    pub fn new(k: iron_domain::ApiKey, last_used_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> ApiKeyOut {
+        ApiKeyOut {
+            state: k.state_at(now).into(),
+            id: k.id.into(),
+            name: k.name,
+            prefix: k.prefix,
+            scopes: k.scopes,
+            tier: k.tier,
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            revoked_at: k.revoked_at,
+            last_used_at,
+            allowed_ips: k.allowed_ips.iter().map(ToString::to_string).collect(),
+            replaces: k.replaces.map(Into::into),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyCreatedOut {
+    #[serde(flatten)]
+    pub key: ApiKeyOut,
+    /// The key itself: shown in this response only. Store it now.
+    pub secret: String,
+}
+
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiKeyIn {
+    /// 1–100 characters, e.g. "Zapier integration".
+    pub name: String,
+    /// At least one; none beyond the calling key's own.
+    pub scopes: Vec<String>,
+    /// Default: the calling key's tier; never higher.
+    pub tier: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// IPv4/IPv6 addresses or CIDR ranges (at most 50); omitted or empty: anywhere.
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RotateIn {
+    /// How long the old key keeps working: 0–720 hours, default 24.
+    pub grace_period_hours: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedOut {
+    pub key: ApiKeyCreatedOut,
+    /// The old key, now with its expiry.
+    pub previous: ApiKeyOut,
 }

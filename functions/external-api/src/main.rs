@@ -1,7 +1,7 @@
 //! Lambda entry point: wires the AWS adapters and runs the router under lambda_http.
 
 use iron_aws::DynamoTable;
-use iron_http::AppState;
+use iron_http::{AppState, ClientIpConfig, InlineAudit};
 use iron_store::SystemClock;
 use std::sync::Arc;
 
@@ -14,10 +14,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = iron_external_api::Config::from_env()?;
     let sdk = iron_aws::load_config().await;
     let clock = Arc::new(SystemClock);
-    let store = Arc::new(DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        config.table_name,
-        clock.clone(),
-    ));
-    lambda_http::run(iron_external_api::router(AppState::new(store, clock))).await
+    let store = Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name, clock.clone()));
+    let audit = Arc::new(InlineAudit::new(store.clone(), chrono::Duration::days(config.audit_retention_days)));
+    let state = AppState::new(store, clock)
+        .with_audit(audit)
+        .with_client_ip(ClientIpConfig { trust_forwarded_for: config.trust_forwarded_for });
+    lambda_http::run(iron_external_api::router(state)).await
 }

@@ -17,7 +17,12 @@ pub const OPENAPI_PATH: &str = "/api/external/v1/openapi.json";
 Authenticate with `Authorization: Bearer bak_…` (or `X-API-Key`). Every error is RFC 9457 \
 `application/problem+json` with a `requestId`. Lists use cursor pagination (`limit`, `cursor`, \
 `nextCursor`). Rate limits per key: `X-RateLimit-Limit`, `X-RateLimit-Remaining`, \
-`X-RateLimit-Reset` (seconds) on every response, `Retry-After` on 429."
+`X-RateLimit-Reset` (seconds) on every response, `Retry-After` on 429.\n\n\
+Mutating requests take an `Idempotency-Key` header (1–255 characters): a retry with the same key \
+and request replays the first response for 24 h (`Idempotent-Replayed: true`); the same key with \
+another request is 422; a retry while the first runs is 409. Beta features are opted into with \
+`X-Beta-Features` (comma list). Deprecated routes answer with `Deprecation`, `Sunset` and a \
+`Link` to the migration guide."
     ),
     paths(
         crate::routes::athletes::list,
@@ -25,6 +30,12 @@ Authenticate with `Authorization: Bearer bak_…` (or `X-API-Key`). Every error 
         crate::routes::tests::list,
         crate::routes::tests::get_one,
         crate::routes::referrals::stats,
+        crate::routes::api_keys::list,
+        crate::routes::api_keys::create,
+        crate::routes::api_keys::get_one,
+        crate::routes::api_keys::rotate,
+        crate::routes::api_keys::revoke,
+        crate::routes::audit_log::list,
         crate::routes::health,
     ),
     components(schemas(iron_http::error::Problem, iron_domain::FieldError)),
@@ -33,6 +44,8 @@ Authenticate with `Authorization: Bearer bak_…` (or `X-API-Key`). Every error 
         (name = "athletes", description = "The business's members"),
         (name = "tests", description = "Fitness tests with their stages and derived results"),
         (name = "analytics", description = "Referral and business intelligence"),
+        (name = "api-keys", description = "A business's own API keys: create, rotate, revoke"),
+        (name = "audit", description = "The record of every authenticated request"),
         (name = "meta", description = "Service status"),
     )
 )]
@@ -53,10 +66,7 @@ impl Modify for Security {
                     .build(),
             ),
         );
-        components.add_security_scheme(
-            "apiKey",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
-        );
+        components.add_security_scheme("apiKey", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
     }
 }
 

@@ -15,15 +15,10 @@ async fn sample_events_get_the_expected_responses() {
     let app = TestApp::new();
     let demo = app.seed(21).await;
     let key = app.key(&demo.scope, &Scope::ALL, RateTier::Standard).await;
-    let first = app
-        .get("/api/external/v1/tests?testType=lactate_step&limit=1", &key)
-        .await;
+    let first = app.get("/api/external/v1/tests?testType=lactate_step&limit=1", &key).await;
     let (test_id, athlete_id) = (
         first.body["data"][0]["id"].as_str().unwrap().to_owned(),
-        first.body["data"][0]["athleteId"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
+        first.body["data"][0]["athleteId"].as_str().unwrap().to_owned(),
     );
 
     let cases: &[(&str, u16, &str)] = &[
@@ -41,13 +36,7 @@ async fn sample_events_get_the_expected_responses() {
     let events_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
     let listed = std::fs::read_dir(events_dir)
         .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("apigw-")
-        })
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("apigw-"))
         .count();
     assert_eq!(listed, cases.len(), "every sample event has a case here");
 
@@ -58,31 +47,21 @@ async fn sample_events_get_the_expected_responses() {
             .replace("bak_REPLACE_WITH_YOUR_KEY", &key)
             .replace("ath_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &athlete_id)
             .replace("tst_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &test_id);
-        let request: LambdaRequest =
-            serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let response = adapter
-            .call(LambdaEvent::new(request, Context::default()))
-            .await
-            .unwrap();
+        let request: LambdaRequest = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let response = adapter.call(LambdaEvent::new(request, Context::default())).await.unwrap();
         let response: Value = serde_json::to_value(&response).unwrap();
         assert_eq!(response["statusCode"], *status, "{name}: {response}");
-        let ct = response["headers"]["content-type"]
-            .as_str()
-            .unwrap_or_default();
+        let ct = response["headers"]["content-type"].as_str().unwrap_or_default();
         assert!(ct.starts_with(content_type), "{name}: content-type {ct}");
         let body = response["body"].as_str().unwrap_or_default();
         if content_type.contains("json") {
-            let body: Value =
-                serde_json::from_str(body).unwrap_or_else(|e| panic!("{name}: {e}: {body}"));
+            let body: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{name}: {e}: {body}"));
             if *status >= 400 {
                 assert!(body["requestId"].as_str().unwrap().starts_with("req_"));
             }
         }
         if *status == 200 && name.starts_with("athletes") | name.starts_with("tests") {
-            assert!(
-                response["headers"]["x-ratelimit-remaining"].is_string(),
-                "{name}: rate-limit headers"
-            );
+            assert!(response["headers"]["x-ratelimit-remaining"].is_string(), "{name}: rate-limit headers");
         }
     }
     let got = app.get("/api/external/v1/tests?limit=1", &key).await;

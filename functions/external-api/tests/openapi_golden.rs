@@ -3,10 +3,7 @@
 
 #[test]
 fn committed_openapi_document_is_current() {
-    let generated = iron_external_api::openapi::document()
-        .to_pretty_json()
-        .expect("serialise")
-        + "\n";
+    let generated = iron_external_api::openapi::document().to_pretty_json().expect("serialise") + "\n";
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
     if std::env::var("IRON_UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
         std::fs::write(path, &generated).expect("write docs/openapi.json");

@@ -10,14 +10,8 @@ use support::{TestApp, assert_problem, at};
 
 /// 200 parallel requests against a Standard (60/min) key: exactly 60 succeed.
 async fn exactly_the_minute_allowance(app: TestApp) {
-    let (_, scope) = platform::create_business(
-        app.store.as_ref(),
-        "Box Uno",
-        "Europe/Madrid",
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
+    let (_, scope) =
+        platform::create_business(app.store.as_ref(), "Box Uno", "Europe/Madrid", app.clock_now()).await.unwrap();
     let key = app.key(&scope, &Scope::ALL, RateTier::Standard).await;
     let app = Arc::new(app);
     let tasks: Vec<_> = (0..200)
@@ -34,14 +28,7 @@ async fn exactly_the_minute_allowance(app: TestApp) {
             200 => {
                 ok += 1;
                 assert_eq!(r.headers["x-ratelimit-limit"], "60");
-                assert!(
-                    r.headers["x-ratelimit-remaining"]
-                        .to_str()
-                        .unwrap()
-                        .parse::<u32>()
-                        .unwrap()
-                        < 60
-                );
+                assert!(r.headers["x-ratelimit-remaining"].to_str().unwrap().parse::<u32>().unwrap() < 60);
             }
             429 => {
                 limited += 1;
@@ -56,12 +43,7 @@ async fn exactly_the_minute_allowance(app: TestApp) {
     assert_eq!((ok, limited), (60, 140));
     // The next minute opens a new window.
     app.clock.advance(chrono::Duration::seconds(30));
-    assert_eq!(
-        app.get("/api/external/v1/athletes?limit=1", &key)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.get("/api/external/v1/athletes?limit=1", &key).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -75,11 +57,8 @@ async fn dynamodb_minute_limit_is_exact_under_concurrency() {
     let config = iron_aws::emulator_config(&iron_aws::moto::endpoint()).await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = iron_aws::moto::unique_name("iron-ratelimit");
-    iron_aws::DynamoTable::create_table(&client, &table)
-        .await
-        .unwrap();
-    let store: Arc<dyn TableStore> =
-        Arc::new(iron_aws::DynamoTable::new(client, table, clock.clone()));
+    iron_aws::DynamoTable::create_table(&client, &table).await.unwrap();
+    let store: Arc<dyn TableStore> = Arc::new(iron_aws::DynamoTable::new(client, table, clock.clone()));
     exactly_the_minute_allowance(TestApp::with_store(store, clock)).await;
 }
 
@@ -88,57 +67,29 @@ async fn day_limit_refuses_until_midnight_utc_and_gives_the_minute_slot_back() {
     let clock = Arc::new(ManualClock::new(at("2026-11-22T23:59:10Z")));
     let store: Arc<dyn TableStore> = Arc::new(SqliteTable::in_memory(clock.clone()).unwrap());
     let app = TestApp::with_store(store.clone(), clock);
-    let (_, scope) = platform::create_business(store.as_ref(), "Box Dos", "UTC", app.clock_now())
-        .await
-        .unwrap();
+    let (_, scope) = platform::create_business(store.as_ref(), "Box Dos", "UTC", app.clock_now()).await.unwrap();
     let key = app.key(&scope, &Scope::ALL, RateTier::Standard).await;
     let ok = app.get("/api/external/v1/athletes", &key).await;
     assert_eq!(ok.headers["x-ratelimit-remaining-day"], "9999");
     // Use up the day: 9,998 more requests' worth, straight into the day counter.
-    let key_id = platform::list_keys(store.as_ref(), &scope).await.unwrap()[0]
-        .id
-        .clone();
-    let day = Key::new(
-        format!("BIZ#{}#RATE", scope.business_id()),
-        format!("{key_id}#D#20261122"),
-    );
-    store
-        .increment(&day, "count", 9_998, None, None)
-        .await
-        .unwrap();
-    assert_eq!(
-        app.get("/api/external/v1/athletes", &key).await.status,
-        200,
-        "the 10,000th request"
-    );
+    let key_id = platform::list_keys(store.as_ref(), &scope).await.unwrap()[0].id.clone();
+    let day = Key::new(format!("BIZ#{}#RATE", scope.business_id()), format!("{key_id}#D#20261122"));
+    store.increment(&day, "count", 9_998, None, None).await.unwrap();
+    assert_eq!(app.get("/api/external/v1/athletes", &key).await.status, 200, "the 10,000th request");
     let refused = app.get("/api/external/v1/athletes", &key).await;
     assert_problem(&refused, 429);
     assert_eq!(refused.headers["retry-after"], "50", "until midnight UTC");
     assert_eq!(refused.headers["x-ratelimit-limit"], "10000");
-    let minute = Key::new(
-        format!("BIZ#{}#RATE", scope.business_id()),
-        format!("{key_id}#M#202611222359"),
-    );
-    assert_eq!(
-        store.get(&minute).await.unwrap().unwrap()["count"],
-        2,
-        "a refused request does not use a minute slot"
-    );
+    let minute = Key::new(format!("BIZ#{}#RATE", scope.business_id()), format!("{key_id}#M#202611222359"));
+    assert_eq!(store.get(&minute).await.unwrap().unwrap()["count"], 2, "a refused request does not use a minute slot");
     app.clock.advance(chrono::Duration::seconds(50));
-    assert_eq!(
-        app.get("/api/external/v1/athletes", &key).await.status,
-        200,
-        "a new day"
-    );
+    assert_eq!(app.get("/api/external/v1/athletes", &key).await.status, 200, "a new day");
 }
 
 #[tokio::test]
 async fn unlimited_keys_are_not_counted() {
     let app = TestApp::new();
-    let (_, scope) =
-        platform::create_business(app.store.as_ref(), "Box Tres", "UTC", app.clock_now())
-            .await
-            .unwrap();
+    let (_, scope) = platform::create_business(app.store.as_ref(), "Box Tres", "UTC", app.clock_now()).await.unwrap();
     let key = app.key(&scope, &Scope::ALL, RateTier::Unlimited).await;
     for _ in 0..70 {
         let r = app.get("/api/external/v1/athletes", &key).await;

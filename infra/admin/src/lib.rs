@@ -11,11 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "iron-admin",
-    about = "Operate Iron Metrics: businesses and API keys",
-    version
-)]
+#[command(name = "iron-admin", about = "Operate Iron Metrics: businesses and API keys", version)]
 pub struct Cli {
     /// Where the data lives.
     #[arg(long, env = "IRON_BACKEND", value_enum, default_value_t = Backend::Embedded)]
@@ -63,6 +59,13 @@ pub enum BusinessCommand {
         timezone: String,
     },
     List,
+    /// Move every key of the business to a rate-limit tier; the next request sees it.
+    SetTier {
+        #[arg(long)]
+        business: String,
+        #[arg(long)]
+        tier: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -106,24 +109,13 @@ pub enum KeyCommand {
 async fn open_store(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Arc<dyn TableStore>, String> {
     match cli.backend {
         Backend::Embedded => {
-            std::fs::create_dir_all(&cli.data_dir)
-                .map_err(|e| format!("{}: {e}", cli.data_dir.display()))?;
-            Ok(Arc::new(
-                SqliteTable::open(&cli.data_dir.join("table.db"), clock)
-                    .map_err(|e| e.to_string())?,
-            ))
+            std::fs::create_dir_all(&cli.data_dir).map_err(|e| format!("{}: {e}", cli.data_dir.display()))?;
+            Ok(Arc::new(SqliteTable::open(&cli.data_dir.join("table.db"), clock).map_err(|e| e.to_string())?))
         }
         Backend::Dynamodb => {
-            let table = cli
-                .table
-                .clone()
-                .ok_or("the dynamodb backend needs --table or TABLE_NAME")?;
+            let table = cli.table.clone().ok_or("the dynamodb backend needs --table or TABLE_NAME")?;
             let config = iron_aws::load_config().await;
-            Ok(Arc::new(iron_aws::DynamoTable::new(
-                aws_sdk_dynamodb::Client::new(&config),
-                table,
-                clock,
-            )))
+            Ok(Arc::new(iron_aws::DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), table, clock)))
         }
     }
 }
@@ -155,10 +147,7 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
     let now = clock.now();
     let mut out = String::new();
     if let Command::InitTable = cli.command {
-        let table = cli
-            .table
-            .clone()
-            .ok_or("init-table needs --backend dynamodb and --table")?;
+        let table = cli.table.clone().ok_or("init-table needs --backend dynamodb and --table")?;
         let config = iron_aws::load_config().await;
         iron_aws::DynamoTable::create_table(&aws_sdk_dynamodb::Client::new(&config), &table)
             .await
@@ -169,17 +158,14 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
     let store = open_store(&cli, clock).await?;
     let store = store.as_ref();
     let err = |e: iron_store::repo::RepoError| match e {
-        iron_store::repo::RepoError::NotFound => {
-            "not found (check the business and key ids)".to_owned()
-        }
+        iron_store::repo::RepoError::NotFound => "not found (check the business and key ids)".to_owned(),
         other => other.to_string(),
     };
     match cli.command {
         Command::InitTable => unreachable!("handled above"),
         Command::SeedDemo => {
-            let summary = iron_demo::seed(store, now, iron_demo::DemoSize::default(), rand_seed())
-                .await
-                .map_err(err)?;
+            let summary =
+                iron_demo::seed(store, now, iron_demo::DemoSize::default(), rand_seed()).await.map_err(err)?;
             let _ = writeln!(
                 out,
                 "seeded {} ({}): {} athletes, {} tests, {} partners, {} referrals",
@@ -192,15 +178,9 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
             );
         }
         Command::Business(BusinessCommand::Create { name, timezone }) => {
-            let (business, _) = platform::create_business(store, &name, &timezone, now)
-                .await
-                .map_err(err)?;
+            let (business, _) = platform::create_business(store, &name, &timezone, now).await.map_err(err)?;
             if cli.json {
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string(&business).unwrap_or_default()
-                );
+                let _ = writeln!(out, "{}", serde_json::to_string(&business).unwrap_or_default());
             } else {
                 let _ = writeln!(out, "created business {} ({})", business.name, business.id);
             }
@@ -211,24 +191,20 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
                 let _ = writeln!(out, "{}", serde_json::to_string(&all).unwrap_or_default());
             } else {
                 for b in all {
-                    let _ = writeln!(
-                        out,
-                        "{}\t{}\t{}\t{}",
-                        b.id,
-                        b.name,
-                        b.timezone,
-                        b.created_at.to_rfc3339()
-                    );
+                    let _ = writeln!(out, "{}\t{}\t{}\t{}", b.id, b.name, b.timezone, b.created_at.to_rfc3339());
                 }
             }
         }
-        Command::Key(KeyCommand::Mint {
-            business,
-            name,
-            scopes,
-            tier,
-            expires_at,
-        }) => {
+        Command::Business(BusinessCommand::SetTier { business, tier }) => {
+            let scope = business_scope(&business)?;
+            let tier: RateTier = tier.parse()?;
+            let keys = platform::list_keys(store, &scope).await.map_err(err)?;
+            for key in &keys {
+                platform::set_tier(store, &scope, &key.id, tier).await.map_err(err)?;
+            }
+            let _ = writeln!(out, "business {business}: {} key(s) now on the {} tier", keys.len(), tier.as_str());
+        }
+        Command::Key(KeyCommand::Mint { business, name, scopes, tier, expires_at }) => {
             let scope = business_scope(&business)?;
             let scopes = parse_scopes(&scopes)?;
             let tier: RateTier = tier.parse()?;
@@ -243,14 +219,10 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
             if expires_at.is_some_and(|at| at <= now) {
                 return Err("--expires-at is in the past".into());
             }
-            let (key, secret) = platform::mint_key(
-                store,
-                &scope,
-                NewKey { expires_at, ..NewKey::new(&name, scopes, tier) },
-                now,
-            )
-            .await
-            .map_err(err)?;
+            let (key, secret) =
+                platform::mint_key(store, &scope, NewKey { expires_at, ..NewKey::new(&name, scopes, tier) }, now)
+                    .await
+                    .map_err(err)?;
             if cli.json {
                 let mut v = serde_json::to_value(&key).unwrap_or_default();
                 v["secret"] = serde_json::Value::String(secret.expose().to_owned());
@@ -270,9 +242,7 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
             }
         }
         Command::Key(KeyCommand::List { business }) => {
-            let keys = platform::list_keys(store, &business_scope(&business)?)
-                .await
-                .map_err(err)?;
+            let keys = platform::list_keys(store, &business_scope(&business)?).await.map_err(err)?;
             if cli.json {
                 let _ = writeln!(out, "{}", serde_json::to_string(&keys).unwrap_or_default());
             } else {
@@ -299,34 +269,15 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
             }
         }
         Command::Key(KeyCommand::Revoke { business, key }) => {
-            let id = Id::parse_kind(IdKind::ApiKey, &key)
-                .ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
-            let key = platform::revoke_key(store, &business_scope(&business)?, &id, now)
-                .await
-                .map_err(err)?;
-            let _ = writeln!(
-                out,
-                "revoked key {} ({}); it stops working at once",
-                key.id, key.prefix
-            );
+            let id = Id::parse_kind(IdKind::ApiKey, &key).ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
+            let key = platform::revoke_key(store, &business_scope(&business)?, &id, now).await.map_err(err)?;
+            let _ = writeln!(out, "revoked key {} ({}); it stops working at once", key.id, key.prefix);
         }
-        Command::Key(KeyCommand::SetTier {
-            business,
-            key,
-            tier,
-        }) => {
-            let id = Id::parse_kind(IdKind::ApiKey, &key)
-                .ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
+        Command::Key(KeyCommand::SetTier { business, key, tier }) => {
+            let id = Id::parse_kind(IdKind::ApiKey, &key).ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
             let tier: RateTier = tier.parse()?;
-            let key = platform::set_tier(store, &business_scope(&business)?, &id, tier)
-                .await
-                .map_err(err)?;
-            let _ = writeln!(
-                out,
-                "key {} is now on the {} tier",
-                key.id,
-                key.tier.as_str()
-            );
+            let key = platform::set_tier(store, &business_scope(&business)?, &id, tier).await.map_err(err)?;
+            let _ = writeln!(out, "key {} is now on the {} tier", key.id, key.tier.as_str());
         }
     }
     Ok(out)

@@ -2,10 +2,7 @@
 //! table named in the environment, through the same repositories the API uses.
 
 fn main() -> std::process::ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("iron-admin: {e}");

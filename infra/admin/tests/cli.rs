@@ -42,14 +42,7 @@ async fn status_with(store: Arc<dyn TableStore>, key: &str) -> u16 {
 async fn lifecycle(envs: &[(&str, &str)], open: impl Fn() -> Arc<dyn TableStore>) {
     let (ok, out, err) = admin(
         envs,
-        &[
-            "business",
-            "create",
-            "--name",
-            "CrossFit Ñandú",
-            "--timezone",
-            "America/Argentina/Buenos_Aires",
-        ],
+        &["business", "create", "--name", "CrossFit Ñandú", "--timezone", "America/Argentina/Buenos_Aires"],
     );
     assert!(ok, "{err}");
     let business = field(&out, "biz_").to_owned();
@@ -72,75 +65,31 @@ async fn lifecycle(envs: &[(&str, &str)], open: impl Fn() -> Arc<dyn TableStore>
         ],
     );
     assert!(ok, "{err}");
-    let secret = out
-        .lines()
-        .find_map(|l| l.strip_prefix("API key: "))
-        .expect("the key on its own line")
-        .to_owned();
+    let secret = out.lines().find_map(|l| l.strip_prefix("API key: ")).expect("the key on its own line").to_owned();
     assert!(secret.starts_with("bak_") && secret.len() == 68);
     let key_id = field(&out, "key_").to_owned();
     assert_eq!(status_with(open(), &secret).await, 200);
 
     let (ok, out, _) = admin(envs, &["key", "list", "--business", &business]);
-    assert!(
-        ok && out.contains(&key_id) && out.contains("professional") && out.contains(&secret[..12])
-    );
+    assert!(ok && out.contains(&key_id) && out.contains("professional") && out.contains(&secret[..12]));
     assert!(!out.contains(&secret), "the secret is never shown again");
 
-    let (ok, _, err) = admin(
-        envs,
-        &[
-            "key",
-            "set-tier",
-            "--business",
-            &business,
-            "--key",
-            &key_id,
-            "--tier",
-            "standard",
-        ],
-    );
+    let (ok, _, err) =
+        admin(envs, &["key", "set-tier", "--business", &business, "--key", &key_id, "--tier", "standard"]);
     assert!(ok, "{err}");
-    let (ok, _, err) = admin(
-        envs,
-        &["key", "revoke", "--business", &business, "--key", &key_id],
-    );
+    let (ok, _, err) = admin(envs, &["key", "revoke", "--business", &business, "--key", &key_id]);
     assert!(ok, "{err}");
     assert_eq!(status_with(open(), &secret).await, 401);
     let (_, out, _) = admin(envs, &["key", "list", "--business", &business]);
     assert!(out.contains("revoked"));
 
     // Mistakes are explained, with a non-zero exit.
-    let (ok, _, err) = admin(
-        envs,
-        &["key", "mint", "--business", "biz_nope", "--name", "x"],
-    );
+    let (ok, _, err) = admin(envs, &["key", "mint", "--business", "biz_nope", "--name", "x"]);
     assert!(!ok && err.contains("business id"));
-    let (ok, _, err) = admin(
-        envs,
-        &[
-            "key",
-            "mint",
-            "--business",
-            &business,
-            "--name",
-            "x",
-            "--scopes",
-            "read:everything",
-        ],
-    );
+    let (ok, _, err) =
+        admin(envs, &["key", "mint", "--business", &business, "--name", "x", "--scopes", "read:everything"]);
     assert!(!ok && err.contains("unknown scope"));
-    let (ok, _, err) = admin(
-        envs,
-        &[
-            "key",
-            "mint",
-            "--business",
-            "biz_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7",
-            "--name",
-            "x",
-        ],
-    );
+    let (ok, _, err) = admin(envs, &["key", "mint", "--business", "biz_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", "--name", "x"]);
     assert!(!ok && err.contains("not found"), "{err}");
 }
 
@@ -149,10 +98,9 @@ async fn embedded_backend() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap().to_owned();
     let path = Path::new(&data).join("table.db");
-    lifecycle(
-        &[("IRON_BACKEND", "embedded"), ("IRON_DATA_DIR", &data)],
-        || Arc::new(SqliteTable::open(&path, Arc::new(SystemClock)).unwrap()),
-    )
+    lifecycle(&[("IRON_BACKEND", "embedded"), ("IRON_DATA_DIR", &data)], || {
+        Arc::new(SqliteTable::open(&path, Arc::new(SystemClock)).unwrap())
+    })
     .await;
 }
 
@@ -173,12 +121,6 @@ async fn dynamodb_backend() {
     assert!(out.contains("ready"));
     let config = iron_aws::emulator_config(&endpoint).await;
     let client = aws_sdk_dynamodb::Client::new(&config);
-    lifecycle(&envs, || {
-        Arc::new(iron_aws::DynamoTable::new(
-            client.clone(),
-            table.clone(),
-            Arc::new(SystemClock),
-        ))
-    })
-    .await;
+    lifecycle(&envs, || Arc::new(iron_aws::DynamoTable::new(client.clone(), table.clone(), Arc::new(SystemClock))))
+        .await;
 }

@@ -5,11 +5,10 @@
 use axum::Router;
 use chrono::Utc;
 use iron_domain::{ApiKeySecret, RateTier, Scope};
-use iron_http::AppState;
+use iron_http::{AppState, AuditSink, BatchedAudit, ClientIpConfig, NoAudit};
 use iron_store::repo::platform::{self, NewKey};
 use iron_store::{
-    Clock, InProcessScheduler, LocalKeyCipher, SqliteQueue, SqliteTable, SystemClock, TableStore,
-    TenantScope,
+    Clock, InProcessScheduler, LocalKeyCipher, SqliteQueue, SqliteTable, SystemClock, TableStore, TenantScope,
 };
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -22,6 +21,11 @@ pub struct LocalConfig {
     pub data_dir: PathBuf,
     /// Seed the demo gym on first start.
     pub seed_demo: bool,
+    /// Record every authenticated request in the audit log (off only to benchmark without it).
+    pub audit: bool,
+    pub audit_retention_days: i64,
+    /// Take the client IP from `X-Forwarded-For` (only behind a proxy you run).
+    pub trust_forwarded_for: bool,
 }
 
 /// The embedded adapters of every port, opened on the data dir.
@@ -35,16 +39,13 @@ pub struct Embedded {
 
 impl Embedded {
     pub fn open(data_dir: &Path) -> Result<Embedded, String> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| format!("cannot create data dir {}: {e}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create data dir {}: {e}", data_dir.display()))?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let table = SqliteTable::open(&data_dir.join("table.db"), clock.clone())
-            .map_err(|e| e.to_string())?;
+        let table = SqliteTable::open(&data_dir.join("table.db"), clock.clone()).map_err(|e| e.to_string())?;
         let queue = SqliteQueue::open(&data_dir.join("queue.db"), "deliveries", clock.clone())
             .map_err(|e| e.to_string())?
             .with_dead_letter("deliveries-dlq", 5);
-        let cipher = LocalKeyCipher::load_or_create(&data_dir.join("master.key"))
-            .map_err(|e| e.to_string())?;
+        let cipher = LocalKeyCipher::load_or_create(&data_dir.join("master.key")).map_err(|e| e.to_string())?;
         Ok(Embedded {
             table: Arc::new(table),
             queue: Arc::new(queue),
@@ -80,32 +81,24 @@ pub async fn ensure_demo(
     now: chrono::DateTime<Utc>,
 ) -> Result<(String, String, String, bool), String> {
     let state_path = data_dir.join(DEMO_STATE);
-    let existing: Option<serde_json::Value> = std::fs::read(&state_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
-    let (business_id, seeded) = match existing
-        .as_ref()
-        .and_then(|v| v["businessId"].as_str())
-        .and_then(iron_domain::Id::parse)
-    {
-        Some(id) => (id, false),
-        None => {
-            let summary =
-                iron_demo::seed(store, now, iron_demo::DemoSize::default(), rand::random())
+    let existing: Option<serde_json::Value> =
+        std::fs::read(&state_path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let (business_id, seeded) =
+        match existing.as_ref().and_then(|v| v["businessId"].as_str()).and_then(iron_domain::Id::parse) {
+            Some(id) => (id, false),
+            None => {
+                let summary = iron_demo::seed(store, now, iron_demo::DemoSize::default(), rand::random())
                     .await
                     .map_err(|e| format!("seeding the demo gym failed: {e}"))?;
-            (summary.business.id, true)
-        }
-    };
+                (summary.business.id, true)
+            }
+        };
     let scope = TenantScope::operator(business_id.clone());
     let business = platform::get_business(store, &scope)
         .await
         .map_err(|e| format!("the demo business is missing from the data dir: {e}"))?;
-    let saved_key = existing
-        .as_ref()
-        .filter(|_| !seeded)
-        .and_then(|v| v["apiKey"].as_str())
-        .and_then(ApiKeySecret::parse);
+    let saved_key =
+        existing.as_ref().filter(|_| !seeded).and_then(|v| v["apiKey"].as_str()).and_then(ApiKeySecret::parse);
     let usable = match &saved_key {
         Some(secret) => platform::lookup_key(store, &secret.hash())
             .await
@@ -117,9 +110,7 @@ pub async fn ensure_demo(
         Some(secret) if usable => secret.expose().to_owned(),
         _ => {
             let new = NewKey::new("Demo key (iron-local)", Scope::ALL.to_vec(), RateTier::Enterprise);
-            let (_, secret) = platform::mint_key(store, &scope, new, now)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (_, secret) = platform::mint_key(store, &scope, new, now).await.map_err(|e| e.to_string())?;
             secret.expose().to_owned()
         }
     };
@@ -142,13 +133,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Binds, prepares data, and returns the server future with what was started.
 pub async fn start(
     config: LocalConfig,
-) -> Result<
-    (
-        Started,
-        impl std::future::Future<Output = std::io::Result<()>>,
-    ),
-    String,
-> {
+) -> Result<(Started, impl std::future::Future<Output = std::io::Result<()>>), String> {
     let embedded = Embedded::open(&config.data_dir)?;
     let now = embedded.clock.now();
     let (api_key, business_name, business_id, seeded) = if config.seed_demo {
@@ -173,33 +158,30 @@ pub async fn start(
         }
     });
     let scheduler = embedded.scheduler.clone();
-    tokio::spawn(scheduler.run(Arc::new(
-        |schedule| tracing::info!(name = %schedule.name, "schedule fired"),
-    )));
+    tokio::spawn(scheduler.run(Arc::new(|schedule| tracing::info!(name = %schedule.name, "schedule fired"))));
 
-    let state = AppState::new(embedded.table.clone(), embedded.clock.clone());
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal());
-    Ok((
-        Started {
-            addr,
-            api_key,
-            business_name,
-            business_id,
-            seeded,
-        },
-        server.into_future(),
-    ))
+    let audit: Arc<dyn AuditSink> = if config.audit {
+        Arc::new(BatchedAudit::start(embedded.table.clone(), chrono::Duration::days(config.audit_retention_days)))
+    } else {
+        Arc::new(NoAudit)
+    };
+    let state = AppState::new(embedded.table.clone(), embedded.clock.clone())
+        .with_audit(audit)
+        .with_client_ip(ClientIpConfig { trust_forwarded_for: config.trust_forwarded_for });
+    // The socket address is the client IP locally (allowlists, audit log).
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal());
+    Ok((Started { addr, api_key, business_name, business_id, seeded }, server.into_future()))
 }
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return ctrl_c.await.unwrap_or(()),
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return ctrl_c.await.unwrap_or(()),
+        };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -9,10 +9,7 @@ use std::path::PathBuf;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(
-    name = "iron-local",
-    about = "Run the Iron Metrics API locally on embedded adapters"
-)]
+#[command(name = "iron-local", about = "Run the Iron Metrics API locally on embedded adapters")]
 struct Args {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, env = "IRON_PORT", default_value_t = 8080)]
@@ -23,6 +20,15 @@ struct Args {
     /// Log as JSON lines (as on Lambda) instead of text.
     #[arg(long, env = "IRON_LOG_JSON")]
     log_json: bool,
+    /// Don't write the audit log (for benchmarking its cost only).
+    #[arg(long, env = "IRON_NO_AUDIT")]
+    no_audit: bool,
+    /// Days audit records are kept.
+    #[arg(long, env = "IRON_AUDIT_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=3653))]
+    audit_retention_days: i64,
+    /// Take the client IP from X-Forwarded-For (only behind a proxy you run).
+    #[arg(long, env = "IRON_TRUST_X_FORWARDED_FOR")]
+    trust_x_forwarded_for: bool,
 }
 
 #[tokio::main]
@@ -33,6 +39,9 @@ async fn main() -> std::process::ExitCode {
         port: args.port,
         data_dir: args.data_dir.clone(),
         seed_demo: true,
+        audit: !args.no_audit,
+        audit_retention_days: args.audit_retention_days,
+        trust_forwarded_for: args.trust_x_forwarded_for,
     };
     let (started, server) = match iron_local::start(config).await {
         Ok(s) => s,
@@ -48,11 +57,7 @@ async fn main() -> std::process::ExitCode {
         out,
         "Iron Metrics local stack\n  listening:  {base}\n  data dir:   {} ({})\n  business:   {} ({})\n  explorer:   {base}/docs\nAPI key: {}\nTry:\n  curl -H \"Authorization: Bearer {}\" \"{base}/api/external/v1/athletes?limit=3\"",
         data_dir.display(),
-        if started.seeded {
-            "created and seeded"
-        } else {
-            "reused"
-        },
+        if started.seeded { "created and seeded" } else { "reused" },
         started.business_name,
         started.business_id,
         started.api_key,

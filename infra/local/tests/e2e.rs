@@ -23,19 +23,10 @@ impl Drop for Stack {
 /// Starts the binary on a free port and reads its banner up to the `Try:` curl line.
 /// Logs (JSON lines) go to `data_dir/../iron-local.log`.
 fn start(data_dir: &Path) -> Stack {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(data_dir.with_file_name("iron-local.log"))
-        .unwrap();
+    let log =
+        std::fs::OpenOptions::new().create(true).append(true).open(data_dir.with_file_name("iron-local.log")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_iron-local"))
-        .args([
-            "--port",
-            "0",
-            "--data-dir",
-            data_dir.to_str().unwrap(),
-            "--log-json",
-        ])
+        .args(["--port", "0", "--data-dir", data_dir.to_str().unwrap(), "--log-json"])
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(log)
@@ -52,41 +43,24 @@ fn start(data_dir: &Path) -> Stack {
     });
     let mut banner = String::new();
     loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("iron-local printed its banner");
+        let line = rx.recv_timeout(Duration::from_secs(60)).expect("iron-local printed its banner");
         banner.push_str(&line);
         banner.push('\n');
         if line.trim_start().starts_with("curl ") {
             break;
         }
     }
-    let base = banner
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("listening:"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let base = banner.lines().find_map(|l| l.trim().strip_prefix("listening:")).unwrap().trim().to_owned();
     let key = banner
         .lines()
         .find_map(|l| l.strip_prefix("API key: "))
         .expect("`API key: bak_…` on a line of its own")
         .to_owned();
-    Stack {
-        child,
-        base,
-        key,
-        banner,
-    }
+    Stack { child, base, key, banner }
 }
 
 async fn get(client: &reqwest::Client, url: &str, key: &str) -> (u16, serde_json::Value) {
-    let r = client
-        .get(url)
-        .bearer_auth(key)
-        .send()
-        .await
-        .expect("request");
+    let r = client.get(url).bearer_auth(key).send().await.expect("request");
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or_default())
 }
@@ -112,53 +86,24 @@ async fn first_start_seeds_restart_keeps_data_and_key() {
     let client = reqwest::Client::new();
 
     let first = start(&data);
-    assert!(
-        first.banner.contains("created and seeded"),
-        "{}",
-        first.banner
-    );
+    assert!(first.banner.contains("created and seeded"), "{}", first.banner);
     assert!(first.key.starts_with("bak_") && first.key.len() == 68);
     assert!(first.base.starts_with("http://127.0.0.1:"));
-    let health = client
-        .get(format!("{}/health", first.base))
-        .send()
-        .await
-        .unwrap();
+    let health = client.get(format!("{}/health", first.base)).send().await.unwrap();
     assert_eq!(health.status(), 200);
 
     // The printed curl line works as printed.
-    let curl = first
-        .banner
-        .lines()
-        .find(|l| l.trim_start().starts_with("curl "))
-        .unwrap()
-        .trim()
-        .to_owned();
-    let out = Command::new("sh")
-        .args(["-c", &format!("{curl} --silent --fail")])
-        .output()
-        .expect("curl");
+    let curl = first.banner.lines().find(|l| l.trim_start().starts_with("curl ")).unwrap().trim().to_owned();
+    let out = Command::new("sh").args(["-c", &format!("{curl} --silent --fail")]).output().expect("curl");
     assert!(out.status.success(), "{curl}");
-    let body: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("JSON from the printed curl");
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from the printed curl");
     assert_eq!(body["data"].as_array().unwrap().len(), 3);
 
     assert_eq!(count_athletes(&client, &first.base, &first.key).await, 200);
-    let (status, tests) = get(
-        &client,
-        &format!("{}/api/external/v1/tests?limit=100", first.base),
-        &first.key,
-    )
-    .await;
+    let (status, tests) = get(&client, &format!("{}/api/external/v1/tests?limit=100", first.base), &first.key).await;
     assert_eq!(status, 200);
     assert_eq!(tests["data"].as_array().unwrap().len(), 100);
-    let business = first
-        .banner
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("business:"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let business = first.banner.lines().find_map(|l| l.trim().strip_prefix("business:")).unwrap().trim().to_owned();
     let key = first.key.clone();
     drop(first);
 
@@ -167,62 +112,23 @@ async fn first_start_seeds_restart_keeps_data_and_key() {
     assert!(second.banner.contains("reused"), "{}", second.banner);
     assert!(second.banner.contains(&business));
     assert_eq!(second.key, key);
-    assert_eq!(
-        count_athletes(&client, &second.base, &second.key).await,
-        200,
-        "no second seed"
-    );
+    assert_eq!(count_athletes(&client, &second.base, &second.key).await, 200, "no second seed");
 
     // If the saved key stops working, the next start mints and prints a working one.
-    let store =
-        iron_store::SqliteTable::open(&data.join("table.db"), Arc::new(iron_store::SystemClock))
-            .unwrap();
+    let store = iron_store::SqliteTable::open(&data.join("table.db"), Arc::new(iron_store::SystemClock)).unwrap();
     let secret = iron_domain::ApiKeySecret::parse(&key).unwrap();
-    let record = iron_store::repo::platform::lookup_key(&store, &secret.hash())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = iron_store::repo::platform::lookup_key(&store, &secret.hash()).await.unwrap().unwrap();
     let scope = iron_store::TenantScope::of_key(&record);
-    iron_store::repo::platform::revoke_key(&store, &scope, &record.id, chrono::Utc::now())
-        .await
-        .unwrap();
-    assert_eq!(
-        get(
-            &client,
-            &format!("{}/api/external/v1/athletes", second.base),
-            &key
-        )
-        .await
-        .0,
-        401
-    );
+    iron_store::repo::platform::revoke_key(&store, &scope, &record.id, chrono::Utc::now()).await.unwrap();
+    assert_eq!(get(&client, &format!("{}/api/external/v1/athletes", second.base), &key).await.0, 401);
     drop(second);
     let third = start(&data);
     assert_ne!(third.key, key);
-    assert_eq!(
-        get(
-            &client,
-            &format!("{}/api/external/v1/athletes?limit=1", third.base),
-            &third.key
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(get(&client, &format!("{}/api/external/v1/athletes?limit=1", third.base), &third.key).await.0, 200);
     // WAL mode: recent writes may still be in the -wal file.
     let mut db = std::fs::read(data.join("table.db")).unwrap();
     db.extend(std::fs::read(data.join("table.db-wal")).unwrap_or_default());
-    let third_hash = iron_domain::ApiKeySecret::parse(&third.key)
-        .unwrap()
-        .hash()
-        .0;
-    assert!(
-        !db.windows(third.key.len())
-            .any(|w| w == third.key.as_bytes()),
-        "only the hash is in the database"
-    );
-    assert!(
-        db.windows(64).any(|w| w == third_hash.as_bytes()),
-        "the hash is"
-    );
+    let third_hash = iron_domain::ApiKeySecret::parse(&third.key).unwrap().hash().0;
+    assert!(!db.windows(third.key.len()).any(|w| w == third.key.as_bytes()), "only the hash is in the database");
+    assert!(db.windows(64).any(|w| w == third_hash.as_bytes()), "the hash is");
 }

@@ -7,13 +7,11 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
-    TimeToLiveSpecification, TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, TimeToLiveSpecification,
+    TransactWriteItem,
 };
-use iron_store::item::{
-    self, Cursor, Filter, Index, Item, Key, Page, Query, SkCondition, is_expired,
-};
+use iron_store::item::{self, Cursor, Filter, Index, Item, Key, Page, Query, SkCondition, is_expired};
 use iron_store::table::{StoreResult, validate_transaction};
 use iron_store::{Clock, Condition, StoreError, TableStore, TxOp};
 use serde_json::{Map, Number, Value};
@@ -34,9 +32,7 @@ pub fn to_attr(value: &Value) -> AttributeValue {
         Value::Number(n) => AttributeValue::N(n.to_string()),
         Value::String(s) => AttributeValue::S(s.clone()),
         Value::Array(a) => AttributeValue::L(a.iter().map(to_attr).collect()),
-        Value::Object(m) => {
-            AttributeValue::M(m.iter().map(|(k, v)| (k.clone(), to_attr(v))).collect())
-        }
+        Value::Object(m) => AttributeValue::M(m.iter().map(|(k, v)| (k.clone(), to_attr(v))).collect()),
     }
 }
 
@@ -48,24 +44,13 @@ pub fn from_attr(attr: &AttributeValue) -> Value {
             .parse::<i64>()
             .map(Value::from)
             .ok()
-            .or_else(|| {
-                n.parse::<f64>()
-                    .ok()
-                    .and_then(Number::from_f64)
-                    .map(Value::Number)
-            })
+            .or_else(|| n.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number))
             .unwrap_or_else(|| Value::String(n.clone())),
         AttributeValue::S(s) => Value::String(s.clone()),
         AttributeValue::L(l) => Value::Array(l.iter().map(from_attr).collect()),
-        AttributeValue::M(m) => {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect())
-        }
+        AttributeValue::M(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect()),
         AttributeValue::Ss(s) => Value::Array(s.iter().cloned().map(Value::String).collect()),
-        AttributeValue::Ns(s) => Value::Array(
-            s.iter()
-                .map(|n| from_attr(&AttributeValue::N(n.clone())))
-                .collect(),
-        ),
+        AttributeValue::Ns(s) => Value::Array(s.iter().map(|n| from_attr(&AttributeValue::N(n.clone()))).collect()),
         _ => Value::Null,
     }
 }
@@ -75,9 +60,7 @@ fn to_item(item: &Item) -> HashMap<String, AttributeValue> {
 }
 
 fn from_item(item: &HashMap<String, AttributeValue>) -> Item {
-    item.iter()
-        .map(|(k, v)| (k.clone(), from_attr(v)))
-        .collect::<Map<_, _>>()
+    item.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect::<Map<_, _>>()
 }
 
 fn key_attrs(key: &Key) -> HashMap<String, AttributeValue> {
@@ -108,8 +91,7 @@ impl Expr {
 fn condition_expr(condition: &Condition, now: i64) -> Option<Expr> {
     let mut e = Expr::default();
     e.names.insert("#ttl".into(), item::TTL.into());
-    e.values
-        .insert(":now".into(), AttributeValue::N(now.to_string()));
+    e.values.insert(":now".into(), AttributeValue::N(now.to_string()));
     let live = "(attribute_exists(PK) AND (attribute_not_exists(#ttl) OR #ttl > :now))";
     e.text = match condition {
         Condition::None => return None,
@@ -132,11 +114,7 @@ fn is_conditional_failure<E: ProvideErrorMetadata>(
 
 impl DynamoTable {
     pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> DynamoTable {
-        DynamoTable {
-            client,
-            table: table.into(),
-            clock,
-        }
+        DynamoTable { client, table: table.into(), clock }
     }
 
     fn now(&self) -> i64 {
@@ -153,22 +131,14 @@ impl DynamoTable {
                 .expect("complete")
         };
         let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .expect("complete")
+            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("complete")
         };
         let gsi = |name: &str, pk: &str, sk: &str| {
             GlobalSecondaryIndex::builder()
                 .index_name(name)
                 .key_schema(key(pk, KeyType::Hash))
                 .key_schema(key(sk, KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
                 .build()
                 .expect("complete")
         };
@@ -176,11 +146,7 @@ impl DynamoTable {
             .create_table()
             .table_name(table)
             .billing_mode(BillingMode::PayPerRequest)
-            .set_attribute_definitions(Some(
-                ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"]
-                    .map(attr)
-                    .to_vec(),
-            ))
+            .set_attribute_definitions(Some(["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"].map(attr).to_vec()))
             .key_schema(key("PK", KeyType::Hash))
             .key_schema(key("SK", KeyType::Range))
             .global_secondary_indexes(gsi("GSI1", "GSI1PK", "GSI1SK"))
@@ -196,11 +162,7 @@ impl DynamoTable {
             .update_time_to_live()
             .table_name(table)
             .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .enabled(true)
-                    .attribute_name(item::TTL)
-                    .build()
-                    .expect("complete"),
+                TimeToLiveSpecification::builder().enabled(true).attribute_name(item::TTL).build().expect("complete"),
             )
             .send()
             .await
@@ -230,14 +192,8 @@ impl TableStore for DynamoTable {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
-        Key::of(&item).ok_or_else(|| {
-            StoreError::Invalid("an item needs string PK and SK attributes".into())
-        })?;
-        let mut req = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&item)));
+        Key::of(&item).ok_or_else(|| StoreError::Invalid("an item needs string PK and SK attributes".into()))?;
+        let mut req = self.client.put_item().table_name(&self.table).set_item(Some(to_item(&item)));
         if let Some(e) = condition_expr(&condition, self.now()) {
             req = req
                 .condition_expression(&e.text)
@@ -252,11 +208,7 @@ impl TableStore for DynamoTable {
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> StoreResult<()> {
-        let mut req = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key_attrs(key)));
+        let mut req = self.client.delete_item().table_name(&self.table).set_key(Some(key_attrs(key)));
         if let Some(e) = condition_expr(&condition, self.now()) {
             req = req
                 .condition_expression(&e.text)
@@ -283,10 +235,8 @@ impl TableStore for DynamoTable {
         }
         for _ in 0..5 {
             let now = self.now();
-            let mut names = HashMap::from([
-                ("#a".to_owned(), attr.to_owned()),
-                ("#ttl".to_owned(), item::TTL.to_owned()),
-            ]);
+            let mut names =
+                HashMap::from([("#a".to_owned(), attr.to_owned()), ("#ttl".to_owned(), item::TTL.to_owned())]);
             let mut values = HashMap::from([
                 (":d".to_owned(), AttributeValue::N(delta.to_string())),
                 (":zero".to_owned(), AttributeValue::N("0".into())),
@@ -297,15 +247,10 @@ impl TableStore for DynamoTable {
                 update.push_str(", #ttl = if_not_exists(#ttl, :ttl)");
                 values.insert(":ttl".into(), AttributeValue::N(ttl.to_string()));
             }
-            let mut condition =
-                "(attribute_not_exists(PK) OR attribute_not_exists(#ttl) OR #ttl > :now)"
-                    .to_owned();
+            let mut condition = "(attribute_not_exists(PK) OR attribute_not_exists(#ttl) OR #ttl > :now)".to_owned();
             if let Some(max) = max {
                 condition.push_str(" AND (attribute_not_exists(#a) OR #a <= :limit)");
-                values.insert(
-                    ":limit".into(),
-                    AttributeValue::N((max - delta).to_string()),
-                );
+                values.insert(":limit".into(), AttributeValue::N((max - delta).to_string()));
             }
             names.shrink_to_fit();
             let result = self
@@ -327,9 +272,7 @@ impl TableStore for DynamoTable {
                         .and_then(|a| a.get(attr))
                         .map(from_attr)
                         .and_then(|v| v.as_i64())
-                        .ok_or_else(|| {
-                            StoreError::Backend("UpdateItem returned no counter".into())
-                        });
+                        .ok_or_else(|| StoreError::Backend("UpdateItem returned no counter".into()));
                 }
                 Err(e) if is_conditional_failure(&e) => {
                     // Either the limit was reached or the item has expired but not been swept
@@ -356,19 +299,15 @@ impl TableStore for DynamoTable {
                 Err(e) => return Err(sdk_error(e)),
             }
         }
-        Err(StoreError::Backend(
-            "counter kept changing under contention".into(),
-        ))
+        Err(StoreError::Backend("counter kept changing under contention".into()))
     }
 
     async fn query(&self, q: Query) -> StoreResult<Page> {
         q.validate()?;
         let (pk_attr, sk_attr) = q.index.attributes();
         let now = self.now();
-        let mut names = HashMap::from([
-            ("#pk".to_owned(), pk_attr.to_owned()),
-            ("#ttl".to_owned(), item::TTL.to_owned()),
-        ]);
+        let mut names =
+            HashMap::from([("#pk".to_owned(), pk_attr.to_owned()), ("#ttl".to_owned(), item::TTL.to_owned())]);
         let mut values = HashMap::from([
             (":pk".to_owned(), AttributeValue::S(q.pk.clone())),
             (":now".to_owned(), AttributeValue::N(now.to_string())),
@@ -417,11 +356,7 @@ impl TableStore for DynamoTable {
         let mut items: Vec<Item> = Vec::new();
         loop {
             let want = q.limit + 1 - items.len();
-            let page_limit = if q.filters.is_empty() {
-                want
-            } else {
-                want.max(200).min(1000)
-            };
+            let page_limit = if q.filters.is_empty() { want } else { want.max(200).min(1000) };
             let out = self
                 .client
                 .query()
@@ -462,9 +397,7 @@ impl TableStore for DynamoTable {
             for op in &ops {
                 let write = match op {
                     TxOp::Put { item, condition } => {
-                        let mut b = Put::builder()
-                            .table_name(&self.table)
-                            .set_item(Some(to_item(item)));
+                        let mut b = Put::builder().table_name(&self.table).set_item(Some(to_item(item)));
                         if let Some(e) = condition_expr(condition, now) {
                             b = b
                                 .condition_expression(&e.text)
@@ -476,9 +409,7 @@ impl TableStore for DynamoTable {
                             .build()
                     }
                     TxOp::Delete { key, condition } => {
-                        let mut b = Delete::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(key_attrs(key)));
+                        let mut b = Delete::builder().table_name(&self.table).set_key(Some(key_attrs(key)));
                         if let Some(e) = condition_expr(condition, now) {
                             b = b
                                 .condition_expression(&e.text)
@@ -501,21 +432,13 @@ impl TableStore for DynamoTable {
                             .set_expression_attribute_names(e.names())
                             .set_expression_attribute_values(e.values());
                         TransactWriteItem::builder()
-                            .condition_check(
-                                b.build().map_err(|e| StoreError::Invalid(e.to_string()))?,
-                            )
+                            .condition_check(b.build().map_err(|e| StoreError::Invalid(e.to_string()))?)
                             .build()
                     }
                 };
                 items.push(write);
             }
-            match self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await
-            {
+            match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
                 Ok(_) => return Ok(()),
                 Err(err) => {
                     let service = err.as_service_error();

@@ -16,16 +16,8 @@ pub struct EventBridgeScheduler {
 }
 
 impl EventBridgeScheduler {
-    pub fn new(
-        client: Client,
-        prefix: impl Into<String>,
-        target_arn: impl Into<String>,
-    ) -> EventBridgeScheduler {
-        EventBridgeScheduler {
-            client,
-            prefix: prefix.into(),
-            target_arn: target_arn.into(),
-        }
+    pub fn new(client: Client, prefix: impl Into<String>, target_arn: impl Into<String>) -> EventBridgeScheduler {
+        EventBridgeScheduler { client, prefix: prefix.into(), target_arn: target_arn.into() }
     }
 }
 
@@ -38,10 +30,9 @@ pub fn parse_expression(expr: &str) -> Option<ScheduleExpression> {
     let body = expr.strip_prefix("cron(")?.strip_suffix(')')?;
     let parts: Vec<&str> = body.split_whitespace().collect();
     match parts.as_slice() {
-        [m, h, "*", "*", "?", "*"] => Some(ScheduleExpression::DailyAt {
-            hour: h.parse().ok()?,
-            minute: m.parse().ok()?,
-        }),
+        [m, h, "*", "*", "?", "*"] => {
+            Some(ScheduleExpression::DailyAt { hour: h.parse().ok()?, minute: m.parse().ok()? })
+        }
         _ => None,
     }
 }
@@ -65,42 +56,19 @@ impl Scheduler for EventBridgeScheduler {
             .input(schedule.payload.to_string())
             .build()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        self.client
-            .put_targets()
-            .rule(&rule)
-            .targets(target)
-            .send()
-            .await
-            .map_err(sdk_error)?;
+        self.client.put_targets().rule(&rule).targets(target).send().await.map_err(sdk_error)?;
         Ok(())
     }
 
     async fn delete(&self, name: &str) -> StoreResult<()> {
         let rule = format!("{}{name}", self.prefix);
-        self.client
-            .remove_targets()
-            .rule(&rule)
-            .ids("job")
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        self.client
-            .delete_rule()
-            .name(&rule)
-            .send()
-            .await
-            .map_err(sdk_error)?;
+        self.client.remove_targets().rule(&rule).ids("job").send().await.map_err(sdk_error)?;
+        self.client.delete_rule().name(&rule).send().await.map_err(sdk_error)?;
         Ok(())
     }
 
     async fn list(&self) -> StoreResult<Vec<ScheduleTarget>> {
-        let rules = self
-            .client
-            .list_rules()
-            .name_prefix(&self.prefix)
-            .send()
-            .await
-            .map_err(sdk_error)?;
+        let rules = self.client.list_rules().name_prefix(&self.prefix).send().await.map_err(sdk_error)?;
         let mut out = Vec::new();
         for rule in rules.rules() {
             let (Some(name), Some(expr)) = (rule.name(), rule.schedule_expression()) else {
@@ -109,24 +77,14 @@ impl Scheduler for EventBridgeScheduler {
             let Some(expression) = parse_expression(expr) else {
                 continue;
             };
-            let targets = self
-                .client
-                .list_targets_by_rule()
-                .rule(name)
-                .send()
-                .await
-                .map_err(sdk_error)?;
+            let targets = self.client.list_targets_by_rule().rule(name).send().await.map_err(sdk_error)?;
             let payload = targets
                 .targets()
                 .first()
                 .and_then(|t| t.input())
                 .and_then(|i| serde_json::from_str(i).ok())
                 .unwrap_or(serde_json::Value::Null);
-            out.push(ScheduleTarget {
-                name: name.trim_start_matches(&self.prefix).to_owned(),
-                expression,
-                payload,
-            });
+            out.push(ScheduleTarget { name: name.trim_start_matches(&self.prefix).to_owned(), expression, payload });
         }
         Ok(out)
     }

@@ -18,29 +18,17 @@ pub struct KmsKeyCipher {
 
 impl KmsKeyCipher {
     pub fn new(client: Client, key_id: impl Into<String>) -> KmsKeyCipher {
-        KmsKeyCipher {
-            client,
-            key_id: key_id.into(),
-        }
+        KmsKeyCipher { client, key_id: key_id.into() }
     }
 }
 
 fn ctx(context: &EncryptionContext) -> Option<HashMap<String, String>> {
-    (!context.is_empty()).then(|| {
-        context
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    })
+    (!context.is_empty()).then(|| context.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 
 #[async_trait]
 impl KeyCipher for KmsKeyCipher {
-    async fn encrypt(
-        &self,
-        plaintext: &[u8],
-        context: &EncryptionContext,
-    ) -> StoreResult<Envelope> {
+    async fn encrypt(&self, plaintext: &[u8], context: &EncryptionContext) -> StoreResult<Envelope> {
         let out = self
             .client
             .generate_data_key()
@@ -50,9 +38,8 @@ impl KeyCipher for KmsKeyCipher {
             .send()
             .await
             .map_err(sdk_error)?;
-        let data_key = out
-            .plaintext()
-            .ok_or_else(|| StoreError::Backend("GenerateDataKey returned no plaintext".into()))?;
+        let data_key =
+            out.plaintext().ok_or_else(|| StoreError::Backend("GenerateDataKey returned no plaintext".into()))?;
         let wrapped = out
             .ciphertext_blob()
             .ok_or_else(|| StoreError::Backend("GenerateDataKey returned no ciphertext".into()))?;
@@ -65,11 +52,7 @@ impl KeyCipher for KmsKeyCipher {
         })
     }
 
-    async fn decrypt(
-        &self,
-        envelope: &Envelope,
-        context: &EncryptionContext,
-    ) -> StoreResult<Vec<u8>> {
+    async fn decrypt(&self, envelope: &Envelope, context: &EncryptionContext) -> StoreResult<Vec<u8>> {
         let out = self
             .client
             .decrypt()
@@ -84,14 +67,7 @@ impl KeyCipher for KmsKeyCipher {
                 }
                 other => other,
             })?;
-        let data_key = out
-            .plaintext()
-            .ok_or_else(|| StoreError::Backend("Decrypt returned no plaintext".into()))?;
-        open(
-            data_key.as_ref(),
-            &envelope.nonce,
-            &envelope.ciphertext,
-            &context_aad(context),
-        )
+        let data_key = out.plaintext().ok_or_else(|| StoreError::Backend("Decrypt returned no plaintext".into()))?;
+        open(data_key.as_ref(), &envelope.nonce, &envelope.ciphertext, &context_aad(context))
     }
 }

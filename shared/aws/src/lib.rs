@@ -25,13 +25,7 @@ pub async fn emulator_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "iron-emulator",
-        ))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "iron-emulator"))
         .load()
         .await
 }
@@ -50,8 +44,5 @@ where
     ) {
         return StoreError::Throttled;
     }
-    StoreError::Backend(format!(
-        "{code}: {}",
-        aws_sdk_dynamodb::error::DisplayErrorContext(&err)
-    ))
+    StoreError::Backend(format!("{code}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&err)))
 }

@@ -64,9 +64,5 @@ pub fn endpoint() -> String {
 
 /// A unique resource name for one test.
 pub fn unique_name(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}-{:x}",
-        std::process::id(),
-        rand::random::<u64>()
-    )
+    format!("{prefix}-{}-{:x}", std::process::id(), rand::random::<u64>())
 }

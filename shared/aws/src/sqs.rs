@@ -16,18 +16,11 @@ pub struct SqsQueue {
 
 impl SqsQueue {
     pub fn new(client: Client, url: impl Into<String>) -> SqsQueue {
-        SqsQueue {
-            client,
-            url: url.into(),
-        }
+        SqsQueue { client, url: url.into() }
     }
 
     /// Creates a queue (and returns its URL), optionally redriving to `dead_letter_arn`.
-    pub async fn create(
-        client: &Client,
-        name: &str,
-        dead_letter_arn: Option<(&str, u32)>,
-    ) -> StoreResult<String> {
+    pub async fn create(client: &Client, name: &str, dead_letter_arn: Option<(&str, u32)>) -> StoreResult<String> {
         let mut req = client.create_queue().queue_name(name);
         if let Some((arn, max)) = dead_letter_arn {
             req = req.attributes(
@@ -36,9 +29,7 @@ impl SqsQueue {
             );
         }
         let out = req.send().await.map_err(sdk_error)?;
-        out.queue_url()
-            .map(str::to_owned)
-            .ok_or_else(|| StoreError::Backend("CreateQueue returned no URL".into()))
+        out.queue_url().map(str::to_owned).ok_or_else(|| StoreError::Backend("CreateQueue returned no URL".into()))
     }
 
     pub async fn arn(client: &Client, url: &str) -> StoreResult<String> {
@@ -60,10 +51,7 @@ impl SqsQueue {
 impl Queue for SqsQueue {
     async fn send(&self, body: &str, delay: Duration) -> StoreResult<String> {
         if delay > MAX_DELAY {
-            return Err(StoreError::Invalid(format!(
-                "delay {}s is over the 900 s maximum",
-                delay.as_secs()
-            )));
+            return Err(StoreError::Invalid(format!("delay {}s is over the 900 s maximum", delay.as_secs())));
         }
         let out = self
             .client
@@ -77,16 +65,9 @@ impl Queue for SqsQueue {
         Ok(out.message_id().unwrap_or_default().to_owned())
     }
 
-    async fn receive(
-        &self,
-        max: usize,
-        visibility: Duration,
-        wait: Duration,
-    ) -> StoreResult<Vec<QueueMessage>> {
+    async fn receive(&self, max: usize, visibility: Duration, wait: Duration) -> StoreResult<Vec<QueueMessage>> {
         if !(1..=10).contains(&max) {
-            return Err(StoreError::Invalid(format!(
-                "max must be 1..=10, not {max}"
-            )));
+            return Err(StoreError::Invalid(format!("max must be 1..=10, not {max}")));
         }
         let out = self
             .client
@@ -116,13 +97,7 @@ impl Queue for SqsQueue {
     }
 
     async fn delete(&self, receipt: &str) -> StoreResult<()> {
-        self.client
-            .delete_message()
-            .queue_url(&self.url)
-            .receipt_handle(receipt)
-            .send()
-            .await
-            .map_err(sdk_error)?;
+        self.client.delete_message().queue_url(&self.url).receipt_handle(receipt).send().await.map_err(sdk_error)?;
         Ok(())
     }
 

@@ -9,9 +9,7 @@ async fn make(clock: Arc<ManualClock>) -> Arc<dyn TableStore> {
     let config = iron_aws::emulator_config(&moto::endpoint()).await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = moto::unique_name("iron-conformance");
-    DynamoTable::create_table(&client, &table)
-        .await
-        .expect("create table");
+    DynamoTable::create_table(&client, &table).await.expect("create table");
     Arc::new(DynamoTable::new(client, table, clock))
 }
 
@@ -23,17 +21,10 @@ mod queue {
         let _ = clock;
         let config = iron_aws::emulator_config(&moto::endpoint()).await;
         let client = aws_sdk_sqs::Client::new(&config);
-        let dlq_url = SqsQueue::create(&client, &moto::unique_name("iron-dlq"), None)
-            .await
-            .expect("dlq");
+        let dlq_url = SqsQueue::create(&client, &moto::unique_name("iron-dlq"), None).await.expect("dlq");
         let dlq_arn = SqsQueue::arn(&client, &dlq_url).await.expect("arn");
-        let url = SqsQueue::create(&client, &moto::unique_name("iron-q"), Some((&dlq_arn, 2)))
-            .await
-            .expect("queue");
-        (
-            Arc::new(SqsQueue::new(client.clone(), url)),
-            Arc::new(SqsQueue::new(client, dlq_url)),
-        )
+        let url = SqsQueue::create(&client, &moto::unique_name("iron-q"), Some((&dlq_arn, 2))).await.expect("queue");
+        (Arc::new(SqsQueue::new(client.clone(), url)), Arc::new(SqsQueue::new(client, dlq_url)))
     }
     iron_store::queue_conformance!(make_queue);
 }

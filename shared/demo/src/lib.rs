@@ -8,8 +8,8 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use iron_domain::fitness_test::derive_results;
 use iron_domain::{
-    Athlete, AthleteSource, AthleteStatus, Business, FitnessTest, Id, IdKind, Location, Modality,
-    Partner, Referral, ReferralStatus, Sex, Stage, TestType,
+    Athlete, AthleteSource, AthleteStatus, Business, FitnessTest, Id, IdKind, Location, Modality, Partner, Referral,
+    ReferralStatus, Sex, Stage, TestType,
 };
 use iron_store::repo::platform;
 use iron_store::repo::{RepoResult, athletes, fitness_tests, referrals};
@@ -123,15 +123,8 @@ const LAST: &[&str] = &[
     "Ólafsdóttir",
     "Brennan",
 ];
-const DOMAINS: &[&str] = &[
-    "gmail.com",
-    "Outlook.com",
-    "yahoo.es",
-    "proton.me",
-    "Hotmail.co.uk",
-    "icloud.com",
-    "correo.es",
-];
+const DOMAINS: &[&str] =
+    &["gmail.com", "Outlook.com", "yahoo.es", "proton.me", "Hotmail.co.uk", "icloud.com", "correo.es"];
 
 pub struct DemoSize {
     pub athletes: usize,
@@ -173,12 +166,7 @@ fn round1(x: f64) -> f64 {
 }
 
 /// Seeds a complete demo business as of `now`. Deterministic for a given `seed`.
-pub async fn seed(
-    store: &dyn TableStore,
-    now: DateTime<Utc>,
-    size: DemoSize,
-    seed: u64,
-) -> RepoResult<DemoSummary> {
+pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, seed: u64) -> RepoResult<DemoSummary> {
     let mut rng = StdRng::seed_from_u64(seed);
     // Millisecond precision, as every stored timestamp.
     let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
@@ -225,11 +213,7 @@ pub async fn seed(
     let mut test_count = 0;
     let mut used_emails = std::collections::HashSet::new();
     for n in 0..size.athletes {
-        let sex = if rng.random_bool(0.5) {
-            Sex::Female
-        } else {
-            Sex::Male
-        };
+        let sex = if rng.random_bool(0.5) { Sex::Female } else { Sex::Male };
         let first = match sex {
             Sex::Female => FEMALE[rng.random_range(0..FEMALE.len())],
             _ => MALE[rng.random_range(0..MALE.len())],
@@ -242,28 +226,16 @@ pub async fn seed(
             used_emails.insert(local.clone());
         }
         // Mixed case, as people type it.
-        let email = if n % 4 == 0 {
-            format!("{}@{domain}", capitalise_words(&local))
-        } else {
-            format!("{local}@{domain}")
-        };
+        let email =
+            if n % 4 == 0 { format!("{}@{domain}", capitalise_words(&local)) } else { format!("{local}@{domain}") };
         let joined = opened + Duration::days(rng.random_range(0..(3 * 365 - 20)));
         let created_at = joined + Duration::minutes(rng.random_range(0..600));
-        let updated_at = created_at
-            + Duration::minutes(rng.random_range(0..((now - created_at).num_minutes().max(1))));
+        let updated_at = created_at + Duration::minutes(rng.random_range(0..((now - created_at).num_minutes().max(1))));
         let age = rng.random_range(18..66);
-        let birth = NaiveDate::from_ymd_opt(
-            now.year() - age,
-            rng.random_range(1..13),
-            rng.random_range(1..29),
-        )
-        .unwrap_or_default();
+        let birth = NaiveDate::from_ymd_opt(now.year() - age, rng.random_range(1..13), rng.random_range(1..29))
+            .unwrap_or_default();
         // Leap-day birthdays exist and must survive every layer.
-        let birth = if n == 7 {
-            NaiveDate::from_ymd_opt(1996, 2, 29).unwrap_or(birth)
-        } else {
-            birth
-        };
+        let birth = if n == 7 { NaiveDate::from_ymd_opt(1996, 2, 29).unwrap_or(birth) } else { birth };
         let athlete = Athlete {
             id: id(&mut rng, IdKind::Athlete, created_at),
             external_id: Some(format!("DG-{:05}", 1000 + n)),
@@ -284,11 +256,7 @@ pub async fn seed(
                 16..=18 => AthleteStatus::Inactive,
                 _ => AthleteStatus::Prospect,
             },
-            location_id: Some(
-                locations[if rng.random_bool(0.6) { 0 } else { 1 }]
-                    .id
-                    .clone(),
-            ),
+            location_id: Some(locations[if rng.random_bool(0.6) { 0 } else { 1 }].id.clone()),
             joined_on: Some(joined.date_naive()),
             created_at,
             updated_at,
@@ -298,11 +266,7 @@ pub async fn seed(
         test_count += tests.len();
         for t in &tests {
             // The athlete is created in this very transaction: skip the existence check.
-            ops.extend(
-                fitness_tests::create_ops(&scope, t)
-                    .into_iter()
-                    .filter(|op| !matches!(op, TxOp::Check { .. })),
-            );
+            ops.extend(fitness_tests::create_ops(&scope, t).into_iter().filter(|op| !matches!(op, TxOp::Check { .. })));
         }
         store.transact(ops).await?;
         members.push(athlete);
@@ -328,8 +292,8 @@ pub async fn seed(
         for _ in 0..count {
             let referred_at = now - Duration::minutes(rng.random_range(60..(365 * 24 * 60)));
             let converted = rng.random_bool(rate);
-            let converted_at = converted
-                .then(|| (referred_at + Duration::hours(rng.random_range(6..(45 * 24)))).min(now));
+            let converted_at =
+                converted.then(|| (referred_at + Duration::hours(rng.random_range(6..(45 * 24)))).min(now));
             let status = if converted {
                 ReferralStatus::Converted
             } else if (now - referred_at).num_days() > 30 {
@@ -342,11 +306,8 @@ pub async fn seed(
                 partner_id: partner.id.clone(),
                 referred_at,
                 status,
-                athlete_id: converted.then(|| {
-                    members[rng.random_range(0..members.len().max(1)) % members.len().max(1)]
-                        .id
-                        .clone()
-                }),
+                athlete_id: converted
+                    .then(|| members[rng.random_range(0..members.len().max(1)) % members.len().max(1)].id.clone()),
                 converted_at,
             };
             ops.push(referrals::create_referral_op(&scope, &referral));
@@ -385,17 +346,12 @@ fn capitalise_words(s: &str) -> String {
 fn generate_tests(rng: &mut StdRng, a: &Athlete, age: i32, now: DateTime<Utc>) -> Vec<FitnessTest> {
     let n = rng.random_range(0..=6);
     let female = a.sex == Sex::Female;
-    let mass: f64 = if female {
-        rng.random_range(52.0..82.0)
-    } else {
-        rng.random_range(64.0..102.0)
-    };
+    let mass: f64 = if female { rng.random_range(52.0..82.0) } else { rng.random_range(64.0..102.0) };
     let base_fitness: f64 = rng.random_range(0.7..1.3);
     let hr_max = (208.0 - 0.7 * age as f64).round();
     let span = (now - a.created_at).num_minutes().max(60 * 24);
-    let mut times: Vec<DateTime<Utc>> = (0..n)
-        .map(|_| a.created_at + Duration::minutes(rng.random_range(0..span)))
-        .collect();
+    let mut times: Vec<DateTime<Utc>> =
+        (0..n).map(|_| a.created_at + Duration::minutes(rng.random_range(0..span))).collect();
     times.sort();
     times
         .into_iter()
@@ -428,9 +384,7 @@ fn generate_tests(rng: &mut StdRng, a: &Athlete, age: i32, now: DateTime<Utc>) -
                 TestType::Cooper12min => vec![Stage {
                     number: 1,
                     duration_s: 720,
-                    distance_m: Some(
-                        (1700.0 + 1100.0 * fitness + rng.random_range(-80.0..80.0)).round(),
-                    ),
+                    distance_m: Some((1700.0 + 1100.0 * fitness + rng.random_range(-80.0..80.0)).round()),
                     heart_rate_bpm: Some((hr_max * 0.95) as u16),
                     rpe: Some(rng.random_range(16..20)),
                     ..empty_stage()
@@ -461,8 +415,7 @@ fn generate_tests(rng: &mut StdRng, a: &Athlete, age: i32, now: DateTime<Utc>) -
                 body_mass_kg,
                 stages,
                 results,
-                notes: (rng.random_range(0..5) == 0)
-                    .then(|| "Buen test; sin molestias. Retest in 8 weeks.".to_owned()),
+                notes: (rng.random_range(0..5) == 0).then(|| "Buen test; sin molestias. Retest in 8 weeks.".to_owned()),
                 created_at: performed_at + Duration::minutes(45),
                 updated_at: performed_at + Duration::minutes(45),
             }
@@ -497,12 +450,7 @@ fn lactate_stages(
 ) -> Vec<Stage> {
     let (start, step, duration, lt2) = match modality {
         Modality::Running => (7.0, 1.0, 180, 11.5 * fitness),
-        _ => (
-            ((1.2 * mass) / 25.0).round() * 25.0,
-            25.0,
-            240,
-            3.2 * fitness * mass,
-        ),
+        _ => (((1.2 * mass) / 25.0).round() * 25.0, 25.0, 240, 3.2 * fitness * mass),
     };
     let peak = lt2 * 1.25;
     let base: f64 = rng.random_range(0.8..1.4);
@@ -538,13 +486,7 @@ fn lactate_stages(
 }
 
 /// Ramp test: 1-min stages to exhaustion, VO2 plateauing at the top.
-fn ramp_stages(
-    rng: &mut StdRng,
-    modality: Modality,
-    mass: f64,
-    fitness: f64,
-    hr_max: f64,
-) -> Vec<Stage> {
+fn ramp_stages(rng: &mut StdRng, modality: Modality, mass: f64, fitness: f64, hr_max: f64) -> Vec<Stage> {
     let (start, step, peak) = match modality {
         Modality::Running => (8.0, 0.5, 15.5 * fitness),
         _ => (100.0, 25.0, 4.2 * fitness * mass),
@@ -588,32 +530,18 @@ mod tests {
 
     #[tokio::test]
     async fn seeds_a_realistic_deterministic_business() {
-        let now = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z").unwrap().with_timezone(&Utc);
         let store = SqliteTable::in_memory(Arc::new(ManualClock::new(now))).unwrap();
         let summary = seed(&store, now, DemoSize::default(), 7).await.unwrap();
         assert_eq!(summary.athletes, 200);
-        assert!(
-            (450..=750).contains(&summary.tests),
-            "about 600 tests, got {}",
-            summary.tests
-        );
+        assert!((450..=750).contains(&summary.tests), "about 600 tests, got {}", summary.tests);
         assert_eq!(summary.partners, 5);
         let other = SqliteTable::in_memory(Arc::new(ManualClock::new(now))).unwrap();
         let again = seed(&other, now, DemoSize::default(), 7).await.unwrap();
-        assert_eq!(
-            again.business.id, summary.business.id,
-            "same seed, same ids"
-        );
+        assert_eq!(again.business.id, summary.business.id, "same seed, same ids");
         assert_eq!(again.tests, summary.tests);
-        let stats = referrals::stats(&store, &summary.scope, None, None)
-            .await
-            .unwrap();
-        assert_eq!(
-            stats.iter().map(|s| s.referred).sum::<u32>() as usize,
-            summary.referrals
-        );
+        let stats = referrals::stats(&store, &summary.scope, None, None).await.unwrap();
+        assert_eq!(stats.iter().map(|s| s.referred).sum::<u32>() as usize, summary.referrals);
         assert!(stats.iter().all(|s| s.conversion_rate <= 1.0));
     }
 }

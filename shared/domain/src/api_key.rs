@@ -9,19 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A permission a key may hold. Wire form: `read:athletes`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Scope {
     #[serde(rename = "read:athletes")]
     ReadAthletes,
@@ -79,19 +67,12 @@ impl fmt::Display for Scope {
 impl FromStr for Scope {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Scope::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown scope `{s}`; known scopes: {}",
-                    Scope::ALL
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
+        Scope::ALL.into_iter().find(|scope| scope.as_str() == s).ok_or_else(|| {
+            format!(
+                "unknown scope `{s}`; known scopes: {}",
+                Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            )
+        })
     }
 }
 
@@ -124,35 +105,21 @@ impl RateTier {
         }
     }
 
-    pub const ALL: [RateTier; 4] = [
-        RateTier::Standard,
-        RateTier::Professional,
-        RateTier::Enterprise,
-        RateTier::Unlimited,
-    ];
+    pub const ALL: [RateTier; 4] =
+        [RateTier::Standard, RateTier::Professional, RateTier::Enterprise, RateTier::Unlimited];
 
     pub const fn limits(self) -> TierLimits {
         match self {
-            RateTier::Standard => TierLimits {
-                per_minute: Some(60),
-                per_day: Some(10_000),
-                websocket_connections: Some(5),
-            },
-            RateTier::Professional => TierLimits {
-                per_minute: Some(300),
-                per_day: Some(50_000),
-                websocket_connections: Some(25),
-            },
-            RateTier::Enterprise => TierLimits {
-                per_minute: Some(1_000),
-                per_day: Some(500_000),
-                websocket_connections: Some(100),
-            },
-            RateTier::Unlimited => TierLimits {
-                per_minute: None,
-                per_day: None,
-                websocket_connections: None,
-            },
+            RateTier::Standard => {
+                TierLimits { per_minute: Some(60), per_day: Some(10_000), websocket_connections: Some(5) }
+            }
+            RateTier::Professional => {
+                TierLimits { per_minute: Some(300), per_day: Some(50_000), websocket_connections: Some(25) }
+            }
+            RateTier::Enterprise => {
+                TierLimits { per_minute: Some(1_000), per_day: Some(500_000), websocket_connections: Some(100) }
+            }
+            RateTier::Unlimited => TierLimits { per_minute: None, per_day: None, websocket_connections: None },
         }
     }
 
@@ -172,11 +139,7 @@ impl FromStr for RateTier {
         RateTier::ALL
             .into_iter()
             .find(|t| t.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                format!(
-                    "unknown tier `{s}`; known tiers: standard, professional, enterprise, unlimited"
-                )
-            })
+            .ok_or_else(|| format!("unknown tier `{s}`; known tiers: standard, professional, enterprise, unlimited"))
     }
 }
 
@@ -197,11 +160,8 @@ impl ApiKeySecret {
     /// Accepts a presented key if it is shaped like one of ours; no lookup happens here.
     pub fn parse(presented: &str) -> Option<ApiKeySecret> {
         let body = presented.strip_prefix(Self::PREFIX)?;
-        (body.len() == 64
-            && body
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-        .then(|| ApiKeySecret(presented.to_owned()))
+        (body.len() == 64 && body.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+            .then(|| ApiKeySecret(presented.to_owned()))
     }
 
     pub fn expose(&self) -> &str {
@@ -310,12 +270,7 @@ mod tests {
         for scope in Scope::ALL {
             assert_eq!(scope.as_str().parse::<Scope>(), Ok(scope));
         }
-        assert!(
-            "read:everything"
-                .parse::<Scope>()
-                .unwrap_err()
-                .contains("read:athletes")
-        );
+        assert!("read:everything".parse::<Scope>().unwrap_err().contains("read:athletes"));
     }
 
     #[test]
@@ -327,7 +282,11 @@ mod tests {
         }))
         .unwrap();
         assert!(key.allows_ip(None), "no allowlist: anywhere");
-        key.allowed_ips = vec!["203.0.113.0/24".parse().unwrap(), "2001:db8::/32".parse().unwrap(), "198.51.100.7/32".parse().unwrap()];
+        key.allowed_ips = vec![
+            "203.0.113.0/24".parse().unwrap(),
+            "2001:db8::/32".parse().unwrap(),
+            "198.51.100.7/32".parse().unwrap(),
+        ];
         for ok in ["203.0.113.7", "2001:db8::1", "198.51.100.7"] {
             assert!(key.allows_ip(Some(ok.parse().unwrap())), "{ok}");
         }

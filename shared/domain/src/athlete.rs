@@ -66,11 +66,6 @@ impl Athlete {
 
     /// The folded text the `q` search matches against: name and email.
     pub fn search_text(&self) -> String {
-        fold(&format!(
-            "{} {} {}",
-            self.first_name,
-            self.last_name,
-            self.email.as_deref().unwrap_or_default()
-        ))
+        fold(&format!("{} {} {}", self.first_name, self.last_name, self.email.as_deref().unwrap_or_default()))
     }
 }

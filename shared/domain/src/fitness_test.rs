@@ -21,12 +21,8 @@ pub enum TestType {
 }
 
 impl TestType {
-    pub const ALL: [TestType; 4] = [
-        TestType::LactateStep,
-        TestType::Vo2maxRamp,
-        TestType::Cooper12min,
-        TestType::Row2k,
-    ];
+    pub const ALL: [TestType; 4] =
+        [TestType::LactateStep, TestType::Vo2maxRamp, TestType::Cooper12min, TestType::Row2k];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -164,20 +160,10 @@ fn round1(x: f64) -> f64 {
 
 /// Load and heart rate where lactate first reaches `target`, interpolated between the stage
 /// below and the stage at or above it. `None` if lactate never gets there.
-fn interpolate_at_lactate(
-    stages: &[&Stage],
-    modality: Modality,
-    target: f64,
-) -> Option<(f64, Option<f64>)> {
+fn interpolate_at_lactate(stages: &[&Stage], modality: Modality, target: f64) -> Option<(f64, Option<f64>)> {
     let points: Vec<(f64, f64, Option<f64>)> = stages
         .iter()
-        .filter_map(|s| {
-            Some((
-                s.load(modality)?,
-                s.lactate_mmol?,
-                s.heart_rate_bpm.map(f64::from),
-            ))
-        })
+        .filter_map(|s| Some((s.load(modality)?, s.lactate_mmol?, s.heart_rate_bpm.map(f64::from))))
         .collect();
     for pair in points.windows(2) {
         let ((l0, la0, h0), (l1, la1, h1)) = (pair[0], pair[1]);
@@ -204,16 +190,10 @@ pub fn derive_results(
     ordered.sort_by_key(|s| s.number);
     let mut r = DerivedResults {
         max_heart_rate_bpm: ordered.iter().filter_map(|s| s.heart_rate_bpm).max(),
-        max_lactate_mmol: ordered
-            .iter()
-            .filter_map(|s| s.lactate_mmol)
-            .max_by(f64::total_cmp),
+        max_lactate_mmol: ordered.iter().filter_map(|s| s.lactate_mmol).max_by(f64::total_cmp),
         ..DerivedResults::default()
     };
-    let peak_load = ordered
-        .iter()
-        .filter_map(|s| s.load(modality))
-        .max_by(f64::total_cmp);
+    let peak_load = ordered.iter().filter_map(|s| s.load(modality)).max_by(f64::total_cmp);
     match modality {
         Modality::Cycling | Modality::Rowing => {
             r.peak_power_w = peak_load;
@@ -224,11 +204,7 @@ pub fn derive_results(
         }
         Modality::Running => r.peak_speed_kmh = peak_load,
     }
-    if let Some(v) = ordered
-        .iter()
-        .filter_map(|s| s.vo2_ml_kg_min)
-        .max_by(f64::total_cmp)
-    {
+    if let Some(v) = ordered.iter().filter_map(|s| s.vo2_ml_kg_min).max_by(f64::total_cmp) {
         r.vo2max_ml_kg_min = Some(round1(v));
         r.vo2max_method = Some("measured".into());
     }
@@ -250,11 +226,7 @@ pub fn derive_results(
         }
         TestType::LactateStep | TestType::Vo2maxRamp => {}
     }
-    let baseline = ordered
-        .iter()
-        .take(2)
-        .filter_map(|s| s.lactate_mmol)
-        .min_by(f64::total_cmp);
+    let baseline = ordered.iter().take(2).filter_map(|s| s.lactate_mmol).min_by(f64::total_cmp);
     let unit = modality.load_unit().to_owned();
     if let Some(base) = baseline {
         let target = base + 0.5;
@@ -276,9 +248,64 @@ pub fn derive_results(
     r
 }
 
+/// A heart-rate training zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingZone {
+    pub zone: u8,
+    pub name: String,
+    pub min_bpm: u16,
+    pub max_bpm: u16,
+}
+
+/// Five heart-rate zones anchored on the lactate thresholds (needs LT1 and LT2 with heart rates):
+/// recovery below 90 % of LT1, endurance up to LT1, tempo to midway between the thresholds,
+/// threshold up to LT2, and VO2max above it, up to the test's maximum heart rate.
+pub fn training_zones(results: &DerivedResults) -> Option<Vec<TrainingZone>> {
+    let lt1 = results.lt1.as_ref()?.heart_rate_bpm?;
+    let lt2 = results.lt2.as_ref()?.heart_rate_bpm?;
+    let max = f64::from(results.max_heart_rate_bpm?);
+    if !(lt1 < lt2 && lt2 <= max) {
+        return None;
+    }
+    let bounds = [0.0, (lt1 * 0.9).round(), lt1.round(), ((lt1 + lt2) / 2.0).round(), lt2.round(), max];
+    let names = ["recovery", "endurance", "tempo", "threshold", "vo2max"];
+    Some(
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| TrainingZone {
+                zone: i as u8 + 1,
+                name: (*name).into(),
+                min_bpm: if i == 0 { 0 } else { bounds[i] as u16 + 1 },
+                max_bpm: bounds[i + 1] as u16,
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zones_follow_the_thresholds() {
+        let stages = vec![
+            stage(1, 100.0, 110, 1.0, None),
+            stage(2, 150.0, 125, 1.1, None),
+            stage(3, 200.0, 140, 1.9, None),
+            stage(4, 250.0, 158, 3.0, None),
+            stage(5, 300.0, 172, 5.0, None),
+        ];
+        let r = derive_results(TestType::LactateStep, Modality::Cycling, None, &stages);
+        let zones = training_zones(&r).expect("zones");
+        assert_eq!(zones.len(), 5);
+        // LT1 at 132.5 bpm, LT2 at 165 bpm, max 172.
+        assert_eq!((zones[0].min_bpm, zones[0].max_bpm), (0, 119));
+        assert_eq!((zones[1].min_bpm, zones[1].max_bpm), (120, 133));
+        assert_eq!((zones[3].max_bpm, zones[4].min_bpm, zones[4].max_bpm), (165, 166, 172));
+        assert!(training_zones(&DerivedResults::default()).is_none());
+    }
 
     fn stage(n: u16, power: f64, hr: u16, lac: f64, vo2: Option<f64>) -> Stage {
         Stage {
@@ -305,12 +332,7 @@ mod tests {
             stage(4, 250.0, 158, 3.0, Some(41.0)),
             stage(5, 300.0, 172, 5.0, Some(48.5)),
         ];
-        let r = derive_results(
-            TestType::LactateStep,
-            Modality::Cycling,
-            Some(75.0),
-            &stages,
-        );
+        let r = derive_results(TestType::LactateStep, Modality::Cycling, Some(75.0), &stages);
         let lt1 = r.lt1.expect("LT1");
         // baseline 1.0 → target 1.5, between 150 W (1.1) and 200 W (1.9): 150 + 0.5 × 50 = 175 W.
         assert_eq!(lt1.load, 175.0);
@@ -344,10 +366,7 @@ mod tests {
         assert_eq!(r.vo2max_ml_kg_min, Some(51.3));
         assert_eq!(r.vo2max_method.as_deref(), Some("estimated"));
         assert!(r.lt1.is_none() && r.lt2.is_none());
-        assert_eq!(
-            derive_results(TestType::LactateStep, Modality::Running, None, &[]),
-            DerivedResults::default()
-        );
+        assert_eq!(derive_results(TestType::LactateStep, Modality::Running, None, &[]), DerivedResults::default());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod athlete;
+pub mod audit;
 pub mod business;
 pub mod fitness_test;
 pub mod id;
@@ -12,6 +13,7 @@ pub mod validation;
 
 pub use api_key::{ApiKey, ApiKeySecret, ApiKeyStatus, KeyHash, RateTier, Scope};
 pub use athlete::{Athlete, AthleteSource, AthleteStatus, Sex};
+pub use audit::AuditRecord;
 pub use business::{Business, Location};
 pub use fitness_test::{DerivedResults, FitnessTest, Modality, Stage, TestType};
 pub use id::{Id, IdKind};

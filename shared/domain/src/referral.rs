@@ -71,10 +71,7 @@ pub fn stats_by_partner(partners: &[Partner], referrals: &[Referral]) -> Vec<Ref
             let converted = count(ReferralStatus::Converted);
             let mut days: Vec<f64> = rs
                 .iter()
-                .filter_map(|r| {
-                    r.converted_at
-                        .map(|c| (c - r.referred_at).num_minutes() as f64 / 1440.0)
-                })
+                .filter_map(|r| r.converted_at.map(|c| (c - r.referred_at).num_minutes() as f64 / 1440.0))
                 .collect();
             days.sort_by(f64::total_cmp);
             let median = match days.len() {
@@ -90,20 +87,12 @@ pub fn stats_by_partner(partners: &[Partner], referrals: &[Referral]) -> Vec<Ref
                 converted,
                 pending: count(ReferralStatus::Pending),
                 lost: count(ReferralStatus::Lost),
-                conversion_rate: if referred == 0 {
-                    0.0
-                } else {
-                    round4(converted as f64 / referred as f64)
-                },
+                conversion_rate: if referred == 0 { 0.0 } else { round4(converted as f64 / referred as f64) },
                 median_days_to_convert: median.map(|d| (d * 10.0).round() / 10.0),
             }
         })
         .collect();
-    out.sort_by(|a, b| {
-        b.referred
-            .cmp(&a.referred)
-            .then_with(|| a.partner_name.cmp(&b.partner_name))
-    });
+    out.sort_by(|a, b| b.referred.cmp(&a.referred).then_with(|| a.partner_name.cmp(&b.partner_name)));
     out
 }
 
@@ -151,15 +140,7 @@ mod tests {
         ];
         let stats = stats_by_partner(&[corp.clone(), physio.clone()], &refs);
         assert_eq!(stats[0].partner_id, physio.id);
-        assert_eq!(
-            (
-                stats[0].referred,
-                stats[0].converted,
-                stats[0].lost,
-                stats[0].pending
-            ),
-            (4, 2, 1, 1)
-        );
+        assert_eq!((stats[0].referred, stats[0].converted, stats[0].lost, stats[0].pending), (4, 2, 1, 1));
         assert_eq!(stats[0].conversion_rate, 0.5);
         assert_eq!(stats[0].median_days_to_convert, Some(6.0));
         assert_eq!(stats[1].referred, 0);

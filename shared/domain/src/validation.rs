@@ -18,11 +18,6 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn single(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ValidationError {
-            errors: vec![FieldError {
-                field: field.into(),
-                message: message.into(),
-            }],
-        }
+        ValidationError { errors: vec![FieldError { field: field.into(), message: message.into() }] }
     }
 }

@@ -6,12 +6,14 @@
 //! a key over its tier's minute or day allowance gets 429 with `Retry-After`.
 
 use crate::AppState;
+use crate::client_ip::ClientIp;
 use crate::error::ApiError;
-use axum::extract::{FromRequestParts, Request, State};
+use crate::request::RequestId;
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use iron_domain::{ApiKey, ApiKeySecret, ApiKeyStatus, Scope};
+use iron_domain::{ApiKey, ApiKeySecret, ApiKeyStatus, AuditRecord, Scope};
 use iron_store::TenantScope;
 use iron_store::repo::{platform, rate_limit};
 
@@ -28,9 +30,7 @@ impl Principal {
         if self.key.has_scope(scope) {
             Ok(&self.tenant)
         } else {
-            Err(ApiError::Forbidden(format!(
-                "this API key lacks the `{scope}` scope this endpoint needs"
-            )))
+            Err(ApiError::Forbidden(format!("this API key lacks the `{scope}` scope this endpoint needs")))
         }
     }
 }
@@ -50,14 +50,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 
 fn presented_key(headers: &HeaderMap) -> Result<&str, ApiError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| {
-            ApiError::Unauthorized("the Authorization header is not valid text".into())
-        })?;
+        let value =
+            value.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not valid text".into()))?;
         let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(ApiError::Unauthorized(
-                "use `Authorization: Bearer <API key>`".into(),
-            ));
+            return Err(ApiError::Unauthorized("use `Authorization: Bearer <API key>`".into()));
         }
         return Ok(token.trim());
     }
@@ -67,9 +64,7 @@ fn presented_key(headers: &HeaderMap) -> Result<&str, ApiError> {
             .map(str::trim)
             .map_err(|_| ApiError::Unauthorized("the X-API-Key header is not valid text".into()));
     }
-    Err(ApiError::Unauthorized(
-        "no API key: send `Authorization: Bearer <API key>` or `X-API-Key: <API key>`".into(),
-    ))
+    Err(ApiError::Unauthorized("no API key: send `Authorization: Bearer <API key>` or `X-API-Key: <API key>`".into()))
 }
 
 fn set_rate_headers(headers: &mut HeaderMap, d: &rate_limit::RateDecision) {
@@ -82,58 +77,106 @@ fn set_rate_headers(headers: &mut HeaderMap, d: &rate_limit::RateDecision) {
     }
 }
 
-/// Middleware for every authenticated route.
+/// Remembers when this process last recorded each key's use.
+#[derive(Debug, Default)]
+pub struct KeyUseThrottle(std::sync::Mutex<std::collections::HashMap<iron_domain::Id, i64>>);
+
+impl KeyUseThrottle {
+    /// Whether to record a use now (at most once a minute per key).
+    fn due(&self, key: &iron_domain::Id, now: i64) -> bool {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match seen.get(key) {
+            Some(at) if now - at < 60 => false,
+            _ => {
+                seen.insert(key.clone(), now);
+                true
+            }
+        }
+    }
+}
+
+/// Middleware for every authenticated route: key, IP allowlist, rate limit, last use, audit.
+/// Every request whose key is valid is audited, refused ones (403 IP, 429) included.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
     let principal = match resolve(&state, req.headers()).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    tracing::Span::current().record(
-        "business_id",
-        tracing::field::display(principal.key.business_id.as_str()),
-    );
-    tracing::Span::current().record("key_id", tracing::field::display(principal.key.id.as_str()));
-    let decision =
-        match rate_limit::check(state.store.as_ref(), &principal.key, state.clock.now()).await {
-            Ok(d) => d,
-            Err(e) => return ApiError::from(e).into_response(),
-        };
-    if let Some(d) = &decision {
-        if !d.allowed {
-            let mut resp = ApiError::RateLimited {
-                retry_after_s: d.reset_after_s,
+    let span = tracing::Span::current();
+    span.record("business_id", tracing::field::display(principal.key.business_id.as_str()));
+    span.record("key_id", tracing::field::display(principal.key.id.as_str()));
+    let now = state.clock.now();
+    let client_ip = req.extensions().get::<ClientIp>().and_then(|c| c.0);
+    let mut record = AuditRecord {
+        at: now,
+        business_id: principal.key.business_id.clone(),
+        key_id: principal.key.id.clone(),
+        method: req.method().to_string(),
+        route: req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_else(|| req.uri().path().to_owned()),
+        path: req.uri().path().to_owned(),
+        status: 0,
+        latency_ms: 0.0,
+        client_ip: client_ip.map(|ip| ip.to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect()),
+        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default(),
+    };
+
+    let resp = if !principal.key.allows_ip(client_ip) {
+        tracing::warn!(ip = ?client_ip, "request from an address outside the key's allowlist");
+        ApiError::Forbidden("requests from this IP address are not allowed for this API key".into()).into_response()
+    } else {
+        match rate_limit::check(state.store.as_ref(), &principal.key, now).await {
+            Err(e) => ApiError::from(e).into_response(),
+            Ok(Some(d)) if !d.allowed => {
+                let mut resp = ApiError::RateLimited { retry_after_s: d.reset_after_s }.into_response();
+                set_rate_headers(resp.headers_mut(), &d);
+                resp
             }
-            .into_response();
-            set_rate_headers(resp.headers_mut(), d);
-            return resp;
+            Ok(decision) => {
+                if state.key_use.due(&principal.key.id, now.timestamp()) {
+                    if let Err(e) =
+                        platform::record_key_use(state.store.as_ref(), &principal.tenant, &principal.key.id, now).await
+                    {
+                        tracing::warn!(error = %e, "could not record the key's last use");
+                    }
+                }
+                req.extensions_mut().insert(principal);
+                let mut resp = next.run(req).await;
+                if let Some(d) = &decision {
+                    set_rate_headers(resp.headers_mut(), d);
+                }
+                resp
+            }
         }
-    }
-    req.extensions_mut().insert(principal);
-    let mut resp = next.run(req).await;
-    if let Some(d) = &decision {
-        set_rate_headers(resp.headers_mut(), d);
-    }
+    };
+    record.status = resp.status().as_u16();
+    record.latency_ms = (started.elapsed().as_micros() as f64 / 1000.0 * 1000.0).round() / 1000.0;
+    state.audit.record(record).await;
     resp
 }
 
 async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let presented = presented_key(headers)?;
-    let secret = ApiKeySecret::parse(presented)
-        .ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
+    let secret =
+        ApiKeySecret::parse(presented).ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
     let key = platform::lookup_key(state.store.as_ref(), &secret.hash())
         .await?
         .ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
     let now = state.clock.now();
     if key.status == ApiKeyStatus::Revoked {
-        return Err(ApiError::Unauthorized(
-            "the API key has been revoked".into(),
-        ));
+        return Err(ApiError::Unauthorized("the API key has been revoked".into()));
     }
     if !key.is_usable(now) {
         return Err(ApiError::Unauthorized("the API key has expired".into()));
     }
-    Ok(Principal {
-        tenant: TenantScope::of_key(&key),
-        key,
-    })
+    Ok(Principal { tenant: TenantScope::of_key(&key), key })
 }

@@ -30,6 +30,15 @@ pub enum ApiError {
     Internal(String),
     #[error("the service is temporarily unavailable")]
     Unavailable,
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("the request body must be JSON")]
+    UnsupportedMediaType,
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// The body is not the JSON this endpoint takes.
+    #[error("malformed body: {0}")]
+    BadBody(String),
 }
 
 /// The problem document. `requestId` is added by the request middleware.
@@ -80,8 +89,7 @@ pub fn problem_response(status: StatusCode, detail: String, errors: Vec<FieldErr
         errors,
     };
     let mut resp = (status, serde_json::to_string(&body).unwrap_or_default()).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     resp
 }
 
@@ -89,15 +97,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             ApiError::BadParameter { param, detail } => {
-                let errors = vec![FieldError {
-                    field: param.clone(),
-                    message: detail.clone(),
-                }];
-                problem_response(
-                    StatusCode::BAD_REQUEST,
-                    format!("invalid parameter `{param}`: {detail}"),
-                    errors,
-                )
+                let errors = vec![FieldError { field: param.clone(), message: detail.clone() }];
+                problem_response(StatusCode::BAD_REQUEST, format!("invalid parameter `{param}`: {detail}"), errors)
             }
             ApiError::Validation(errors) => {
                 let detail = format!("{} field(s) failed validation", errors.len());
@@ -105,10 +106,8 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unauthorized(detail) => {
                 let mut r = problem_response(StatusCode::UNAUTHORIZED, detail, vec![]);
-                r.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"iron-metrics\""),
-                );
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"iron-metrics\""));
                 r
             }
             ApiError::Forbidden(detail) => problem_response(StatusCode::FORBIDDEN, detail, vec![]),
@@ -117,13 +116,10 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited { retry_after_s } => {
                 let mut r = problem_response(
                     StatusCode::TOO_MANY_REQUESTS,
-                    format!(
-                        "this API key has used its request allowance; retry after {retry_after_s} s"
-                    ),
+                    format!("this API key has used its request allowance; retry after {retry_after_s} s"),
                     vec![],
                 );
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
                 r
             }
             ApiError::Internal(cause) => {
@@ -134,9 +130,23 @@ impl IntoResponse for ApiError {
                     vec![],
                 )
             }
-            ApiError::Unavailable => problem_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the service is busy; retry shortly".into(),
+            ApiError::Unavailable => {
+                problem_response(StatusCode::SERVICE_UNAVAILABLE, "the service is busy; retry shortly".into(), vec![])
+            }
+            ApiError::Unprocessable(detail) => problem_response(StatusCode::UNPROCESSABLE_ENTITY, detail, vec![]),
+            ApiError::UnsupportedMediaType => problem_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the body as JSON with `Content-Type: application/json`".into(),
+                vec![],
+            ),
+            ApiError::PayloadTooLarge => problem_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request bodies are limited to {} bytes", crate::MAX_BODY_BYTES),
+                vec![],
+            ),
+            ApiError::BadBody(detail) => problem_response(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not valid for this endpoint: {detail}"),
                 vec![],
             ),
         }

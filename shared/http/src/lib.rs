@@ -1,18 +1,27 @@
 //! HTTP plumbing every endpoint group shares: authentication and rate limits, problem+json
 //! errors, request ids and the request span, query parsing and pagination, telemetry.
 
+pub mod audit;
 pub mod auth;
+pub mod body;
+pub mod client_ip;
 pub mod error;
+pub mod idempotency;
 pub mod pagination;
 pub mod params;
 pub mod request;
 pub mod telemetry;
+pub mod versioning;
 
+pub use audit::{AuditSink, BatchedAudit, InlineAudit, NoAudit};
 pub use auth::{Principal, authenticate};
+pub use body::JsonBody;
+pub use client_ip::{ClientIp, ClientIpConfig};
 pub use error::ApiError;
 pub use pagination::{ListEnvelope, PageParams};
 pub use params::QueryParams;
 pub use request::{RequestId, finish};
+pub use versioning::{BetaFeatures, deprecated};
 
 use iron_store::{Clock, TableStore};
 use std::sync::Arc;
@@ -22,13 +31,32 @@ use std::sync::Arc;
 pub struct AppState {
     pub store: Arc<dyn TableStore>,
     pub clock: Arc<dyn Clock>,
+    pub audit: Arc<dyn AuditSink>,
+    pub client_ip: ClientIpConfig,
+    /// Throttles the "last used" write to once a minute per key in this process.
+    pub key_use: Arc<auth::KeyUseThrottle>,
 }
 
 impl AppState {
+    /// State with audit records written inline, kept [`DEFAULT_AUDIT_RETENTION_DAYS`].
     pub fn new(store: Arc<dyn TableStore>, clock: Arc<dyn Clock>) -> AppState {
-        AppState { store, clock }
+        let audit = Arc::new(InlineAudit::new(store.clone(), chrono::Duration::days(DEFAULT_AUDIT_RETENTION_DAYS)));
+        AppState { store, clock, audit, client_ip: ClientIpConfig::default(), key_use: Arc::default() }
+    }
+
+    pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> AppState {
+        self.audit = audit;
+        self
+    }
+
+    pub fn with_client_ip(mut self, config: ClientIpConfig) -> AppState {
+        self.client_ip = config;
+        self
     }
 }
+
+/// How long audit records are kept unless configured (`IRON_AUDIT_RETENTION_DAYS`).
+pub const DEFAULT_AUDIT_RETENTION_DAYS: i64 = 90;
 
 /// The version prefix of the External API.
 pub const API_PREFIX: &str = "/api/external/v1";

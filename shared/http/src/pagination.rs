@@ -32,9 +32,7 @@ impl PageParams {
     pub fn mismatched_cursor() -> ApiError {
         ApiError::BadParameter {
             param: "cursor".into(),
-            detail:
-                "belongs to a listing with other filters; keep the filters unchanged while paging"
-                    .into(),
+            detail: "belongs to a listing with other filters; keep the filters unchanged while paging".into(),
         }
     }
 }
@@ -51,10 +49,6 @@ pub struct ListEnvelope<T> {
 
 impl<T> ListEnvelope<T> {
     pub fn new(data: Vec<T>, next: Option<Cursor>) -> ListEnvelope<T> {
-        ListEnvelope {
-            data,
-            has_more: next.is_some(),
-            next_cursor: next.map(|c| c.encode()),
-        }
+        ListEnvelope { data, has_more: next.is_some(), next_cursor: next.map(|c| c.encode()) }
     }
 }

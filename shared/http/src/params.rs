@@ -20,10 +20,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 }
 
 fn bad(param: &str, detail: impl Into<String>) -> ApiError {
-    ApiError::BadParameter {
-        param: param.to_owned(),
-        detail: detail.into(),
-    }
+    ApiError::BadParameter { param: param.to_owned(), detail: detail.into() }
 }
 
 impl QueryParams {
@@ -46,13 +43,7 @@ impl QueryParams {
     /// Refuses any parameter not in `known`.
     pub fn allow(&self, known: &[&str]) -> Result<(), ApiError> {
         match self.0.keys().find(|k| !known.contains(&k.as_str())) {
-            Some(k) => Err(bad(
-                k,
-                format!(
-                    "is not a parameter of this endpoint; known: {}",
-                    known.join(", ")
-                ),
-            )),
+            Some(k) => Err(bad(k, format!("is not a parameter of this endpoint; known: {}", known.join(", ")))),
             None => Ok(()),
         }
     }
@@ -64,9 +55,7 @@ impl QueryParams {
     pub fn string(&self, name: &str, max_len: usize) -> Result<Option<String>, ApiError> {
         match self.str(name) {
             None => Ok(None),
-            Some(v) if v.chars().count() > max_len => {
-                Err(bad(name, format!("must be at most {max_len} characters")))
-            }
+            Some(v) if v.chars().count() > max_len => Err(bad(name, format!("must be at most {max_len} characters"))),
             Some(v) => Ok(Some(v.to_owned())),
         }
     }
@@ -76,10 +65,7 @@ impl QueryParams {
             None => Ok(None),
             Some(v) => match v.parse::<u32>() {
                 Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
-                _ => Err(bad(
-                    name,
-                    format!("must be a whole number from {min} to {max}, not `{v}`"),
-                )),
+                _ => Err(bad(name, format!("must be a whole number from {min} to {max}, not `{v}`"))),
             },
         }
     }
@@ -87,15 +73,9 @@ impl QueryParams {
     pub fn id(&self, name: &str, kind: IdKind) -> Result<Option<Id>, ApiError> {
         match self.str(name) {
             None => Ok(None),
-            Some(v) => Id::parse_kind(kind, v).map(Some).ok_or_else(|| {
-                bad(
-                    name,
-                    format!(
-                        "must be an id starting with `{}_`, not `{v}`",
-                        kind.prefix()
-                    ),
-                )
-            }),
+            Some(v) => Id::parse_kind(kind, v)
+                .map(Some)
+                .ok_or_else(|| bad(name, format!("must be an id starting with `{}_`, not `{v}`", kind.prefix()))),
         }
     }
 
@@ -120,12 +100,7 @@ impl QueryParams {
                 })
                 .map(Some)
                 .map_err(|_| {
-                    bad(
-                        name,
-                        format!(
-                            "must be an RFC 3339 timestamp such as 2026-11-01T00:00:00Z, not `{v}`"
-                        ),
-                    )
+                    bad(name, format!("must be an RFC 3339 timestamp such as 2026-11-01T00:00:00Z, not `{v}`"))
                 }),
         }
     }
@@ -138,9 +113,7 @@ impl QueryParams {
     ) -> Result<Option<T>, ApiError> {
         match self.str(name) {
             None => Ok(None),
-            Some(v) => parse(v)
-                .map(Some)
-                .ok_or_else(|| bad(name, format!("must be {expected}, not `{v}`"))),
+            Some(v) => parse(v).map(Some).ok_or_else(|| bad(name, format!("must be {expected}, not `{v}`"))),
         }
     }
 }
@@ -173,19 +146,9 @@ mod tests {
         assert_eq!(p.uint("limit", 1, 100).unwrap(), Some(25));
         let err = p.date("dateFrom").unwrap_err().to_string();
         assert!(err.contains("dateFrom"), "{err}");
-        assert!(
-            p.allow(&["q", "limit"])
-                .unwrap_err()
-                .to_string()
-                .contains("dateFrom")
-        );
+        assert!(p.allow(&["q", "limit"]).unwrap_err().to_string().contains("dateFrom"));
         assert!(QueryParams::parse("limit=1&limit=2").is_err());
         assert!(QueryParams::parse("q=%ZZ").is_err());
-        assert!(
-            QueryParams::parse("limit=101")
-                .unwrap()
-                .uint("limit", 1, 100)
-                .is_err()
-        );
+        assert!(QueryParams::parse("limit=101").unwrap().uint("limit", 1, 100).is_err());
     }
 }

@@ -18,10 +18,7 @@ pub struct RequestId(pub String);
 
 impl RequestId {
     pub fn generate() -> RequestId {
-        RequestId(format!(
-            "req_{}",
-            iron_domain::id::new_ulid(chrono::Utc::now().timestamp_millis())
-        ))
+        RequestId(format!("req_{}", iron_domain::id::new_ulid(chrono::Utc::now().timestamp_millis())))
     }
 }
 
@@ -35,19 +32,12 @@ pub fn finish(router: Router) -> Router {
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
-    problem_response(
-        StatusCode::NOT_FOUND,
-        format!("no route matches {method} {}", uri.path()),
-        vec![],
-    )
+    problem_response(StatusCode::NOT_FOUND, format!("no route matches {method} {}", uri.path()), vec![])
 }
 
 async fn limit_body(req: Request, next: Next) -> Response {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return problem_response(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -64,11 +54,7 @@ async fn request_context(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(request_id.clone());
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_default();
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
     let span = tracing::info_span!(
         "request",
         request_id = %request_id.0,
@@ -91,68 +77,38 @@ async fn request_context(mut req: Request, next: Next) -> Response {
 }
 
 /// Every error response becomes problem+json with the request id.
-async fn as_problem(
-    resp: Response,
-    request_id: &RequestId,
-    method: &Method,
-    path: &str,
-) -> Response {
+async fn as_problem(resp: Response, request_id: &RequestId, method: &Method, path: &str) -> Response {
     let status = resp.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
-    let is_problem = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    let is_problem = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
     let (parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 * 1024)
-        .await
-        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
     let mut doc: serde_json::Value = if is_problem {
         serde_json::from_slice(&bytes).unwrap_or_default()
     } else {
         let detail = match status {
             StatusCode::METHOD_NOT_ALLOWED => {
-                match parts
-                    .headers
-                    .get(header::ALLOW)
-                    .and_then(|v| v.to_str().ok())
-                    .filter(|v| !v.is_empty())
-                {
+                match parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()) {
                     Some(allow) => format!("{method} is not allowed on {path}; allowed: {allow}"),
-                    None => format!(
-                        "{method} is not allowed on {path}; the Allow header lists the methods that are"
-                    ),
+                    None => format!("{method} is not allowed on {path}; the Allow header lists the methods that are"),
                 }
             }
             StatusCode::PAYLOAD_TOO_LARGE => {
                 format!("request bodies are limited to {MAX_BODY_BYTES} bytes")
             }
-            _ => String::from_utf8_lossy(&bytes)
-                .trim()
-                .chars()
-                .take(500)
-                .collect(),
+            _ => String::from_utf8_lossy(&bytes).trim().chars().take(500).collect(),
         };
         let problem = problem_response(status, detail, vec![]);
         let (_, body) = problem.into_parts();
-        serde_json::from_slice(
-            &axum::body::to_bytes(body, 64 * 1024)
-                .await
-                .unwrap_or_default(),
-        )
-        .unwrap_or_default()
+        serde_json::from_slice(&axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default()).unwrap_or_default()
     };
     if let Some(obj) = doc.as_object_mut() {
-        obj.insert(
-            "requestId".into(),
-            serde_json::Value::String(request_id.0.clone()),
-        );
+        obj.insert("requestId".into(), serde_json::Value::String(request_id.0.clone()));
     }
     let mut resp = Response::from_parts(parts, Body::from(doc.to_string()));
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     resp.headers_mut().remove(header::CONTENT_LENGTH);
     resp
 }

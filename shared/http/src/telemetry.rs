@@ -11,16 +11,9 @@ pub fn init(json: bool) {
         .filter(|v| !v.trim().is_empty())
         .and_then(|v| EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     let result = if json {
-        builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .flatten_event(true)
-            .try_init()
+        builder.json().with_current_span(true).with_span_list(false).flatten_event(true).try_init()
     } else {
         builder.compact().try_init()
     };

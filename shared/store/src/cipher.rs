@@ -26,13 +26,8 @@ pub struct Envelope {
 
 #[async_trait]
 pub trait KeyCipher: Send + Sync + 'static {
-    async fn encrypt(&self, plaintext: &[u8], context: &EncryptionContext)
-    -> StoreResult<Envelope>;
-    async fn decrypt(
-        &self,
-        envelope: &Envelope,
-        context: &EncryptionContext,
-    ) -> StoreResult<Vec<u8>>;
+    async fn encrypt(&self, plaintext: &[u8], context: &EncryptionContext) -> StoreResult<Envelope>;
+    async fn decrypt(&self, envelope: &Envelope, context: &EncryptionContext) -> StoreResult<Vec<u8>>;
 }
 
 /// Canonical bytes of a context, used as AES-GCM associated data.
@@ -42,39 +37,23 @@ pub fn context_aad(context: &EncryptionContext) -> Vec<u8> {
 
 /// AES-256-GCM with a random 96-bit nonce; returns (nonce, ciphertext).
 pub fn seal(key: &[u8], plaintext: &[u8], aad: &[u8]) -> StoreResult<(Vec<u8>, Vec<u8>)> {
-    let cipher = Aes256Gcm::new_from_slice(key)
-        .map_err(|_| StoreError::Invalid("data keys are 32 bytes".into()))?;
+    let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| StoreError::Invalid("data keys are 32 bytes".into()))?;
     let mut nonce = [0u8; 12];
     rand::rng().fill_bytes(&mut nonce);
     let ct = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
+        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
         .map_err(|_| StoreError::Backend("encryption failed".into()))?;
     Ok((nonce.to_vec(), ct))
 }
 
 pub fn open(key: &[u8], nonce: &[u8], ciphertext: &[u8], aad: &[u8]) -> StoreResult<Vec<u8>> {
-    let cipher = Aes256Gcm::new_from_slice(key)
-        .map_err(|_| StoreError::Invalid("data keys are 32 bytes".into()))?;
+    let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| StoreError::Invalid("data keys are 32 bytes".into()))?;
     if nonce.len() != 12 {
         return Err(StoreError::Invalid("nonce must be 12 bytes".into()));
     }
     cipher
-        .decrypt(
-            Nonce::from_slice(nonce),
-            Payload {
-                msg: ciphertext,
-                aad,
-            },
-        )
-        .map_err(|_| {
-            StoreError::Invalid("decryption failed: wrong key, context or tampered data".into())
-        })
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad })
+        .map_err(|_| StoreError::Invalid("decryption failed: wrong key, context or tampered data".into()))
 }
 
 /// Envelope encryption under a local master key (a 32-byte file, created on first use).
@@ -85,21 +64,16 @@ pub struct LocalKeyCipher {
 
 impl LocalKeyCipher {
     pub fn from_bytes(master: [u8; 32]) -> LocalKeyCipher {
-        LocalKeyCipher {
-            master: SecretBox::new(Box::new(master)),
-            key_id: "local".into(),
-        }
+        LocalKeyCipher { master: SecretBox::new(Box::new(master)), key_id: "local".into() }
     }
 
     /// Loads the master key file, creating it (mode 0600) if absent.
     pub fn load_or_create(path: &Path) -> StoreResult<LocalKeyCipher> {
-        let io = |e: std::io::Error| {
-            StoreError::Backend(format!("master key file {}: {e}", path.display()))
-        };
+        let io = |e: std::io::Error| StoreError::Backend(format!("master key file {}: {e}", path.display()));
         if let Ok(bytes) = std::fs::read(path) {
-            let master: [u8; 32] = bytes.try_into().map_err(|_| {
-                StoreError::Invalid(format!("{} must hold exactly 32 bytes", path.display()))
-            })?;
+            let master: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| StoreError::Invalid(format!("{} must hold exactly 32 bytes", path.display())))?;
             return Ok(Self::from_bytes(master));
         }
         let mut master = [0u8; 32];
@@ -116,11 +90,7 @@ impl LocalKeyCipher {
 
 #[async_trait]
 impl KeyCipher for LocalKeyCipher {
-    async fn encrypt(
-        &self,
-        plaintext: &[u8],
-        context: &EncryptionContext,
-    ) -> StoreResult<Envelope> {
+    async fn encrypt(&self, plaintext: &[u8], context: &EncryptionContext) -> StoreResult<Envelope> {
         let aad = context_aad(context);
         let mut data_key = [0u8; 32];
         rand::rng().fill_bytes(&mut data_key);
@@ -128,19 +98,10 @@ impl KeyCipher for LocalKeyCipher {
         let (wrap_nonce, wrapped) = seal(self.master.expose_secret(), &data_key, &aad)?;
         let mut encrypted_data_key = wrap_nonce;
         encrypted_data_key.extend(wrapped);
-        Ok(Envelope {
-            key_id: self.key_id.clone(),
-            encrypted_data_key,
-            nonce,
-            ciphertext,
-        })
+        Ok(Envelope { key_id: self.key_id.clone(), encrypted_data_key, nonce, ciphertext })
     }
 
-    async fn decrypt(
-        &self,
-        envelope: &Envelope,
-        context: &EncryptionContext,
-    ) -> StoreResult<Vec<u8>> {
+    async fn decrypt(&self, envelope: &Envelope, context: &EncryptionContext) -> StoreResult<Vec<u8>> {
         let aad = context_aad(context);
         if envelope.encrypted_data_key.len() < 12 {
             return Err(StoreError::Invalid("malformed encrypted data key".into()));

@@ -22,10 +22,7 @@ pub fn item(pk: &str, sk: &str, extra: Value) -> Item {
 }
 
 fn sks(items: &[Item]) -> Vec<String> {
-    items
-        .iter()
-        .map(|i| i["SK"].as_str().unwrap_or_default().to_owned())
-        .collect()
+    items.iter().map(|i| i["SK"].as_str().unwrap_or_default().to_owned()).collect()
 }
 
 pub async fn put_get_round_trip(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
@@ -39,94 +36,47 @@ pub async fn put_get_round_trip(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns
         }),
     );
     s.put(original.clone(), Condition::None).await.expect("put");
-    assert_eq!(
-        s.get(&Key::new(&pk, "one")).await.expect("get"),
-        Some(original)
-    );
+    assert_eq!(s.get(&Key::new(&pk, "one")).await.expect("get"), Some(original));
     assert_eq!(s.get(&Key::new(&pk, "absent")).await.expect("get"), None);
 }
 
 pub async fn conditional_put_and_delete(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
     let pk = format!("{ns}#P");
     let key = Key::new(&pk, "k");
-    s.put(item(&pk, "k", json!({"version": 1})), Condition::NotExists)
-        .await
-        .expect("first create");
+    s.put(item(&pk, "k", json!({"version": 1})), Condition::NotExists).await.expect("first create");
     assert!(matches!(
-        s.put(item(&pk, "k", json!({"version": 9})), Condition::NotExists)
-            .await,
+        s.put(item(&pk, "k", json!({"version": 9})), Condition::NotExists).await,
         Err(StoreError::ConditionFailed)
     ));
-    assert!(matches!(
-        s.put(item(&pk, "other", json!({})), Condition::Exists)
-            .await,
-        Err(StoreError::ConditionFailed)
-    ));
+    assert!(matches!(s.put(item(&pk, "other", json!({})), Condition::Exists).await, Err(StoreError::ConditionFailed)));
     // Optimistic concurrency: only the writer that saw version 1 wins.
-    s.put(
-        item(&pk, "k", json!({"version": 2})),
-        Condition::AttrEquals("version".into(), json!(1)),
-    )
-    .await
-    .expect("cas");
+    s.put(item(&pk, "k", json!({"version": 2})), Condition::AttrEquals("version".into(), json!(1))).await.expect("cas");
     assert!(matches!(
-        s.put(
-            item(&pk, "k", json!({"version": 2})),
-            Condition::AttrEquals("version".into(), json!(1))
-        )
-        .await,
+        s.put(item(&pk, "k", json!({"version": 2})), Condition::AttrEquals("version".into(), json!(1))).await,
         Err(StoreError::ConditionFailed)
     ));
     assert_eq!(s.get(&key).await.unwrap().unwrap()["version"], json!(2));
     assert!(matches!(
-        s.delete(&key, Condition::AttrEquals("version".into(), json!(1)))
-            .await,
+        s.delete(&key, Condition::AttrEquals("version".into(), json!(1))).await,
         Err(StoreError::ConditionFailed)
     ));
     s.delete(&key, Condition::Exists).await.expect("delete");
     assert_eq!(s.get(&key).await.unwrap(), None);
-    assert!(matches!(
-        s.delete(&key, Condition::Exists).await,
-        Err(StoreError::ConditionFailed)
-    ));
-    s.delete(&key, Condition::None)
-        .await
-        .expect("deleting nothing unconditionally is fine");
+    assert!(matches!(s.delete(&key, Condition::Exists).await, Err(StoreError::ConditionFailed)));
+    s.delete(&key, Condition::None).await.expect("deleting nothing unconditionally is fine");
 }
 
 pub async fn counters(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
     let key = Key::new(format!("{ns}#C"), "n");
-    assert_eq!(
-        s.increment(&key, "count", 1, Some(3), None).await.unwrap(),
-        1
-    );
-    assert_eq!(
-        s.increment(&key, "count", 2, Some(3), None).await.unwrap(),
-        3
-    );
-    assert!(matches!(
-        s.increment(&key, "count", 1, Some(3), None).await,
-        Err(StoreError::ConditionFailed)
-    ));
+    assert_eq!(s.increment(&key, "count", 1, Some(3), None).await.unwrap(), 1);
+    assert_eq!(s.increment(&key, "count", 2, Some(3), None).await.unwrap(), 3);
+    assert!(matches!(s.increment(&key, "count", 1, Some(3), None).await, Err(StoreError::ConditionFailed)));
     assert_eq!(s.increment(&key, "count", -1, None, None).await.unwrap(), 2);
     assert_eq!(s.get(&key).await.unwrap().unwrap()["count"], json!(2));
     // Other attributes of the item survive an increment.
-    s.put(
-        item(&key.pk, "m", json!({"label": "keep", "count": 5})),
-        Condition::None,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        s.increment(&Key::new(&key.pk, "m"), "count", 10, None, None)
-            .await
-            .unwrap(),
-        15
-    );
-    assert_eq!(
-        s.get(&Key::new(&key.pk, "m")).await.unwrap().unwrap()["label"],
-        json!("keep")
-    );
+    s.put(item(&key.pk, "m", json!({"label": "keep", "count": 5})), Condition::None).await.unwrap();
+    assert_eq!(s.increment(&Key::new(&key.pk, "m"), "count", 10, None, None).await.unwrap(), 15);
+    assert_eq!(s.get(&Key::new(&key.pk, "m")).await.unwrap().unwrap()["label"], json!("keep"));
 }
 
 pub async fn concurrent_counter_is_exact(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
@@ -151,75 +101,34 @@ pub async fn concurrent_counter_is_exact(s: Arc<dyn TableStore>, _c: Arc<ManualC
 
 async fn seed_range(s: &dyn TableStore, pk: &str, prefix: &str, n: usize) {
     for i in 0..n {
-        s.put(
-            item(
-                pk,
-                &format!("{prefix}{i:03}"),
-                json!({"i": i, "even": i % 2 == 0}),
-            ),
-            Condition::None,
-        )
-        .await
-        .expect("seed");
+        s.put(item(pk, &format!("{prefix}{i:03}"), json!({"i": i, "even": i % 2 == 0})), Condition::None)
+            .await
+            .expect("seed");
     }
 }
 
-pub async fn query_key_conditions_and_order(
-    s: Arc<dyn TableStore>,
-    _c: Arc<ManualClock>,
-    ns: &str,
-) {
+pub async fn query_key_conditions_and_order(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
     let pk = format!("{ns}#Q");
     seed_range(s.as_ref(), &pk, "a#", 6).await;
     seed_range(s.as_ref(), &pk, "b#", 3).await;
-    s.put(
-        item(&format!("{ns}#OTHER"), "a#000", json!({})),
-        Condition::None,
-    )
-    .await
-    .unwrap();
+    s.put(item(&format!("{ns}#OTHER"), "a#000", json!({})), Condition::None).await.unwrap();
     let run = |q: Query| {
         let s = s.clone();
         async move { sks(&s.query(q).await.expect("query").items) }
     };
     let base = || Query::new(Index::Table, &pk);
     assert_eq!(run(base()).await.len(), 9);
-    assert_eq!(
-        run(base().sk(SkCondition::BeginsWith("b#".into()))).await,
-        vec!["b#000", "b#001", "b#002"]
-    );
-    assert_eq!(
-        run(base()
-            .sk(SkCondition::BeginsWith("a#".into()))
-            .backward()
-            .limit(2))
-        .await,
-        vec!["a#005", "a#004"]
-    );
+    assert_eq!(run(base().sk(SkCondition::BeginsWith("b#".into()))).await, vec!["b#000", "b#001", "b#002"]);
+    assert_eq!(run(base().sk(SkCondition::BeginsWith("a#".into())).backward().limit(2)).await, vec!["a#005", "a#004"]);
     assert_eq!(
         run(base().sk(SkCondition::Between("a#002".into(), "a#004".into()))).await,
         vec!["a#002", "a#003", "a#004"]
     );
-    assert_eq!(
-        run(base().sk(SkCondition::Lt("a#002".into()))).await,
-        vec!["a#000", "a#001"]
-    );
-    assert_eq!(
-        run(base().sk(SkCondition::Le("a#001".into()))).await,
-        vec!["a#000", "a#001"]
-    );
-    assert_eq!(
-        run(base().sk(SkCondition::Gt("b#001".into()))).await,
-        vec!["b#002"]
-    );
-    assert_eq!(
-        run(base().sk(SkCondition::Ge("b#001".into()))).await,
-        vec!["b#001", "b#002"]
-    );
-    assert_eq!(
-        run(base().sk(SkCondition::Eq("a#003".into()))).await,
-        vec!["a#003"]
-    );
+    assert_eq!(run(base().sk(SkCondition::Lt("a#002".into()))).await, vec!["a#000", "a#001"]);
+    assert_eq!(run(base().sk(SkCondition::Le("a#001".into()))).await, vec!["a#000", "a#001"]);
+    assert_eq!(run(base().sk(SkCondition::Gt("b#001".into()))).await, vec!["b#002"]);
+    assert_eq!(run(base().sk(SkCondition::Ge("b#001".into()))).await, vec!["b#001", "b#002"]);
+    assert_eq!(run(base().sk(SkCondition::Eq("a#003".into()))).await, vec!["a#003"]);
 }
 
 pub async fn pagination_both_directions(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
@@ -230,15 +139,7 @@ pub async fn pagination_both_directions(s: Arc<dyn TableStore>, _c: Arc<ManualCl
         let mut cursor = None;
         let mut pages = 0;
         loop {
-            let page = s
-                .query(
-                    Query::new(Index::Table, &pk)
-                        .forward(forward)
-                        .limit(10)
-                        .after(cursor),
-                )
-                .await
-                .unwrap();
+            let page = s.query(Query::new(Index::Table, &pk).forward(forward).limit(10).after(cursor)).await.unwrap();
             pages += 1;
             seen.extend(sks(&page.items));
             match page.next {
@@ -254,22 +155,13 @@ pub async fn pagination_both_directions(s: Arc<dyn TableStore>, _c: Arc<ManualCl
         assert_eq!(pages, 3);
     }
     // A page that ends exactly at the last item says there is no more.
-    let page = s
-        .query(Query::new(Index::Table, &pk).limit(25))
-        .await
-        .unwrap();
+    let page = s.query(Query::new(Index::Table, &pk).limit(25)).await.unwrap();
     assert_eq!(page.items.len(), 25);
     assert!(page.next.is_none());
     // A cursor survives its wire form.
-    let first = s
-        .query(Query::new(Index::Table, &pk).limit(5))
-        .await
-        .unwrap();
+    let first = s.query(Query::new(Index::Table, &pk).limit(5)).await.unwrap();
     let cursor = crate::item::Cursor::decode(&first.next.unwrap().encode()).unwrap();
-    let second = s
-        .query(Query::new(Index::Table, &pk).limit(5).after(Some(cursor)))
-        .await
-        .unwrap();
+    let second = s.query(Query::new(Index::Table, &pk).limit(5).after(Some(cursor))).await.unwrap();
     assert_eq!(sks(&second.items)[0], "x005");
 }
 
@@ -283,44 +175,21 @@ pub async fn secondary_indexes(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns:
             // Several items share one index sort key: pagination must still see each once.
             extra["GSI2SK"] = json!("same");
         }
-        s.put(
-            item(&format!("{ns}#T"), &format!("i{i:02}"), extra),
-            Condition::None,
-        )
-        .await
-        .unwrap();
+        s.put(item(&format!("{ns}#T"), &format!("i{i:02}"), extra), Condition::None).await.unwrap();
     }
     // An item without index keys is not in the index (sparse).
-    s.put(
-        item(&format!("{ns}#T"), "loner", json!({})),
-        Condition::None,
-    )
-    .await
-    .unwrap();
+    s.put(item(&format!("{ns}#T"), "loner", json!({})), Condition::None).await.unwrap();
     let all = s.query(Query::new(Index::Gsi1, &g1)).await.unwrap();
-    assert_eq!(
-        sks(&all.items),
-        (0..12)
-            .rev()
-            .map(|i| format!("i{i:02}"))
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(sks(&all.items), (0..12).rev().map(|i| format!("i{i:02}")).collect::<Vec<_>>());
     let ranged = s
-        .query(
-            Query::new(Index::Gsi1, &g1)
-                .sk(SkCondition::Between("t#03".into(), "t#05".into()))
-                .backward(),
-        )
+        .query(Query::new(Index::Gsi1, &g1).sk(SkCondition::Between("t#03".into(), "t#05".into())).backward())
         .await
         .unwrap();
     assert_eq!(sks(&ranged.items), vec!["i06", "i07", "i08"]);
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = s
-            .query(Query::new(Index::Gsi2, &g2).limit(1).after(cursor))
-            .await
-            .unwrap();
+        let page = s.query(Query::new(Index::Gsi2, &g2).limit(1).after(cursor)).await.unwrap();
         seen.extend(sks(&page.items));
         match page.next {
             Some(c) => cursor = Some(c),
@@ -330,47 +199,18 @@ pub async fn secondary_indexes(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns:
     seen.sort();
     assert_eq!(seen, vec!["i00", "i03", "i06", "i09"]);
     // Moving an item in the index: rewrite it with a new index key.
-    s.put(
-        item(
-            &format!("{ns}#T"),
-            "i00",
-            json!({"GSI1PK": g1, "GSI1SK": "t#99"}),
-        ),
-        Condition::Exists,
-    )
-    .await
-    .unwrap();
-    let newest = s
-        .query(Query::new(Index::Gsi1, &g1).backward().limit(1))
-        .await
-        .unwrap();
+    s.put(item(&format!("{ns}#T"), "i00", json!({"GSI1PK": g1, "GSI1SK": "t#99"})), Condition::Exists).await.unwrap();
+    let newest = s.query(Query::new(Index::Gsi1, &g1).backward().limit(1)).await.unwrap();
     assert_eq!(sks(&newest.items), vec!["i00"]);
     let g2_after = s.query(Query::new(Index::Gsi2, &g2)).await.unwrap();
-    assert_eq!(
-        g2_after.items.len(),
-        3,
-        "dropping the GSI2 keys removes the item from GSI2"
-    );
+    assert_eq!(g2_after.items.len(), 3, "dropping the GSI2 keys removes the item from GSI2");
 }
 
 pub async fn filters_fill_pages(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
     let pk = format!("{ns}#F");
     for i in 0..40 {
-        let text = if i % 5 == 0 {
-            format!("josé núñez {i}")
-        } else {
-            format!("someone else {i}")
-        };
-        s.put(
-            item(
-                &pk,
-                &format!("r{i:03}"),
-                json!({"text": text, "odd": i % 2 == 1}),
-            ),
-            Condition::None,
-        )
-        .await
-        .unwrap();
+        let text = if i % 5 == 0 { format!("josé núñez {i}") } else { format!("someone else {i}") };
+        s.put(item(&pk, &format!("r{i:03}"), json!({"text": text, "odd": i % 2 == 1})), Condition::None).await.unwrap();
     }
     let mut seen = Vec::new();
     let mut cursor = None;
@@ -384,23 +224,14 @@ pub async fn filters_fill_pages(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns
             )
             .await
             .unwrap();
-        assert!(
-            page.items.len() == 3 || page.next.is_none(),
-            "a filtered page is full unless it is the last"
-        );
+        assert!(page.items.len() == 3 || page.next.is_none(), "a filtered page is full unless it is the last");
         seen.extend(sks(&page.items));
         match page.next {
             Some(c) => cursor = Some(c),
             None => break,
         }
     }
-    assert_eq!(
-        seen,
-        (0..40)
-            .step_by(5)
-            .map(|i| format!("r{i:03}"))
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(seen, (0..40).step_by(5).map(|i| format!("r{i:03}")).collect::<Vec<_>>());
     let both = s
         .query(
             Query::new(Index::Table, &pk)
@@ -412,81 +243,35 @@ pub async fn filters_fill_pages(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns
     assert_eq!(sks(&both.items), vec!["r005", "r015", "r025", "r035"]);
 }
 
-pub async fn transactions_are_all_or_nothing(
-    s: Arc<dyn TableStore>,
-    _c: Arc<ManualClock>,
-    ns: &str,
-) {
+pub async fn transactions_are_all_or_nothing(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
     let pk = format!("{ns}#X");
-    s.put(item(&pk, "taken", json!({"v": 1})), Condition::None)
-        .await
-        .unwrap();
+    s.put(item(&pk, "taken", json!({"v": 1})), Condition::None).await.unwrap();
     let result = s
         .transact(vec![
-            TxOp::Put {
-                item: item(&pk, "new1", json!({})),
-                condition: Condition::NotExists,
-            },
-            TxOp::Put {
-                item: item(&pk, "taken", json!({"v": 2})),
-                condition: Condition::NotExists,
-            },
-            TxOp::Delete {
-                key: Key::new(&pk, "taken"),
-                condition: Condition::None,
-            },
+            TxOp::Put { item: item(&pk, "new1", json!({})), condition: Condition::NotExists },
+            TxOp::Put { item: item(&pk, "taken", json!({"v": 2})), condition: Condition::NotExists },
+            TxOp::Delete { key: Key::new(&pk, "taken"), condition: Condition::None },
         ])
         .await;
-    assert!(
-        matches!(result, Err(StoreError::Invalid(_))),
-        "two operations on one item are refused: {result:?}"
-    );
+    assert!(matches!(result, Err(StoreError::Invalid(_))), "two operations on one item are refused: {result:?}");
     let result = s
         .transact(vec![
-            TxOp::Put {
-                item: item(&pk, "new1", json!({})),
-                condition: Condition::NotExists,
-            },
-            TxOp::Put {
-                item: item(&pk, "taken", json!({"v": 2})),
-                condition: Condition::NotExists,
-            },
-            TxOp::Check {
-                key: Key::new(&pk, "missing"),
-                condition: Condition::Exists,
-            },
+            TxOp::Put { item: item(&pk, "new1", json!({})), condition: Condition::NotExists },
+            TxOp::Put { item: item(&pk, "taken", json!({"v": 2})), condition: Condition::NotExists },
+            TxOp::Check { key: Key::new(&pk, "missing"), condition: Condition::Exists },
         ])
         .await;
     match result {
         Err(StoreError::TransactionCanceled { failed }) => assert_eq!(failed, vec![1, 2]),
         other => panic!("expected a cancelled transaction, got {other:?}"),
     }
-    assert_eq!(
-        s.get(&Key::new(&pk, "new1")).await.unwrap(),
-        None,
-        "nothing of a cancelled transaction is written"
-    );
-    assert_eq!(
-        s.get(&Key::new(&pk, "taken")).await.unwrap().unwrap()["v"],
-        json!(1)
-    );
+    assert_eq!(s.get(&Key::new(&pk, "new1")).await.unwrap(), None, "nothing of a cancelled transaction is written");
+    assert_eq!(s.get(&Key::new(&pk, "taken")).await.unwrap().unwrap()["v"], json!(1));
     s.transact(vec![
-        TxOp::Put {
-            item: item(&pk, "new1", json!({})),
-            condition: Condition::NotExists,
-        },
-        TxOp::Put {
-            item: item(&pk, "new2", json!({})),
-            condition: Condition::None,
-        },
-        TxOp::Delete {
-            key: Key::new(&pk, "taken"),
-            condition: Condition::AttrEquals("v".into(), json!(1)),
-        },
-        TxOp::Check {
-            key: Key::new(&pk, "new0"),
-            condition: Condition::NotExists,
-        },
+        TxOp::Put { item: item(&pk, "new1", json!({})), condition: Condition::NotExists },
+        TxOp::Put { item: item(&pk, "new2", json!({})), condition: Condition::None },
+        TxOp::Delete { key: Key::new(&pk, "taken"), condition: Condition::AttrEquals("v".into(), json!(1)) },
+        TxOp::Check { key: Key::new(&pk, "new0"), condition: Condition::NotExists },
     ])
     .await
     .expect("transaction");
@@ -497,118 +282,44 @@ pub async fn transactions_are_all_or_nothing(
 pub async fn ttl_hides_expired_items(s: Arc<dyn TableStore>, c: Arc<ManualClock>, ns: &str) {
     let pk = format!("{ns}#TTL");
     let now = c.now_secs();
-    s.put(
-        item(
-            &pk,
-            "short",
-            json!({"ttl": now + 60, "GSI1PK": format!("{pk}#G"), "GSI1SK": "1"}),
-        ),
-        Condition::None,
-    )
-    .await
-    .unwrap();
-    s.put(
-        item(&pk, "long", json!({"ttl": now + 3600})),
-        Condition::None,
-    )
-    .await
-    .unwrap();
-    s.put(item(&pk, "forever", json!({})), Condition::None)
+    s.put(item(&pk, "short", json!({"ttl": now + 60, "GSI1PK": format!("{pk}#G"), "GSI1SK": "1"})), Condition::None)
         .await
         .unwrap();
+    s.put(item(&pk, "long", json!({"ttl": now + 3600})), Condition::None).await.unwrap();
+    s.put(item(&pk, "forever", json!({})), Condition::None).await.unwrap();
     assert!(s.get(&Key::new(&pk, "short")).await.unwrap().is_some());
     c.advance(chrono::Duration::seconds(61));
     assert_eq!(s.get(&Key::new(&pk, "short")).await.unwrap(), None);
-    assert_eq!(
-        sks(&s.query(Query::new(Index::Table, &pk)).await.unwrap().items),
-        vec!["forever", "long"]
-    );
-    assert!(
-        s.query(Query::new(Index::Gsi1, format!("{pk}#G")))
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    assert_eq!(sks(&s.query(Query::new(Index::Table, &pk)).await.unwrap().items), vec!["forever", "long"]);
+    assert!(s.query(Query::new(Index::Gsi1, format!("{pk}#G"))).await.unwrap().items.is_empty());
     // An expired item counts as absent for conditions, and a counter on it starts over.
-    s.put(
-        item(&pk, "short", json!({"v": "reborn"})),
-        Condition::NotExists,
-    )
-    .await
-    .expect("expired item is absent");
-    s.put(
-        item(&pk, "ctr", json!({"count": 50, "ttl": c.now_secs() + 10})),
-        Condition::None,
-    )
-    .await
-    .unwrap();
+    s.put(item(&pk, "short", json!({"v": "reborn"})), Condition::NotExists).await.expect("expired item is absent");
+    s.put(item(&pk, "ctr", json!({"count": 50, "ttl": c.now_secs() + 10})), Condition::None).await.unwrap();
     c.advance(chrono::Duration::seconds(11));
-    assert_eq!(
-        s.increment(
-            &Key::new(&pk, "ctr"),
-            "count",
-            1,
-            Some(5),
-            Some(c.now_secs() + 10)
-        )
-        .await
-        .unwrap(),
-        1
-    );
+    assert_eq!(s.increment(&Key::new(&pk, "ctr"), "count", 1, Some(5), Some(c.now_secs() + 10)).await.unwrap(), 1);
 }
 
 pub async fn json_reads_match_item_reads(s: Arc<dyn TableStore>, c: Arc<ManualClock>, ns: &str) {
     let pk = format!("{ns}#J");
     for i in 0..7 {
         let extra = json!({"name": format!("Zoë {i}"), "n": i, "score": 1.5 * i as f64, "nested": {"ok": i % 2 == 0}, "GSI1PK": format!("{pk}#G"), "GSI1SK": format!("{i:02}")});
-        s.put(item(&pk, &format!("k{i}"), extra), Condition::None)
-            .await
-            .unwrap();
+        s.put(item(&pk, &format!("k{i}"), extra), Condition::None).await.unwrap();
     }
-    s.put(
-        item(&pk, "gone", json!({"ttl": c.now_secs() - 1})),
-        Condition::None,
-    )
-    .await
-    .unwrap();
+    s.put(item(&pk, "gone", json!({"ttl": c.now_secs() - 1})), Condition::None).await.unwrap();
     let parse = |j: &str| serde_json::from_str::<Item>(j).expect("valid JSON");
     let as_item = s.get(&Key::new(&pk, "k3")).await.unwrap().unwrap();
-    assert_eq!(
-        parse(&s.get_json(&Key::new(&pk, "k3")).await.unwrap().unwrap()),
-        as_item
-    );
-    assert_eq!(
-        s.get_json(&Key::new(&pk, "gone")).await.unwrap(),
-        None,
-        "expired items are absent here too"
-    );
+    assert_eq!(parse(&s.get_json(&Key::new(&pk, "k3")).await.unwrap().unwrap()), as_item);
+    assert_eq!(s.get_json(&Key::new(&pk, "gone")).await.unwrap(), None, "expired items are absent here too");
     assert_eq!(s.get_json(&Key::new(&pk, "none")).await.unwrap(), None);
     for index in [Index::Table, Index::Gsi1] {
-        let partition = if index == Index::Table {
-            pk.clone()
-        } else {
-            format!("{pk}#G")
-        };
-        let by_object = || {
-            Query::new(index, &partition)
-                .filter(Filter::Equals("nested".into(), json!({"ok": true})))
-        };
-        assert!(
-            matches!(s.query(by_object()).await, Err(StoreError::Invalid(_))),
-            "filters compare scalars only"
-        );
-        assert!(matches!(
-            s.query_json(by_object()).await,
-            Err(StoreError::Invalid(_))
-        ));
+        let partition = if index == Index::Table { pk.clone() } else { format!("{pk}#G") };
+        let by_object = || Query::new(index, &partition).filter(Filter::Equals("nested".into(), json!({"ok": true})));
+        assert!(matches!(s.query(by_object()).await, Err(StoreError::Invalid(_))), "filters compare scalars only");
+        assert!(matches!(s.query_json(by_object()).await, Err(StoreError::Invalid(_))));
         let q = || Query::new(index, &partition).backward().limit(3);
         let items = s.query(q()).await.unwrap();
         let texts = s.query_json(q()).await.unwrap();
-        assert_eq!(
-            texts.items.iter().map(|j| parse(j)).collect::<Vec<_>>(),
-            items.items
-        );
+        assert_eq!(texts.items.iter().map(|j| parse(j)).collect::<Vec<_>>(), items.items);
         assert_eq!(texts.next, items.next);
         let next = s.query_json(q().after(texts.next.clone())).await.unwrap();
         assert_eq!(next.items.len(), 3);
@@ -660,11 +371,7 @@ use std::time::Duration;
 async fn receive_all(q: &dyn Queue, want: usize, visibility: Duration) -> Vec<QueueMessage> {
     let mut got = Vec::new();
     for _ in 0..20 {
-        got.extend(
-            q.receive(10, visibility, Duration::from_millis(500))
-                .await
-                .expect("receive"),
-        );
+        got.extend(q.receive(10, visibility, Duration::from_millis(500)).await.expect("receive"));
         if got.len() >= want {
             break;
         }
@@ -684,29 +391,15 @@ pub async fn queue_send_receive_delete(q: Arc<dyn Queue>, _dlq: Arc<dyn Queue>) 
     for m in &got {
         q.delete(&m.receipt).await.expect("delete");
     }
-    assert!(
-        q.receive(10, Duration::from_secs(30), Duration::from_millis(200))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(matches!(
-        q.send("late", Duration::from_secs(901)).await,
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(q.receive(10, Duration::from_secs(30), Duration::from_millis(200)).await.unwrap().is_empty());
+    assert!(matches!(q.send("late", Duration::from_secs(901)).await, Err(StoreError::Invalid(_))));
 }
 
 pub async fn queue_visibility_and_redelivery(q: Arc<dyn Queue>, _dlq: Arc<dyn Queue>) {
     q.send("retry me", Duration::ZERO).await.unwrap();
     let first = receive_all(q.as_ref(), 1, Duration::from_secs(1)).await;
     assert_eq!(first.len(), 1);
-    assert!(
-        q.receive(10, Duration::from_secs(1), Duration::ZERO)
-            .await
-            .unwrap()
-            .is_empty(),
-        "hidden while in flight"
-    );
+    assert!(q.receive(10, Duration::from_secs(1), Duration::ZERO).await.unwrap().is_empty(), "hidden while in flight");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let second = receive_all(q.as_ref(), 1, Duration::from_secs(30)).await;
     assert_eq!(second.len(), 1, "redelivered after the visibility timeout");
@@ -717,9 +410,7 @@ pub async fn queue_visibility_and_redelivery(q: Arc<dyn Queue>, _dlq: Arc<dyn Qu
     q.send("release me", Duration::ZERO).await.unwrap();
     let held = receive_all(q.as_ref(), 1, Duration::from_secs(30)).await;
     assert_eq!(held.len(), 1);
-    q.change_visibility(&held[0].receipt, Duration::ZERO)
-        .await
-        .unwrap();
+    q.change_visibility(&held[0].receipt, Duration::ZERO).await.unwrap();
     let again = receive_all(q.as_ref(), 1, Duration::from_secs(30)).await;
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].id, held[0].id);
@@ -728,13 +419,7 @@ pub async fn queue_visibility_and_redelivery(q: Arc<dyn Queue>, _dlq: Arc<dyn Qu
 
 pub async fn queue_delay(q: Arc<dyn Queue>, _dlq: Arc<dyn Queue>) {
     q.send("later", Duration::from_secs(2)).await.unwrap();
-    assert!(
-        q.receive(10, Duration::from_secs(30), Duration::ZERO)
-            .await
-            .unwrap()
-            .is_empty(),
-        "delayed"
-    );
+    assert!(q.receive(10, Duration::from_secs(30), Duration::ZERO).await.unwrap().is_empty(), "delayed");
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let got = receive_all(q.as_ref(), 1, Duration::from_secs(30)).await;
     assert_eq!(got.len(), 1);
@@ -750,10 +435,7 @@ pub async fn queue_dead_letter(q: Arc<dyn Queue>, dlq: Arc<dyn Queue>) {
         tokio::time::sleep(Duration::from_millis(1200)).await;
     }
     assert!(
-        q.receive(10, Duration::from_secs(1), Duration::from_millis(500))
-            .await
-            .unwrap()
-            .is_empty(),
+        q.receive(10, Duration::from_secs(1), Duration::from_millis(500)).await.unwrap().is_empty(),
         "moved off the main queue"
     );
     let dead = receive_all(dlq.as_ref(), 1, Duration::from_secs(30)).await;
@@ -784,35 +466,20 @@ macro_rules! queue_conformance {
 // ---- key cipher ----
 
 pub async fn key_cipher(cipher: Arc<dyn KeyCipher>) {
-    let ctx: EncryptionContext = [
-        ("businessId".to_owned(), "biz_A".to_owned()),
-        ("purpose".to_owned(), "wodify".to_owned()),
-    ]
-    .into();
-    let other: EncryptionContext = [
-        ("businessId".to_owned(), "biz_B".to_owned()),
-        ("purpose".to_owned(), "wodify".to_owned()),
-    ]
-    .into();
+    let ctx: EncryptionContext =
+        [("businessId".to_owned(), "biz_A".to_owned()), ("purpose".to_owned(), "wodify".to_owned())].into();
+    let other: EncryptionContext =
+        [("businessId".to_owned(), "biz_B".to_owned()), ("purpose".to_owned(), "wodify".to_owned())].into();
     let secret = "wodify-api-key-ÄÖÜ-1234567890".as_bytes();
     let a = cipher.encrypt(secret, &ctx).await.expect("encrypt");
     let b = cipher.encrypt(secret, &ctx).await.expect("encrypt");
-    assert_ne!(
-        a.ciphertext, b.ciphertext,
-        "fresh data key and nonce per value"
-    );
+    assert_ne!(a.ciphertext, b.ciphertext, "fresh data key and nonce per value");
     assert!(!a.ciphertext.windows(secret.len()).any(|w| w == secret));
     assert_eq!(cipher.decrypt(&a, &ctx).await.expect("decrypt"), secret);
-    assert!(
-        cipher.decrypt(&a, &other).await.is_err(),
-        "another tenant's context cannot decrypt"
-    );
+    assert!(cipher.decrypt(&a, &other).await.is_err(), "another tenant's context cannot decrypt");
     let mut tampered = a.clone();
     tampered.ciphertext[0] ^= 1;
-    assert!(
-        cipher.decrypt(&tampered, &ctx).await.is_err(),
-        "tampering is detected"
-    );
+    assert!(cipher.decrypt(&tampered, &ctx).await.is_err(), "tampering is detected");
 }
 
 // ---- scheduler ----
@@ -820,10 +487,7 @@ pub async fn key_cipher(cipher: Arc<dyn KeyCipher>) {
 pub async fn scheduler(s: Arc<dyn Scheduler>) {
     let nightly = ScheduleTarget {
         name: "wodify-sync-biz_A".into(),
-        expression: ScheduleExpression::DailyAt {
-            hour: 3,
-            minute: 15,
-        },
+        expression: ScheduleExpression::DailyAt { hour: 3, minute: 15 },
         payload: json!({"businessId": "biz_A"}),
     };
     let often = ScheduleTarget {
@@ -836,19 +500,9 @@ pub async fn scheduler(s: Arc<dyn Scheduler>) {
     let mut listed = s.list().await.unwrap();
     listed.sort_by(|a, b| a.name.cmp(&b.name));
     assert_eq!(listed, vec![often.clone(), nightly.clone()]);
-    let moved = ScheduleTarget {
-        expression: ScheduleExpression::DailyAt { hour: 4, minute: 0 },
-        ..nightly.clone()
-    };
+    let moved = ScheduleTarget { expression: ScheduleExpression::DailyAt { hour: 4, minute: 0 }, ..nightly.clone() };
     s.put(moved.clone()).await.unwrap();
     s.delete("sweeper").await.unwrap();
     assert_eq!(s.list().await.unwrap(), vec![moved]);
-    assert!(
-        s.put(ScheduleTarget {
-            expression: ScheduleExpression::EveryMinutes(0),
-            ..often
-        })
-        .await
-        .is_err()
-    );
+    assert!(s.put(ScheduleTarget { expression: ScheduleExpression::EveryMinutes(0), ..often }).await.is_err());
 }

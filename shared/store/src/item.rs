@@ -26,10 +26,7 @@ pub struct Key {
 
 impl Key {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Key {
-        Key {
-            pk: pk.into(),
-            sk: sk.into(),
-        }
+        Key { pk: pk.into(), sk: sk.into() }
     }
 
     pub fn of(item: &Item) -> Option<Key> {
@@ -88,10 +85,9 @@ pub enum Filter {
 impl Filter {
     pub fn matches(&self, item: &Item) -> bool {
         match self {
-            Filter::Contains(attr, needle) => item
-                .get(attr)
-                .and_then(Value::as_str)
-                .is_some_and(|s| s.contains(needle.as_str())),
+            Filter::Contains(attr, needle) => {
+                item.get(attr).and_then(Value::as_str).is_some_and(|s| s.contains(needle.as_str()))
+            }
             Filter::Equals(attr, value) => item.get(attr) == Some(value),
         }
     }
@@ -112,15 +108,7 @@ pub struct Query {
 
 impl Query {
     pub fn new(index: Index, pk: impl Into<String>) -> Query {
-        Query {
-            index,
-            pk: pk.into(),
-            sk: None,
-            forward: true,
-            limit: 100,
-            cursor: None,
-            filters: Vec::new(),
-        }
+        Query { index, pk: pk.into(), sk: None, forward: true, limit: 100, cursor: None, filters: Vec::new() }
     }
     pub fn sk(mut self, cond: SkCondition) -> Self {
         self.sk = Some(cond);
@@ -153,22 +141,13 @@ impl Query {
     pub fn validate(&self) -> Result<(), crate::StoreError> {
         use crate::StoreError::Invalid;
         if self.limit == 0 || self.limit > 1000 {
-            return Err(Invalid(format!(
-                "limit must be 1..=1000, not {}",
-                self.limit
-            )));
+            return Err(Invalid(format!("limit must be 1..=1000, not {}", self.limit)));
         }
         if self.cursor.as_ref().is_some_and(|c| !c.fits(self.index)) {
             return Err(Invalid("the cursor belongs to another index".into()));
         }
-        if self
-            .filters
-            .iter()
-            .any(|f| matches!(f, Filter::Equals(_, Value::Array(_) | Value::Object(_))))
-        {
-            return Err(Invalid(
-                "filters compare strings, numbers, booleans and null only".into(),
-            ));
+        if self.filters.iter().any(|f| matches!(f, Filter::Equals(_, Value::Array(_) | Value::Object(_)))) {
+            return Err(Invalid("filters compare strings, numbers, booleans and null only".into()));
         }
         Ok(())
     }
@@ -200,18 +179,10 @@ impl Cursor {
             Index::Table => (None, None),
             other => {
                 let (p, s) = other.attributes();
-                (
-                    Some(item.get(p)?.as_str()?.to_owned()),
-                    Some(item.get(s)?.as_str()?.to_owned()),
-                )
+                (Some(item.get(p)?.as_str()?.to_owned()), Some(item.get(s)?.as_str()?.to_owned()))
             }
         };
-        Some(Cursor {
-            pk: key.pk,
-            sk: key.sk,
-            index_pk: ipk,
-            index_sk: isk,
-        })
+        Some(Cursor { pk: key.pk, sk: key.sk, index_pk: ipk, index_sk: isk })
     }
 
     pub fn encode(&self) -> String {
@@ -234,12 +205,7 @@ impl Cursor {
         let bytes = URL_SAFE_NO_PAD.decode(s).ok()?;
         let value: Value = serde_json::from_slice(&bytes).ok()?;
         let field = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_owned);
-        let cursor = Cursor {
-            pk: field("p")?,
-            sk: field("s")?,
-            index_pk: field("ip"),
-            index_sk: field("is"),
-        };
+        let cursor = Cursor { pk: field("p")?, sk: field("s")?, index_pk: field("ip"), index_sk: field("is") };
         (cursor.index_pk.is_some() == cursor.index_sk.is_some()).then_some(cursor)
     }
 
@@ -251,9 +217,7 @@ impl Cursor {
 
 /// Whether the item's TTL has passed at `now` (Unix seconds).
 pub fn is_expired(item: &Item, now: i64) -> bool {
-    item.get(TTL)
-        .and_then(Value::as_i64)
-        .is_some_and(|ttl| ttl <= now)
+    item.get(TTL).and_then(Value::as_i64).is_some_and(|ttl| ttl <= now)
 }
 
 pub fn sk_matches(cond: &SkCondition, sk: &str) -> bool {
@@ -274,12 +238,7 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let c = Cursor {
-            pk: "A".into(),
-            sk: "B#é".into(),
-            index_pk: Some("G".into()),
-            index_sk: Some("H".into()),
-        };
+        let c = Cursor { pk: "A".into(), sk: "B#é".into(), index_pk: Some("G".into()), index_sk: Some("H".into()) };
         assert_eq!(Cursor::decode(&c.encode()), Some(c.clone()));
         assert!(c.fits(Index::Gsi1) && !c.fits(Index::Table));
         for bad in ["", "!!!", "bm90IGpzb24", &"A".repeat(3000)] {

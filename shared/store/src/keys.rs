@@ -77,10 +77,7 @@ pub fn athlete_email_guard(scope: &TenantScope, folded_email: &str) -> Key {
 }
 /// Uniqueness guard: one athlete per external id per source in a business.
 pub fn athlete_external_guard(scope: &TenantScope, source: &str, external_id: &str) -> Key {
-    Key::new(
-        format!("{}#ATHLETE#EXT", biz(scope)),
-        format!("{source}#{external_id}"),
-    )
+    Key::new(format!("{}#ATHLETE#EXT", biz(scope)), format!("{source}#{external_id}"))
 }
 
 // ---- fitness tests ----
@@ -104,12 +101,8 @@ pub fn performed_sk(at: DateTime<Utc>, id: &Id) -> String {
 }
 /// Sort-key bounds covering whole days `from..=to` in a `<timestamp>#<id>` index.
 pub fn day_bounds(from: Option<NaiveDate>, to: Option<NaiveDate>) -> (String, String) {
-    let lo = from
-        .map(|d| format!("{}T00:00:00.000Z", d.format("%Y-%m-%d")))
-        .unwrap_or_else(|| "0".into());
-    let hi = to
-        .map(|d| format!("{}T23:59:59.999Z#~", d.format("%Y-%m-%d")))
-        .unwrap_or_else(|| "~".into());
+    let lo = from.map(|d| format!("{}T00:00:00.000Z", d.format("%Y-%m-%d"))).unwrap_or_else(|| "0".into());
+    let hi = to.map(|d| format!("{}T23:59:59.999Z#~", d.format("%Y-%m-%d"))).unwrap_or_else(|| "~".into());
     (lo, hi)
 }
 
@@ -126,6 +119,29 @@ pub fn referrals_partition(scope: &TenantScope) -> String {
 }
 pub fn referral(scope: &TenantScope, referred_at: DateTime<Utc>, id: &Id) -> Key {
     Key::new(referrals_partition(scope), performed_sk(referred_at, id))
+}
+
+// ---- audit log ----
+
+pub fn audit_partition(scope: &TenantScope) -> String {
+    format!("{}#AUDIT", biz(scope))
+}
+pub fn audit_sk(at: DateTime<Utc>, request_id: &str) -> String {
+    format!("{}#{request_id}", ts(at))
+}
+pub fn audit(scope: &TenantScope, sk: &str) -> Key {
+    Key::new(audit_partition(scope), sk)
+}
+/// GSI1: one key's requests.
+pub fn audit_by_key_partition(scope: &TenantScope, key_id: &Id) -> String {
+    format!("{}#AUDIT#KEY#{key_id}", biz(scope))
+}
+
+// ---- idempotency ----
+
+/// The remembered response of one `Idempotency-Key` of one API key (expires after 24 h).
+pub fn idempotency(scope: &TenantScope, api_key_id: &Id, idempotency_key: &str) -> Key {
+    Key::new(format!("{}#IDEMPOTENCY", biz(scope)), format!("{api_key_id}#{idempotency_key}"))
 }
 
 // ---- rate limiting ----
@@ -172,18 +188,7 @@ pub fn with_ttl(mut item: Item, ttl: i64) -> Item {
 
 /// Removes the storage attributes, leaving the entity's own fields.
 pub fn strip_keys(mut item: Item) -> Item {
-    for attr in [
-        PK,
-        SK,
-        GSI1PK,
-        GSI1SK,
-        GSI2PK,
-        GSI2SK,
-        TTL,
-        "entityType",
-        "searchText",
-        "version",
-    ] {
+    for attr in [PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, TTL, "entityType", "searchText", "version"] {
         item.remove(attr);
     }
     item

@@ -28,12 +28,7 @@ pub trait Queue: Send + Sync + 'static {
     async fn send(&self, body: &str, delay: Duration) -> StoreResult<String>;
     /// Up to `max` (1..=10) visible messages, hidden for `visibility` after; waits up to `wait`
     /// for the first one.
-    async fn receive(
-        &self,
-        max: usize,
-        visibility: Duration,
-        wait: Duration,
-    ) -> StoreResult<Vec<QueueMessage>>;
+    async fn receive(&self, max: usize, visibility: Duration, wait: Duration) -> StoreResult<Vec<QueueMessage>>;
     /// Acknowledges a message. A stale receipt (the message was received again) fails.
     async fn delete(&self, receipt: &str) -> StoreResult<()>;
     /// Hides a received message for `timeout` from now (0 makes it visible at once).
@@ -42,10 +37,7 @@ pub trait Queue: Send + Sync + 'static {
 
 pub(crate) fn check_delay(delay: Duration) -> StoreResult<()> {
     if delay > MAX_DELAY {
-        return Err(StoreError::Invalid(format!(
-            "delay {}s is over the 900 s maximum",
-            delay.as_secs()
-        )));
+        return Err(StoreError::Invalid(format!("delay {}s is over the 900 s maximum", delay.as_secs())));
     }
     Ok(())
 }
@@ -66,10 +58,8 @@ fn backend(e: rusqlite::Error) -> StoreError {
 impl SqliteQueue {
     pub fn open(path: &Path, name: &str, clock: Arc<dyn Clock>) -> StoreResult<SqliteQueue> {
         let conn = Connection::open(path).map_err(backend)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(backend)?;
-        conn.pragma_update(None, "busy_timeout", 5000)
-            .map_err(backend)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
+        conn.pragma_update(None, "busy_timeout", 5000).map_err(backend)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS messages (
                id TEXT PRIMARY KEY, queue TEXT NOT NULL, body TEXT NOT NULL,
@@ -78,22 +68,12 @@ impl SqliteQueue {
              CREATE INDEX IF NOT EXISTS messages_visible ON messages (queue, visible_at);",
         )
         .map_err(backend)?;
-        Ok(SqliteQueue {
-            conn: Arc::new(Mutex::new(conn)),
-            name: name.to_owned(),
-            dead_letter: None,
-            clock,
-        })
+        Ok(SqliteQueue { conn: Arc::new(Mutex::new(conn)), name: name.to_owned(), dead_letter: None, clock })
     }
 
     /// Another named queue in the same file.
     pub fn sibling(&self, name: &str) -> SqliteQueue {
-        SqliteQueue {
-            conn: self.conn.clone(),
-            name: name.to_owned(),
-            dead_letter: None,
-            clock: self.clock.clone(),
-        }
+        SqliteQueue { conn: self.conn.clone(), name: name.to_owned(), dead_letter: None, clock: self.clock.clone() }
     }
 
     pub fn with_dead_letter(mut self, queue: &str, max_receive_count: u32) -> SqliteQueue {
@@ -115,9 +95,7 @@ impl SqliteQueue {
                 .prepare_cached("SELECT id, body, receive_count FROM messages WHERE queue = ?1 AND visible_at <= ?2 ORDER BY visible_at, sent_at LIMIT ?3")
                 .map_err(backend)?;
             let rows: Vec<(String, String, u32)> = stmt
-                .query_map(params![self.name, now, (max * 2) as i64], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
+                .query_map(params![self.name, now, (max * 2) as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .map_err(backend)?
                 .collect::<Result<_, _>>()
                 .map_err(backend)?;
@@ -138,12 +116,7 @@ impl SqliteQueue {
                     params![receipt, now + visibility.as_millis() as i64, id],
                 )
                 .map_err(backend)?;
-                out.push(QueueMessage {
-                    id,
-                    body,
-                    receipt,
-                    receive_count: count + 1,
-                });
+                out.push(QueueMessage { id, body, receipt, receive_count: count + 1 });
             }
             Ok(out)
         })();
@@ -159,13 +132,9 @@ impl SqliteQueue {
     /// How many messages the queue holds (visible or not).
     pub fn depth(&self) -> StoreResult<u64> {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        conn.query_row(
-            "SELECT COUNT(*) FROM messages WHERE queue = ?1",
-            params![self.name],
-            |r| r.get::<_, i64>(0),
-        )
-        .map(|n| n as u64)
-        .map_err(backend)
+        conn.query_row("SELECT COUNT(*) FROM messages WHERE queue = ?1", params![self.name], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(backend)
     }
 }
 
@@ -174,8 +143,7 @@ impl Queue for SqliteQueue {
     async fn send(&self, body: &str, delay: Duration) -> StoreResult<String> {
         check_delay(delay)?;
         let now = self.now_ms();
-        let id =
-            iron_domain::Id::generate(iron_domain::IdKind::Referral, now).as_str()[4..].to_owned();
+        let id = iron_domain::Id::generate(iron_domain::IdKind::Referral, now).as_str()[4..].to_owned();
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         conn.execute(
             "INSERT INTO messages (id, queue, body, visible_at, sent_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -185,16 +153,9 @@ impl Queue for SqliteQueue {
         Ok(id)
     }
 
-    async fn receive(
-        &self,
-        max: usize,
-        visibility: Duration,
-        wait: Duration,
-    ) -> StoreResult<Vec<QueueMessage>> {
+    async fn receive(&self, max: usize, visibility: Duration, wait: Duration) -> StoreResult<Vec<QueueMessage>> {
         if !(1..=10).contains(&max) {
-            return Err(StoreError::Invalid(format!(
-                "max must be 1..=10, not {max}"
-            )));
+            return Err(StoreError::Invalid(format!("max must be 1..=10, not {max}")));
         }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
@@ -209,15 +170,10 @@ impl Queue for SqliteQueue {
     async fn delete(&self, receipt: &str) -> StoreResult<()> {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let n = conn
-            .execute(
-                "DELETE FROM messages WHERE receipt = ?1 AND queue = ?2",
-                params![receipt, self.name],
-            )
+            .execute("DELETE FROM messages WHERE receipt = ?1 AND queue = ?2", params![receipt, self.name])
             .map_err(backend)?;
         if n == 0 {
-            return Err(StoreError::Invalid(
-                "the receipt handle is stale or unknown".into(),
-            ));
+            return Err(StoreError::Invalid("the receipt handle is stale or unknown".into()));
         }
         Ok(())
     }
@@ -232,9 +188,7 @@ impl Queue for SqliteQueue {
             )
             .map_err(backend)?;
         if n == 0 {
-            return Err(StoreError::Invalid(
-                "the receipt handle is stale or unknown".into(),
-            ));
+            return Err(StoreError::Invalid("the receipt handle is stale or unknown".into()));
         }
         Ok(())
     }

@@ -32,9 +32,7 @@ impl ScheduleExpression {
 
     pub fn validate(&self) -> StoreResult<()> {
         match self {
-            ScheduleExpression::EveryMinutes(0) => Err(StoreError::Invalid(
-                "a rate must be at least 1 minute".into(),
-            )),
+            ScheduleExpression::EveryMinutes(0) => Err(StoreError::Invalid("a rate must be at least 1 minute".into())),
             ScheduleExpression::DailyAt { hour, minute } if *hour > 23 || *minute > 59 => {
                 Err(StoreError::Invalid("hour 0-23 and minute 0-59".into()))
             }
@@ -45,12 +43,9 @@ impl ScheduleExpression {
     /// Whether the schedule fires in the minute that starts at `minute_start`.
     pub fn fires_at(&self, minute_start: DateTime<Utc>) -> bool {
         match self {
-            ScheduleExpression::EveryMinutes(n) => {
-                (minute_start.timestamp() / 60) % i64::from(*n) == 0
-            }
+            ScheduleExpression::EveryMinutes(n) => (minute_start.timestamp() / 60) % i64::from(*n) == 0,
             ScheduleExpression::DailyAt { hour, minute } => {
-                minute_start.hour() == u32::from(*hour)
-                    && minute_start.minute() == u32::from(*minute)
+                minute_start.hour() == u32::from(*hour) && minute_start.minute() == u32::from(*minute)
             }
         }
     }
@@ -83,24 +78,14 @@ pub struct InProcessScheduler {
 
 impl InProcessScheduler {
     pub fn new(clock: Arc<dyn Clock>) -> InProcessScheduler {
-        InProcessScheduler {
-            schedules: Mutex::new(BTreeMap::new()),
-            clock,
-        }
+        InProcessScheduler { schedules: Mutex::new(BTreeMap::new()), clock }
     }
 
     /// The schedules due in the minute containing `at`.
     pub fn due(&self, at: DateTime<Utc>) -> Vec<ScheduleTarget> {
-        let minute = at
-            .with_second(0)
-            .and_then(|t| t.with_nanosecond(0))
-            .unwrap_or(at);
+        let minute = at.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(at);
         let schedules = self.schedules.lock().unwrap_or_else(|e| e.into_inner());
-        schedules
-            .values()
-            .filter(|s| s.expression.fires_at(minute))
-            .cloned()
-            .collect()
+        schedules.values().filter(|s| s.expression.fires_at(minute)).cloned().collect()
     }
 
     /// Fires due schedules once per minute until the task is dropped.
@@ -124,26 +109,14 @@ impl InProcessScheduler {
 impl Scheduler for InProcessScheduler {
     async fn put(&self, schedule: ScheduleTarget) -> StoreResult<()> {
         schedule.expression.validate()?;
-        self.schedules
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(schedule.name.clone(), schedule);
+        self.schedules.lock().unwrap_or_else(|e| e.into_inner()).insert(schedule.name.clone(), schedule);
         Ok(())
     }
     async fn delete(&self, name: &str) -> StoreResult<()> {
-        self.schedules
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(name);
+        self.schedules.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
         Ok(())
     }
     async fn list(&self) -> StoreResult<Vec<ScheduleTarget>> {
-        Ok(self
-            .schedules
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect())
+        Ok(self.schedules.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect())
     }
 }

@@ -6,9 +6,7 @@
 
 use crate::clock::Clock;
 use crate::item::{self, Cursor, Filter, Index, Item, Key, Page, Query, SkCondition, is_expired};
-use crate::table::{
-    Condition, JsonPage, StoreError, StoreResult, TableStore, TxOp, validate_transaction,
-};
+use crate::table::{Condition, JsonPage, StoreError, StoreResult, TableStore, TxOp, validate_transaction};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value as SqlValue};
 use serde_json::Value;
@@ -53,8 +51,7 @@ impl SqliteTable {
         let conn = Connection::open(path).map_err(backend)?;
         let mut table = Self::init(conn, clock)?;
         for _ in 0..READERS {
-            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
             let reader = Connection::open_with_flags(path, flags).map_err(backend)?;
             tune(&reader)?;
             table.readers.push(Mutex::new(reader));
@@ -68,24 +65,15 @@ impl SqliteTable {
     }
 
     fn init(conn: Connection, clock: Arc<dyn Clock>) -> StoreResult<SqliteTable> {
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(backend)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(backend)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(backend)?;
         tune(&conn)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
-        Ok(SqliteTable {
-            conn: Mutex::new(conn),
-            readers: Vec::new(),
-            next_reader: AtomicUsize::new(0),
-            clock,
-        })
+        Ok(SqliteTable { conn: Mutex::new(conn), readers: Vec::new(), next_reader: AtomicUsize::new(0), clock })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A free read connection if there is one, else the next in turn.
@@ -99,9 +87,7 @@ impl SqliteTable {
                 return guard;
             }
         }
-        self.readers[start % self.readers.len()]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.readers[start % self.readers.len()].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn now(&self) -> i64 {
@@ -117,8 +103,7 @@ impl SqliteTable {
             Index::Gsi1 => ("gsi1pk", "gsi1sk"),
             Index::Gsi2 => ("gsi2pk", "gsi2sk"),
         };
-        let mut sql =
-            format!("SELECT pk, sk, {pk_col}, {sk_col}, body FROM items WHERE {pk_col} = ?");
+        let mut sql = format!("SELECT pk, sk, {pk_col}, {sk_col}, body FROM items WHERE {pk_col} = ?");
         let mut args: Vec<SqlValue> = vec![SqlValue::Text(q.pk.clone())];
         let text = |v: &String| SqlValue::Text(v.clone());
         match &q.sk {
@@ -161,11 +146,7 @@ impl SqliteTable {
                 }
                 _ => {
                     sql.push_str(&format!(" AND ({sk_col}, pk, sk) {op} (?, ?, ?)"));
-                    args.extend([
-                        SqlValue::Text(c.index_sk.clone().unwrap_or_default()),
-                        text(&c.pk),
-                        text(&c.sk),
-                    ]);
+                    args.extend([SqlValue::Text(c.index_sk.clone().unwrap_or_default()), text(&c.pk), text(&c.sk)]);
                 }
             }
         }
@@ -192,20 +173,8 @@ impl SqliteTable {
                 // One more row exists: the page is full and has a successor.
                 let (pk, sk, ipk, isk): (String, String, Option<String>, Option<String>) =
                     last_key.take().unwrap_or_default();
-                let (index_pk, index_sk) = if q.index == Index::Table {
-                    (None, None)
-                } else {
-                    (ipk, isk)
-                };
-                return Ok((
-                    bodies,
-                    Some(Cursor {
-                        pk,
-                        sk,
-                        index_pk,
-                        index_sk,
-                    }),
-                ));
+                let (index_pk, index_sk) = if q.index == Index::Table { (None, None) } else { (ipk, isk) };
+                return Ok((bodies, Some(Cursor { pk, sk, index_pk, index_sk })));
             }
             last_key = Some((
                 row.get(0).map_err(backend)?,
@@ -221,33 +190,23 @@ impl SqliteTable {
     /// Moves everything from the write-ahead log into the database file (reads of pages still in
     /// the WAL go through `pread`, reads of the file through the memory map).
     pub fn checkpoint(&self) -> StoreResult<()> {
-        self.lock()
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-            .map_err(backend)
+        self.lock().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").map_err(backend)
     }
 
     /// Deletes items whose TTL has passed (DynamoDB does this in the background; reads never
     /// depend on it). Returns how many went.
     pub fn sweep_expired(&self) -> StoreResult<usize> {
         let now = self.now();
-        self.lock()
-            .execute(
-                "DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1",
-                params![now],
-            )
-            .map_err(backend)
+        self.lock().execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", params![now]).map_err(backend)
     }
 }
 
 /// Page cache and memory-mapped reads sized for a local stack (the default 2 MB cache makes
 /// every read of a seeded database a `pread`).
 fn tune(conn: &Connection) -> StoreResult<()> {
-    conn.pragma_update(None, "busy_timeout", 5000)
-        .map_err(backend)?;
-    conn.pragma_update(None, "cache_size", -65_536)
-        .map_err(backend)?;
-    conn.pragma_update(None, "mmap_size", 268_435_456)
-        .map_err(backend)?;
+    conn.pragma_update(None, "busy_timeout", 5000).map_err(backend)?;
+    conn.pragma_update(None, "cache_size", -65_536).map_err(backend)?;
+    conn.pragma_update(None, "mmap_size", 268_435_456).map_err(backend)?;
     Ok(())
 }
 
@@ -257,59 +216,44 @@ fn push_filter(filter: &Filter, sql: &mut String, args: &mut Vec<SqlValue>) -> S
     let path = |attr: &str| SqlValue::Text(format!("$.\"{}\"", attr.replace('"', "")));
     match filter {
         Filter::Contains(attr, needle) => {
-            sql.push_str(
-                " AND json_type(body, ?) = 'text' AND instr(json_extract(body, ?), ?) > 0",
-            );
+            sql.push_str(" AND json_type(body, ?) = 'text' AND instr(json_extract(body, ?), ?) > 0");
             args.extend([path(attr), path(attr), SqlValue::Text(needle.clone())]);
         }
-        Filter::Equals(attr, value) => {
-            match value {
-                Value::String(v) => {
-                    sql.push_str(" AND json_type(body, ?) = 'text' AND json_extract(body, ?) = ?");
-                    args.extend([path(attr), path(attr), SqlValue::Text(v.clone())]);
-                }
-                Value::Bool(b) => {
-                    sql.push_str(" AND json_type(body, ?) = ?");
-                    args.extend([
-                        path(attr),
-                        SqlValue::Text(if *b { "true" } else { "false" }.into()),
-                    ]);
-                }
-                Value::Null => {
-                    sql.push_str(" AND json_type(body, ?) = 'null'");
-                    args.push(path(attr));
-                }
-                Value::Number(n) => {
-                    sql.push_str(" AND json_type(body, ?) IN ('integer', 'real') AND json_extract(body, ?) = ?");
-                    let number = match (n.as_i64(), n.as_f64()) {
-                        (Some(i), _) => SqlValue::Integer(i),
-                        (None, Some(f)) => SqlValue::Real(f),
-                        _ => {
-                            return Err(StoreError::Invalid(format!(
-                                "unsupported number {n} in a filter"
-                            )));
-                        }
-                    };
-                    args.extend([path(attr), path(attr), number]);
-                }
-                Value::Array(_) | Value::Object(_) => {
-                    return Err(StoreError::Invalid(
-                        "filters compare strings, numbers, booleans and null only".into(),
-                    ));
-                }
+        Filter::Equals(attr, value) => match value {
+            Value::String(v) => {
+                sql.push_str(" AND json_type(body, ?) = 'text' AND json_extract(body, ?) = ?");
+                args.extend([path(attr), path(attr), SqlValue::Text(v.clone())]);
             }
-        }
+            Value::Bool(b) => {
+                sql.push_str(" AND json_type(body, ?) = ?");
+                args.extend([path(attr), SqlValue::Text(if *b { "true" } else { "false" }.into())]);
+            }
+            Value::Null => {
+                sql.push_str(" AND json_type(body, ?) = 'null'");
+                args.push(path(attr));
+            }
+            Value::Number(n) => {
+                sql.push_str(" AND json_type(body, ?) IN ('integer', 'real') AND json_extract(body, ?) = ?");
+                let number = match (n.as_i64(), n.as_f64()) {
+                    (Some(i), _) => SqlValue::Integer(i),
+                    (None, Some(f)) => SqlValue::Real(f),
+                    _ => {
+                        return Err(StoreError::Invalid(format!("unsupported number {n} in a filter")));
+                    }
+                };
+                args.extend([path(attr), path(attr), number]);
+            }
+            Value::Array(_) | Value::Object(_) => {
+                return Err(StoreError::Invalid("filters compare strings, numbers, booleans and null only".into()));
+            }
+        },
     }
     Ok(())
 }
 
 fn read_live(conn: &Connection, key: &Key, now: i64) -> StoreResult<Option<Item>> {
     let body: Option<String> = conn
-        .query_row(
-            "SELECT body FROM items WHERE pk = ?1 AND sk = ?2",
-            params![key.pk, key.sk],
-            |r| r.get(0),
-        )
+        .query_row("SELECT body FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk], |r| r.get(0))
         .optional()
         .map_err(backend)?;
     let Some(body) = body else { return Ok(None) };
@@ -331,8 +275,7 @@ fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 }
 
 fn write_item(conn: &Connection, item: &Item) -> StoreResult<()> {
-    let key = Key::of(item)
-        .ok_or_else(|| StoreError::Invalid("an item needs string PK and SK attributes".into()))?;
+    let key = Key::of(item).ok_or_else(|| StoreError::Invalid("an item needs string PK and SK attributes".into()))?;
     let gsi = |p: &str, s: &str| match (str_attr(item, p), str_attr(item, s)) {
         (Some(a), Some(b)) => (Some(a.to_owned()), Some(b.to_owned())),
         _ => (None, None),
@@ -352,19 +295,12 @@ fn write_item(conn: &Connection, item: &Item) -> StoreResult<()> {
 }
 
 fn delete_item(conn: &Connection, key: &Key) -> StoreResult<()> {
-    conn.execute(
-        "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
-        params![key.pk, key.sk],
-    )
-    .map_err(backend)?;
+    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map_err(backend)?;
     Ok(())
 }
 
 /// Runs `f` inside an IMMEDIATE transaction, committing only if it returns Ok.
-fn in_transaction<T>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> StoreResult<T>,
-) -> StoreResult<T> {
+fn in_transaction<T>(conn: &Connection, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
     conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
     match f(conn) {
         Ok(v) => {
@@ -385,15 +321,12 @@ impl TableStore for SqliteTable {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
-        let key = Key::of(&item).ok_or_else(|| {
-            StoreError::Invalid("an item needs string PK and SK attributes".into())
-        })?;
+        let key =
+            Key::of(&item).ok_or_else(|| StoreError::Invalid("an item needs string PK and SK attributes".into()))?;
         let now = self.now();
         let conn = self.lock();
         in_transaction(&conn, |c| {
-            if condition != Condition::None
-                && !condition_holds(read_live(c, &key, now)?.as_ref(), &condition)
-            {
+            if condition != Condition::None && !condition_holds(read_live(c, &key, now)?.as_ref(), &condition) {
                 return Err(StoreError::ConditionFailed);
             }
             write_item(c, &item)
@@ -404,9 +337,7 @@ impl TableStore for SqliteTable {
         let now = self.now();
         let conn = self.lock();
         in_transaction(&conn, |c| {
-            if condition != Condition::None
-                && !condition_holds(read_live(c, key, now)?.as_ref(), &condition)
-            {
+            if condition != Condition::None && !condition_holds(read_live(c, key, now)?.as_ref(), &condition) {
                 return Err(StoreError::ConditionFailed);
             }
             delete_item(c, key)
@@ -482,13 +413,9 @@ impl TableStore for SqliteTable {
             for (i, op) in ops.iter().enumerate() {
                 let (key, condition) = match op {
                     TxOp::Put { item, condition } => (Key::of(item).expect("validated"), condition),
-                    TxOp::Delete { key, condition } | TxOp::Check { key, condition } => {
-                        (key.clone(), condition)
-                    }
+                    TxOp::Delete { key, condition } | TxOp::Check { key, condition } => (key.clone(), condition),
                 };
-                if *condition != Condition::None
-                    && !condition_holds(read_live(c, &key, now)?.as_ref(), condition)
-                {
+                if *condition != Condition::None && !condition_holds(read_live(c, &key, now)?.as_ref(), condition) {
                     failed.push(i);
                 }
             }

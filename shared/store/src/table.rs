@@ -106,21 +106,14 @@ pub trait TableStore: Send + Sync + 'static {
     /// [`get`](Self::get), answering the item as JSON text, for decoding straight into a type.
     /// An adapter that stores JSON text answers without parsing it.
     async fn get_json(&self, key: &Key) -> StoreResult<Option<String>> {
-        Ok(self
-            .get(key)
-            .await?
-            .map(|item| Value::Object(item).to_string()))
+        Ok(self.get(key).await?.map(|item| Value::Object(item).to_string()))
     }
 
     /// [`query`](Self::query), answering the items as JSON text.
     async fn query_json(&self, query: Query) -> StoreResult<JsonPage> {
         let page = self.query(query).await?;
         Ok(JsonPage {
-            items: page
-                .items
-                .into_iter()
-                .map(|item| Value::Object(item).to_string())
-                .collect(),
+            items: page.items.into_iter().map(|item| Value::Object(item).to_string()).collect(),
             next: page.next,
         })
     }
@@ -136,14 +129,9 @@ pub fn validate_transaction(ops: &[TxOp]) -> StoreResult<()> {
     }
     let mut keys = std::collections::HashSet::new();
     for op in ops {
-        let key = op
-            .key()
-            .ok_or_else(|| StoreError::Invalid("every item needs string PK and SK".into()))?;
+        let key = op.key().ok_or_else(|| StoreError::Invalid("every item needs string PK and SK".into()))?;
         if !keys.insert(key.clone()) {
-            return Err(StoreError::Invalid(format!(
-                "two operations on one item ({}, {})",
-                key.pk, key.sk
-            )));
+            return Err(StoreError::Invalid(format!("two operations on one item ({}, {})", key.pk, key.sk)));
         }
     }
     Ok(())

@@ -12,9 +12,7 @@ pub struct TenantScope {
 impl TenantScope {
     /// The scope of the business that owns an authenticated key.
     pub fn of_key(key: &ApiKey) -> TenantScope {
-        TenantScope {
-            business_id: key.business_id.clone(),
-        }
+        TenantScope { business_id: key.business_id.clone() }
     }
 
     /// For platform-operator tooling (CLI, seeding), which acts on a business it names.

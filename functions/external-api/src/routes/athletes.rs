@@ -44,25 +44,11 @@ pub async fn list(
         updated_since: params.timestamp("updatedSince")?,
     };
     let page = PageParams::from_query(&params)?;
-    if page
-        .cursor
-        .as_ref()
-        .is_some_and(|c| !athletes::cursor_fits(&filter, c))
-    {
+    if page.cursor.as_ref().is_some_and(|c| !athletes::cursor_fits(&filter, c)) {
         return Err(PageParams::mismatched_cursor());
     }
-    let result = athletes::list(
-        state.store.as_ref(),
-        tenant,
-        &filter,
-        page.limit,
-        page.cursor,
-    )
-    .await?;
-    Ok(Json(ListEnvelope::new(
-        result.athletes.into_iter().map(AthleteOut::from).collect(),
-        result.next,
-    )))
+    let result = athletes::list(state.store.as_ref(), tenant, &filter, page.limit, page.cursor).await?;
+    Ok(Json(ListEnvelope::new(result.athletes.into_iter().map(AthleteOut::from).collect(), result.next)))
 }
 
 /// Get an athlete
@@ -91,8 +77,7 @@ pub async fn get_one(
         Err(RepoError::NotFound) => return Err(not_found()),
         other => other?,
     };
-    let recent =
-        fitness_tests::recent_for_athlete(state.store.as_ref(), tenant, &athlete_id, 5).await?;
+    let recent = fitness_tests::recent_for_athlete(state.store.as_ref(), tenant, &athlete_id, 5).await?;
     Ok(Json(AthleteDetailOut {
         athlete: athlete.into(),
         recent_tests: recent.iter().map(TestSummaryOut::from).collect(),

@@ -1,4 +1,6 @@
+pub mod api_keys;
 pub mod athletes;
+pub mod audit_log;
 pub mod referrals;
 pub mod tests;
 

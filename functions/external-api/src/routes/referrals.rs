@@ -35,12 +35,8 @@ pub async fn stats(
 ) -> Result<Json<ReferralReportOut>, ApiError> {
     let tenant = principal.require(Scope::ReadAnalytics)?;
     params.allow(&["dateFrom", "dateTo"])?;
-    let date_to = params
-        .date("dateTo")?
-        .unwrap_or_else(|| state.clock.now().date_naive());
-    let date_from = params
-        .date("dateFrom")?
-        .unwrap_or(date_to - Duration::days(89));
+    let date_to = params.date("dateTo")?.unwrap_or_else(|| state.clock.now().date_naive());
+    let date_from = params.date("dateFrom")?.unwrap_or(date_to - Duration::days(89));
     if date_from > date_to {
         return Err(ApiError::BadParameter {
             param: "dateFrom".into(),
@@ -53,23 +49,14 @@ pub async fn stats(
             detail: format!("a range covers at most {MAX_RANGE_DAYS} days"),
         });
     }
-    let partners =
-        referrals::stats(state.store.as_ref(), tenant, Some(date_from), Some(date_to)).await?;
+    let partners = referrals::stats(state.store.as_ref(), tenant, Some(date_from), Some(date_to)).await?;
     let referred: u32 = partners.iter().map(|p| p.referred).sum();
     let converted: u32 = partners.iter().map(|p| p.converted).sum();
-    let rate = if referred == 0 {
-        0.0
-    } else {
-        (converted as f64 / referred as f64 * 10_000.0).round() / 10_000.0
-    };
+    let rate = if referred == 0 { 0.0 } else { (converted as f64 / referred as f64 * 10_000.0).round() / 10_000.0 };
     Ok(Json(ReferralReportOut {
         date_from,
         date_to,
-        totals: ReferralTotalsOut {
-            referred,
-            converted,
-            conversion_rate: rate,
-        },
+        totals: ReferralTotalsOut { referred, converted, conversion_rate: rate },
         partners,
     }))
 }

@@ -4,7 +4,7 @@ use crate::dto::{TestOut, TestSummaryOut};
 use axum::Json;
 use axum::extract::{Path, State};
 use iron_domain::{Id, IdKind, Scope, TestType};
-use iron_http::{ApiError, AppState, ListEnvelope, PageParams, Principal, QueryParams};
+use iron_http::{ApiError, AppState, BetaFeatures, ListEnvelope, PageParams, Principal, QueryParams};
 use iron_store::repo::RepoError;
 use iron_store::repo::fitness_tests::{self, TestFilter};
 
@@ -34,19 +34,8 @@ pub async fn list(
     params: QueryParams,
 ) -> Result<Json<ListEnvelope<TestSummaryOut>>, ApiError> {
     let tenant = principal.require(Scope::ReadTests)?;
-    params.allow(&[
-        "athleteId",
-        "testType",
-        "dateFrom",
-        "dateTo",
-        "limit",
-        "cursor",
-    ])?;
-    let known = TestType::ALL
-        .iter()
-        .map(|t| format!("`{}`", t.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    params.allow(&["athleteId", "testType", "dateFrom", "dateTo", "limit", "cursor"])?;
+    let known = TestType::ALL.iter().map(|t| format!("`{}`", t.as_str())).collect::<Vec<_>>().join(", ");
     let filter = TestFilter {
         athlete_id: params.id("athleteId", IdKind::Athlete)?,
         test_type: params.parsed("testType", TestType::parse, &format!("one of {known}"))?,
@@ -62,25 +51,11 @@ pub async fn list(
         }
     }
     let page = PageParams::from_query(&params)?;
-    if page
-        .cursor
-        .as_ref()
-        .is_some_and(|c| !fitness_tests::cursor_fits(&filter, c))
-    {
+    if page.cursor.as_ref().is_some_and(|c| !fitness_tests::cursor_fits(&filter, c)) {
         return Err(PageParams::mismatched_cursor());
     }
-    let (tests, next) = fitness_tests::list(
-        state.store.as_ref(),
-        tenant,
-        &filter,
-        page.limit,
-        page.cursor,
-    )
-    .await?;
-    Ok(Json(ListEnvelope::new(
-        tests.iter().map(TestSummaryOut::from).collect(),
-        next,
-    )))
+    let (tests, next) = fitness_tests::list(state.store.as_ref(), tenant, &filter, page.limit, page.cursor).await?;
+    Ok(Json(ListEnvelope::new(tests.iter().map(TestSummaryOut::from).collect(), next)))
 }
 
 /// Get a fitness test
@@ -88,7 +63,10 @@ pub async fn list(
 /// The full test: every stage as measured and the derived results (VO2max, LT1/LT2, peak load).
 #[utoipa::path(
     get, path = "/api/external/v1/tests/{id}", operation_id = "getTest", tag = "tests",
-    params(("id" = String, Path, description = "Test id (`tst_…`)")),
+    params(
+        ("id" = String, Path, description = "Test id (`tst_…`)"),
+        ("X-Beta-Features" = Option<String>, Header, description = "Comma list of beta features; `test-zones` adds heart-rate training zones."),
+    ),
     responses(
         (status = 200, description = "The test", body = TestOut),
         (status = 404, description = "No such test in this business", body = iron_http::error::Problem, content_type = "application/problem+json"),
@@ -100,6 +78,7 @@ pub async fn get_one(
     principal: Principal,
     Path(id): Path<String>,
     params: QueryParams,
+    beta: BetaFeatures,
 ) -> Result<Json<TestOut>, ApiError> {
     let tenant = principal.require(Scope::ReadTests)?;
     params.allow(&[])?;
@@ -107,6 +86,12 @@ pub async fn get_one(
     let test_id = Id::parse_kind(IdKind::Test, &id).ok_or_else(not_found)?;
     match fitness_tests::get(state.store.as_ref(), tenant, &test_id).await {
         Err(RepoError::NotFound) => Err(not_found()),
-        other => Ok(Json(other?.into())),
+        other => {
+            let mut out = TestOut::from(other?);
+            if beta.enabled("test-zones") {
+                out.zones = iron_domain::fitness_test::training_zones(&out.results);
+            }
+            Ok(Json(out))
+        }
     }
 }

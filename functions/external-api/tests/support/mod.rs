@@ -32,11 +32,7 @@ pub struct Response {
 impl TestApp {
     pub fn with_store(store: Arc<dyn TableStore>, clock: Arc<ManualClock>) -> TestApp {
         let router = iron_external_api::router(AppState::new(store.clone(), clock.clone()));
-        TestApp {
-            router,
-            store,
-            clock,
-        }
+        TestApp { router, store, clock }
     }
 
     pub fn new() -> TestApp {
@@ -47,14 +43,7 @@ impl TestApp {
 
     /// Seeds a demo business (200 athletes) with the given seed.
     pub async fn seed(&self, seed: u64) -> iron_demo::DemoSummary {
-        iron_demo::seed(
-            self.store.as_ref(),
-            self.clock_now(),
-            iron_demo::DemoSize::default(),
-            seed,
-        )
-        .await
-        .unwrap()
+        iron_demo::seed(self.store.as_ref(), self.clock_now(), iron_demo::DemoSize::default(), seed).await.unwrap()
     }
 
     pub fn clock_now(&self) -> DateTime<Utc> {
@@ -64,38 +53,22 @@ impl TestApp {
 
     pub async fn key(&self, scope: &TenantScope, scopes: &[Scope], tier: RateTier) -> String {
         let new = NewKey::new("test", scopes.to_vec(), tier);
-        platform::mint_key(self.store.as_ref(), scope, new, self.clock_now())
-            .await
-            .unwrap()
-            .1
-            .expose()
-            .to_owned()
+        platform::mint_key(self.store.as_ref(), scope, new, self.clock_now()).await.unwrap().1.expose().to_owned()
     }
 
     pub async fn send(&self, req: Request<Body>) -> Response {
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 10 * 1024 * 1024)
-            .await
-            .unwrap();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Response {
-            status,
-            headers,
-            body,
-        }
+        let bytes = axum::body::to_bytes(resp.into_body(), 10 * 1024 * 1024).await.unwrap();
+        let body =
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Response { status, headers, body }
     }
 
     pub async fn get(&self, path: &str, key: &str) -> Response {
-        self.send(
-            Request::get(path)
-                .header("authorization", format!("Bearer {key}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
+        self.send(Request::get(path).header("authorization", format!("Bearer {key}")).body(Body::empty()).unwrap())
+            .await
     }
 }
 
@@ -104,16 +77,8 @@ pub fn assert_problem(r: &Response, status: u16) {
     assert_eq!(r.status.as_u16(), status, "body: {}", r.body);
     assert_eq!(r.headers["content-type"], "application/problem+json");
     assert_eq!(r.body["status"], status);
+    assert!(r.body["requestId"].as_str().is_some_and(|id| id.starts_with("req_")), "{}", r.body);
     assert!(
-        r.body["requestId"]
-            .as_str()
-            .is_some_and(|id| id.starts_with("req_")),
-        "{}",
-        r.body
-    );
-    assert!(
-        r.body["type"].as_str().is_some()
-            && r.body["title"].as_str().is_some()
-            && r.body["detail"].as_str().is_some()
+        r.body["type"].as_str().is_some() && r.body["title"].as_str().is_some() && r.body["detail"].as_str().is_some()
     );
 }

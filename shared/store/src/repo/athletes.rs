@@ -20,11 +20,7 @@ fn athlete_item(scope: &TenantScope, a: &Athlete) -> Item {
         format!("{}#{}", keys::ts(a.updated_at), a.id),
     );
     if let Some(loc) = &a.location_id {
-        item = keys::with_gsi2(
-            item,
-            keys::athletes_by_location_partition(scope, loc),
-            a.id.to_string(),
-        );
+        item = keys::with_gsi2(item, keys::athletes_by_location_partition(scope, loc), a.id.to_string());
     }
     item
 }
@@ -35,10 +31,7 @@ fn guard_item(key: crate::Key, athlete_id: &Id) -> Item {
 
 /// The writes that create an athlete: the record and its uniqueness guards.
 pub fn create_ops(scope: &TenantScope, a: &Athlete) -> Vec<TxOp> {
-    let mut ops = vec![TxOp::Put {
-        item: athlete_item(scope, a),
-        condition: Condition::NotExists,
-    }];
+    let mut ops = vec![TxOp::Put { item: athlete_item(scope, a), condition: Condition::NotExists }];
     if let Some(email) = &a.email {
         ops.push(TxOp::Put {
             item: guard_item(keys::athlete_email_guard(scope, &fold(email)), &a.id),
@@ -76,10 +69,7 @@ pub async fn create(store: &dyn TableStore, scope: &TenantScope, a: &Athlete) ->
 }
 
 pub async fn get(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<Athlete> {
-    let json = store
-        .get_json(&keys::athlete(scope, id))
-        .await?
-        .ok_or(RepoError::NotFound)?;
+    let json = store.get_json(&keys::athlete(scope, id)).await?.ok_or(RepoError::NotFound)?;
     decode_json(&json)
 }
 
@@ -110,30 +100,18 @@ pub async fn list(
             let q = Query::new(Index::Gsi1, keys::athletes_by_updated_partition(scope))
                 .sk(SkCondition::Ge(keys::ts(*since)));
             match loc {
-                Some(loc) => q.filter(Filter::Equals(
-                    "locationId".into(),
-                    Value::String(loc.to_string()),
-                )),
+                Some(loc) => q.filter(Filter::Equals("locationId".into(), Value::String(loc.to_string()))),
                 None => q,
             }
         }
-        (None, Some(loc)) => Query::new(
-            Index::Gsi2,
-            keys::athletes_by_location_partition(scope, loc),
-        ),
+        (None, Some(loc)) => Query::new(Index::Gsi2, keys::athletes_by_location_partition(scope, loc)),
         (None, None) => Query::new(Index::Table, keys::athletes_partition(scope)),
     };
     if let Some(q) = filter.q.as_deref().map(fold).filter(|q| !q.is_empty()) {
         query = query.filter(Filter::Contains("searchText".into(), q));
     }
     let JsonPage { items, next } = store.query_json(query.limit(limit).after(cursor)).await?;
-    Ok(AthletePage {
-        athletes: items
-            .iter()
-            .map(|j| decode_json(j))
-            .collect::<RepoResult<_>>()?,
-        next,
-    })
+    Ok(AthletePage { athletes: items.iter().map(|j| decode_json(j)).collect::<RepoResult<_>>()?, next })
 }
 
 /// Whether a cursor fits the query these filters produce (else the client mixed up cursors).

@@ -13,54 +13,29 @@ fn test_item(scope: &TenantScope, t: &FitnessTest) -> Item {
     let item = keys::item_of("fitnessTest", encode(t), keys::test(scope, &t.id));
     let sk = keys::performed_sk(t.performed_at, &t.id);
     let item = keys::with_gsi1(item, keys::tests_by_time_partition(scope), sk.clone());
-    keys::with_gsi2(
-        item,
-        keys::tests_of_athlete_partition(scope, &t.athlete_id),
-        sk,
-    )
+    keys::with_gsi2(item, keys::tests_of_athlete_partition(scope, &t.athlete_id), sk)
 }
 
 /// The writes that record a test: the athlete must exist in this business.
 pub fn create_ops(scope: &TenantScope, t: &FitnessTest) -> Vec<TxOp> {
     vec![
-        TxOp::Check {
-            key: keys::athlete(scope, &t.athlete_id),
-            condition: Condition::Exists,
-        },
-        TxOp::Put {
-            item: test_item(scope, t),
-            condition: Condition::NotExists,
-        },
+        TxOp::Check { key: keys::athlete(scope, &t.athlete_id), condition: Condition::Exists },
+        TxOp::Put { item: test_item(scope, t), condition: Condition::NotExists },
     ]
 }
 
-pub async fn create(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-    t: &FitnessTest,
-) -> RepoResult<()> {
-    store
-        .transact(create_ops(scope, t))
-        .await
-        .map_err(|e| match e {
-            StoreError::TransactionCanceled { failed } if failed.contains(&0) => {
-                RepoError::NotFound
-            }
-            StoreError::TransactionCanceled { failed } if failed.contains(&1) => {
-                RepoError::Conflict {
-                    field: "id".into(),
-                    message: "a test with this id exists".into(),
-                }
-            }
-            other => other.into(),
-        })
+pub async fn create(store: &dyn TableStore, scope: &TenantScope, t: &FitnessTest) -> RepoResult<()> {
+    store.transact(create_ops(scope, t)).await.map_err(|e| match e {
+        StoreError::TransactionCanceled { failed } if failed.contains(&0) => RepoError::NotFound,
+        StoreError::TransactionCanceled { failed } if failed.contains(&1) => {
+            RepoError::Conflict { field: "id".into(), message: "a test with this id exists".into() }
+        }
+        other => other.into(),
+    })
 }
 
 pub async fn get(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<FitnessTest> {
-    let json = store
-        .get_json(&keys::test(scope, id))
-        .await?
-        .ok_or(RepoError::NotFound)?;
+    let json = store.get_json(&keys::test(scope, id)).await?.ok_or(RepoError::NotFound)?;
     decode_json(&json)
 }
 
@@ -74,11 +49,7 @@ pub struct TestFilter {
 
 impl TestFilter {
     fn index(&self) -> Index {
-        if self.athlete_id.is_some() {
-            Index::Gsi2
-        } else {
-            Index::Gsi1
-        }
+        if self.athlete_id.is_some() { Index::Gsi2 } else { Index::Gsi1 }
     }
 }
 
@@ -94,28 +65,16 @@ pub async fn list(
         Some(a) => keys::tests_of_athlete_partition(scope, a),
         None => keys::tests_by_time_partition(scope),
     };
-    let mut query = Query::new(filter.index(), partition)
-        .backward()
-        .limit(limit)
-        .after(cursor);
+    let mut query = Query::new(filter.index(), partition).backward().limit(limit).after(cursor);
     if filter.date_from.is_some() || filter.date_to.is_some() {
         let (lo, hi) = keys::day_bounds(filter.date_from, filter.date_to);
         query = query.sk(SkCondition::Between(lo, hi));
     }
     if let Some(t) = filter.test_type {
-        query = query.filter(Filter::Equals(
-            "testType".into(),
-            Value::String(t.as_str().into()),
-        ));
+        query = query.filter(Filter::Equals("testType".into(), Value::String(t.as_str().into())));
     }
     let page = store.query_json(query).await?;
-    Ok((
-        page.items
-            .iter()
-            .map(|j| decode_json(j))
-            .collect::<RepoResult<_>>()?,
-        page.next,
-    ))
+    Ok((page.items.iter().map(|j| decode_json(j)).collect::<RepoResult<_>>()?, page.next))
 }
 
 pub fn cursor_fits(filter: &TestFilter, cursor: &Cursor) -> bool {
@@ -129,9 +88,6 @@ pub async fn recent_for_athlete(
     athlete_id: &Id,
     n: usize,
 ) -> RepoResult<Vec<FitnessTest>> {
-    let filter = TestFilter {
-        athlete_id: Some(athlete_id.clone()),
-        ..TestFilter::default()
-    };
+    let filter = TestFilter { athlete_id: Some(athlete_id.clone()), ..TestFilter::default() };
     Ok(list(store, scope, &filter, n, None).await?.0)
 }

@@ -2,7 +2,9 @@
 //! [`TenantScope`](crate::TenantScope) for every call on a business's data.
 
 pub mod athletes;
+pub mod audit;
 pub mod fitness_tests;
+pub mod idempotency;
 pub mod platform;
 pub mod rate_limit;
 pub mod referrals;
@@ -28,8 +30,7 @@ pub enum RepoError {
 pub type RepoResult<T> = Result<T, RepoError>;
 
 pub(crate) fn decode<T: DeserializeOwned>(item: Item) -> RepoResult<T> {
-    serde_json::from_value(serde_json::Value::Object(strip_keys(item)))
-        .map_err(|e| RepoError::Corrupt(e.to_string()))
+    serde_json::from_value(serde_json::Value::Object(strip_keys(item))).map_err(|e| RepoError::Corrupt(e.to_string()))
 }
 
 pub(crate) fn encode<T: serde::Serialize>(value: &T) -> serde_json::Value {

@@ -7,9 +7,7 @@ use crate::keys;
 use crate::table::{Condition, TableStore, TxOp};
 use crate::tenant::TenantScope;
 use chrono::{DateTime, Utc};
-use iron_domain::{
-    ApiKey, ApiKeySecret, ApiKeyStatus, Business, Id, IdKind, KeyHash, Location, RateTier, Scope,
-};
+use iron_domain::{ApiKey, ApiKeySecret, ApiKeyStatus, Business, Id, IdKind, KeyHash, Location, RateTier, Scope};
 use serde_json::Value;
 
 pub async fn create_business(
@@ -26,11 +24,7 @@ pub async fn create_business(
     };
     let scope = TenantScope::operator(business.id.clone());
     let item = keys::with_gsi1(
-        keys::item_of(
-            "business",
-            encode(&business),
-            keys::business_profile(&scope),
-        ),
+        keys::item_of("business", encode(&business), keys::business_profile(&scope)),
         keys::BUSINESS_LIST_GSI1PK.into(),
         business.id.to_string(),
     );
@@ -39,10 +33,7 @@ pub async fn create_business(
 }
 
 pub async fn get_business(store: &dyn TableStore, scope: &TenantScope) -> RepoResult<Business> {
-    let item = store
-        .get(&keys::business_profile(scope))
-        .await?
-        .ok_or(RepoError::NotFound)?;
+    let item = store.get(&keys::business_profile(scope)).await?.ok_or(RepoError::NotFound)?;
     decode(item)
 }
 
@@ -50,13 +41,7 @@ pub async fn list_businesses(store: &dyn TableStore) -> RepoResult<Vec<Business>
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
-        let page = store
-            .query(
-                Query::new(Index::Gsi1, keys::BUSINESS_LIST_GSI1PK)
-                    .limit(1000)
-                    .after(cursor),
-            )
-            .await?;
+        let page = store.query(Query::new(Index::Gsi1, keys::BUSINESS_LIST_GSI1PK).limit(1000).after(cursor)).await?;
         for item in page.items {
             out.push(decode(item)?);
         }
@@ -79,36 +64,21 @@ pub async fn add_location(
         name: name.to_owned(),
         timezone: timezone.to_owned(),
     };
-    let item = keys::item_of(
-        "location",
-        encode(&location),
-        keys::location(scope, &location.id),
-    );
+    let item = keys::item_of("location", encode(&location), keys::location(scope, &location.id));
     store
         .transact(vec![
-            TxOp::Check {
-                key: keys::business_profile(scope),
-                condition: Condition::Exists,
-            },
-            TxOp::Put {
-                item,
-                condition: Condition::NotExists,
-            },
+            TxOp::Check { key: keys::business_profile(scope), condition: Condition::Exists },
+            TxOp::Put { item, condition: Condition::NotExists },
         ])
         .await
         .map_err(|e| match e {
-            crate::StoreError::TransactionCanceled { failed } if failed.contains(&0) => {
-                RepoError::NotFound
-            }
+            crate::StoreError::TransactionCanceled { failed } if failed.contains(&0) => RepoError::NotFound,
             other => other.into(),
         })?;
     Ok(location)
 }
 
-pub async fn list_locations(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-) -> RepoResult<Vec<Location>> {
+pub async fn list_locations(store: &dyn TableStore, scope: &TenantScope) -> RepoResult<Vec<Location>> {
     let page = store
         .query(
             Query::new(Index::Table, keys::business_partition(scope))
@@ -162,24 +132,13 @@ pub async fn mint_key(
     };
     store
         .transact(vec![
-            TxOp::Check {
-                key: keys::business_profile(scope),
-                condition: Condition::Exists,
-            },
-            TxOp::Put {
-                item: record_item(scope, &key, &secret.hash().0),
-                condition: Condition::NotExists,
-            },
-            TxOp::Put {
-                item: lookup_item(&key, &secret.hash()),
-                condition: Condition::NotExists,
-            },
+            TxOp::Check { key: keys::business_profile(scope), condition: Condition::Exists },
+            TxOp::Put { item: record_item(scope, &key, &secret.hash().0), condition: Condition::NotExists },
+            TxOp::Put { item: lookup_item(&key, &secret.hash()), condition: Condition::NotExists },
         ])
         .await
         .map_err(|e| match e {
-            crate::StoreError::TransactionCanceled { failed } if failed.contains(&0) => {
-                RepoError::NotFound
-            }
+            crate::StoreError::TransactionCanceled { failed } if failed.contains(&0) => RepoError::NotFound,
             other => other.into(),
         })?;
     Ok((key, secret))
@@ -210,15 +169,8 @@ fn record_item(scope: &TenantScope, key: &ApiKey, hash: &str) -> crate::Item {
 }
 
 /// Reads a key record with its hash.
-async fn load_record(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-    key_id: &Id,
-) -> RepoResult<(ApiKey, String)> {
-    let item = store
-        .get(&keys::api_key(scope, key_id))
-        .await?
-        .ok_or(RepoError::NotFound)?;
+async fn load_record(store: &dyn TableStore, scope: &TenantScope, key_id: &Id) -> RepoResult<(ApiKey, String)> {
+    let item = store.get(&keys::api_key(scope, key_id)).await?.ok_or(RepoError::NotFound)?;
     let hash = item
         .get("keyHash")
         .and_then(Value::as_str)
@@ -228,22 +180,11 @@ async fn load_record(
 }
 
 /// Rewrites the record and the lookup of a key in one transaction.
-async fn save_key(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-    key: &ApiKey,
-    hash: &str,
-) -> RepoResult<()> {
+async fn save_key(store: &dyn TableStore, scope: &TenantScope, key: &ApiKey, hash: &str) -> RepoResult<()> {
     store
         .transact(vec![
-            TxOp::Put {
-                item: record_item(scope, key, hash),
-                condition: Condition::Exists,
-            },
-            TxOp::Put {
-                item: lookup_item(key, &KeyHash(hash.to_owned())),
-                condition: Condition::Exists,
-            },
+            TxOp::Put { item: record_item(scope, key, hash), condition: Condition::Exists },
+            TxOp::Put { item: lookup_item(key, &KeyHash(hash.to_owned())), condition: Condition::Exists },
         ])
         .await?;
     Ok(())
@@ -274,12 +215,7 @@ pub async fn lookup_key(store: &dyn TableStore, hash: &KeyHash) -> RepoResult<Op
 }
 
 /// Changes a key's tier (operator action); the next request sees it.
-pub async fn set_tier(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-    key_id: &Id,
-    tier: RateTier,
-) -> RepoResult<ApiKey> {
+pub async fn set_tier(store: &dyn TableStore, scope: &TenantScope, key_id: &Id, tier: RateTier) -> RepoResult<ApiKey> {
     let (mut key, hash) = load_record(store, scope, key_id).await?;
     key.tier = tier;
     save_key(store, scope, &key, &hash).await?;
@@ -302,7 +238,10 @@ pub async fn rotate_key(
 ) -> RepoResult<(ApiKey, ApiKeySecret, ApiKey)> {
     let (mut old, old_hash) = load_record(store, scope, key_id).await?;
     if !old.is_usable(now) {
-        return Err(RepoError::Conflict { field: "id".into(), message: format!("key {} is {} and cannot be rotated", old.id, old.state_at(now)) });
+        return Err(RepoError::Conflict {
+            field: "id".into(),
+            message: format!("key {} is {} and cannot be rotated", old.id, old.state_at(now)),
+        });
     }
     let deadline = now + grace;
     old.expires_at = Some(old.expires_at.map_or(deadline, |at| at.min(deadline)));
@@ -340,14 +279,26 @@ pub async fn rotate_key(
 }
 
 /// Notes that a key was used (callers throttle this; see `iron_http::auth`).
-pub async fn record_key_use(store: &dyn TableStore, scope: &TenantScope, key_id: &Id, now: DateTime<Utc>) -> RepoResult<()> {
-    let item = keys::item_of("apiKeyUse", serde_json::json!({ "keyId": key_id, "lastUsedAt": now }), keys::api_key_use(scope, key_id));
+pub async fn record_key_use(
+    store: &dyn TableStore,
+    scope: &TenantScope,
+    key_id: &Id,
+    now: DateTime<Utc>,
+) -> RepoResult<()> {
+    let item = keys::item_of(
+        "apiKeyUse",
+        serde_json::json!({ "keyId": key_id, "lastUsedAt": now }),
+        keys::api_key_use(scope, key_id),
+    );
     store.put(item, Condition::None).await?;
     Ok(())
 }
 
 /// When each key of the business was last used.
-pub async fn last_used(store: &dyn TableStore, scope: &TenantScope) -> RepoResult<std::collections::HashMap<Id, DateTime<Utc>>> {
+pub async fn last_used(
+    store: &dyn TableStore,
+    scope: &TenantScope,
+) -> RepoResult<std::collections::HashMap<Id, DateTime<Utc>>> {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Use {
@@ -355,7 +306,11 @@ pub async fn last_used(store: &dyn TableStore, scope: &TenantScope) -> RepoResul
         last_used_at: DateTime<Utc>,
     }
     let page = store
-        .query(Query::new(Index::Table, keys::business_partition(scope)).sk(SkCondition::BeginsWith(keys::API_KEY_USE_SK_PREFIX.into())).limit(1000))
+        .query(
+            Query::new(Index::Table, keys::business_partition(scope))
+                .sk(SkCondition::BeginsWith(keys::API_KEY_USE_SK_PREFIX.into()))
+                .limit(1000),
+        )
         .await?;
     let uses: Vec<Use> = page.items.into_iter().map(decode).collect::<RepoResult<_>>()?;
     Ok(uses.into_iter().map(|u| (u.key_id, u.last_used_at)).collect())

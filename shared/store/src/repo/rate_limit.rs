@@ -23,17 +23,11 @@ pub struct RateDecision {
 }
 
 fn secs_until(now: DateTime<Utc>, end: DateTime<Utc>) -> u32 {
-    ((end - now).num_milliseconds().max(0) as u64)
-        .div_ceil(1000)
-        .max(1) as u32
+    ((end - now).num_milliseconds().max(0) as u64).div_ceil(1000).max(1) as u32
 }
 
 /// Counts this request against the key's limits; `None` for an unlimited tier.
-pub async fn check(
-    store: &dyn TableStore,
-    key: &ApiKey,
-    now: DateTime<Utc>,
-) -> RepoResult<Option<RateDecision>> {
+pub async fn check(store: &dyn TableStore, key: &ApiKey, now: DateTime<Utc>) -> RepoResult<Option<RateDecision>> {
     let limits = key.tier.limits();
     let (Some(per_minute), Some(per_day)) = (limits.per_minute, limits.per_day) else {
         return Ok(None);
@@ -43,25 +37,11 @@ pub async fn check(
     let minute_end = minute_start + Duration::minutes(1);
     let day_start = now.duration_trunc(Duration::days(1)).unwrap_or(now);
     let day_end = day_start + Duration::days(1);
-    let minute_key = keys::rate_counter(
-        &scope,
-        &key.id,
-        &format!("M#{}", minute_start.format("%Y%m%d%H%M")),
-    );
-    let day_key = keys::rate_counter(
-        &scope,
-        &key.id,
-        &format!("D#{}", day_start.format("%Y%m%d")),
-    );
+    let minute_key = keys::rate_counter(&scope, &key.id, &format!("M#{}", minute_start.format("%Y%m%d%H%M")));
+    let day_key = keys::rate_counter(&scope, &key.id, &format!("D#{}", day_start.format("%Y%m%d")));
 
     let minute_count = match store
-        .increment(
-            &minute_key,
-            "count",
-            1,
-            Some(i64::from(per_minute)),
-            Some(minute_end.timestamp() + 60),
-        )
+        .increment(&minute_key, "count", 1, Some(i64::from(per_minute)), Some(minute_end.timestamp() + 60))
         .await
     {
         Ok(n) => n,
@@ -77,33 +57,23 @@ pub async fn check(
         }
         Err(e) => return Err(e.into()),
     };
-    let day_count = match store
-        .increment(
-            &day_key,
-            "count",
-            1,
-            Some(i64::from(per_day)),
-            Some(day_end.timestamp() + 3600),
-        )
-        .await
-    {
-        Ok(n) => n,
-        Err(StoreError::ConditionFailed) => {
-            // Give the minute slot back: this request is refused by the day window.
-            store
-                .increment(&minute_key, "count", -1, None, None)
-                .await?;
-            return Ok(Some(RateDecision {
-                allowed: false,
-                limit: per_day,
-                remaining: 0,
-                reset_after_s: secs_until(now, day_end),
-                day_limit: per_day,
-                day_remaining: Some(0),
-            }));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let day_count =
+        match store.increment(&day_key, "count", 1, Some(i64::from(per_day)), Some(day_end.timestamp() + 3600)).await {
+            Ok(n) => n,
+            Err(StoreError::ConditionFailed) => {
+                // Give the minute slot back: this request is refused by the day window.
+                store.increment(&minute_key, "count", -1, None, None).await?;
+                return Ok(Some(RateDecision {
+                    allowed: false,
+                    limit: per_day,
+                    remaining: 0,
+                    reset_after_s: secs_until(now, day_end),
+                    day_limit: per_day,
+                    day_remaining: Some(0),
+                }));
+            }
+            Err(e) => return Err(e.into()),
+        };
     Ok(Some(RateDecision {
         allowed: true,
         limit: per_minute,

@@ -18,19 +18,12 @@ pub fn create_partner_op(scope: &TenantScope, p: &Partner) -> TxOp {
 
 pub fn create_referral_op(scope: &TenantScope, r: &Referral) -> TxOp {
     TxOp::Put {
-        item: keys::item_of(
-            "referral",
-            encode(r),
-            keys::referral(scope, r.referred_at, &r.id),
-        ),
+        item: keys::item_of("referral", encode(r), keys::referral(scope, r.referred_at, &r.id)),
         condition: Condition::NotExists,
     }
 }
 
-async fn all_of<T: serde::de::DeserializeOwned>(
-    store: &dyn TableStore,
-    mut query: Query,
-) -> RepoResult<Vec<T>> {
+async fn all_of<T: serde::de::DeserializeOwned>(store: &dyn TableStore, mut query: Query) -> RepoResult<Vec<T>> {
     let mut out = Vec::new();
     loop {
         let page = store.query(query.clone()).await?;
@@ -45,11 +38,7 @@ async fn all_of<T: serde::de::DeserializeOwned>(
 }
 
 pub async fn partners(store: &dyn TableStore, scope: &TenantScope) -> RepoResult<Vec<Partner>> {
-    all_of(
-        store,
-        Query::new(Index::Table, keys::partners_partition(scope)).limit(1000),
-    )
-    .await
+    all_of(store, Query::new(Index::Table, keys::partners_partition(scope)).limit(1000)).await
 }
 
 /// Per-partner figures for referrals made between `from` and `to` (inclusive days, UTC).
@@ -63,9 +52,7 @@ pub async fn stats(
     let (lo, hi) = keys::day_bounds(from, to);
     let referrals: Vec<Referral> = all_of(
         store,
-        Query::new(Index::Table, keys::referrals_partition(scope))
-            .sk(SkCondition::Between(lo, hi))
-            .limit(1000),
+        Query::new(Index::Table, keys::referrals_partition(scope)).sk(SkCondition::Between(lo, hi)).limit(1000),
     )
     .await?;
     Ok(stats_by_partner(&partners, &referrals))

@@ -1,0 +1,39 @@
+//! JSON request bodies: 415 without a JSON content type, 400 naming what is malformed.
+
+use crate::error::ApiError;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde::de::DeserializeOwned;
+
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+                ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| ApiError::PayloadTooLarge)?;
+        let body = if bytes.is_empty() { &b"{}"[..] } else { &bytes[..] };
+        serde_json::from_slice(body).map(JsonBody).map_err(|e| ApiError::BadBody(e.to_string()))
+    }
+}
+
+/// `Option<JsonBody<T>>`: no body at all (and no content type) is `None`.
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::OptionalFromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        let declared =
+            req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        if req.headers().get(header::CONTENT_TYPE).is_none() && declared.unwrap_or(0) == 0 {
+            return Ok(None);
+        }
+        <JsonBody<T> as FromRequest<S>>::from_request(req, state).await.map(Some)
+    }
+}
