@@ -9,7 +9,7 @@ use crate::AppState;
 use crate::client_ip::ClientIp;
 use crate::error::ApiError;
 use crate::request::RequestId;
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, OriginalUri, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -113,12 +113,8 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         business_id: principal.key.business_id.clone(),
         key_id: principal.key.id.clone(),
         method: req.method().to_string(),
-        route: req
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|m| m.as_str().to_owned())
-            .unwrap_or_else(|| req.uri().path().to_owned()),
-        path: req.uri().path().to_owned(),
+        route: route_template(&req),
+        path: original_path(&req).to_owned(),
         status: 0,
         latency_ms: 0.0,
         client_ip: client_ip.map(|ip| ip.to_string()),
@@ -162,6 +158,23 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     record.latency_ms = (started.elapsed().as_micros() as f64 / 1000.0 * 1000.0).round() / 1000.0;
     state.audit.record(record).await;
     resp
+}
+
+/// The path as the client sent it (a nested router sees it without the prefix).
+fn original_path(req: &Request) -> &str {
+    req.extensions().get::<OriginalUri>().map_or(req.uri().path(), |u| u.0.path())
+}
+
+/// The matched route template with its full prefix (a nested router matches without it).
+fn route_template(req: &Request) -> String {
+    let path = original_path(req);
+    match req.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
+        Some(m) if !m.starts_with(crate::API_PREFIX) && path.starts_with(crate::API_PREFIX) => {
+            format!("{}{m}", crate::API_PREFIX)
+        }
+        Some(m) => m.to_owned(),
+        None => path.to_owned(),
+    }
 }
 
 async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {

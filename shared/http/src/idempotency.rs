@@ -19,6 +19,21 @@ use sha2::{Digest, Sha256};
 
 pub const HEADER: &str = "idempotency-key";
 
+/// Set by a handler on a response carrying a secret: the stored copy has these JSON pointers
+/// nulled, so the secret exists only in the first response (stored responses are plain data).
+#[derive(Debug, Clone, Copy)]
+pub struct RedactOnReplay(pub &'static [&'static str]);
+
+fn redact(body: String, pointers: &[&str]) -> String {
+    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(&body) else { return body };
+    for pointer in pointers {
+        if let Some(v) = doc.pointer_mut(pointer) {
+            *v = serde_json::Value::Null;
+        }
+    }
+    doc.to_string()
+}
+
 fn parse_key(raw: &HeaderValue) -> Result<String, ApiError> {
     let bad = |detail: &str| ApiError::BadParameter { param: "Idempotency-Key".into(), detail: detail.into() };
     let key = raw.to_str().map_err(|_| bad("must be visible ASCII"))?;
@@ -76,8 +91,13 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             let keep = |name: header::HeaderName| {
                 resp_parts.headers.get(&name).and_then(|v| v.to_str().ok()).map(|v| (name.to_string(), v.to_owned()))
             };
+            let redactions = resp_parts.extensions.get::<RedactOnReplay>().copied();
             let outcome = match String::from_utf8(body.to_vec()) {
                 Ok(text) if !resp_parts.status.is_server_error() => {
+                    let text = match redactions {
+                        Some(RedactOnReplay(pointers)) => redact(text, pointers),
+                        None => text,
+                    };
                     let stored = StoredResponse {
                         status: resp_parts.status.as_u16(),
                         headers: [keep(header::CONTENT_TYPE), keep(header::LOCATION)].into_iter().flatten().collect(),

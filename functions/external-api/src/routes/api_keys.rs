@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use iron_domain::{FieldError, Id, IdKind, RateTier, Scope};
+use iron_http::idempotency::RedactOnReplay;
 use iron_http::{ApiError, AppState, JsonBody, ListEnvelope, Principal, QueryParams};
 use iron_store::repo::RepoError;
 use iron_store::repo::platform::{self, NewKey};
@@ -156,6 +157,7 @@ pub async fn create(
     if let Ok(v) = HeaderValue::from_str(&location) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
+    resp.extensions_mut().insert(RedactOnReplay(&["/secret"]));
     Ok(resp)
 }
 
@@ -192,7 +194,9 @@ pub async fn rotate(
         key: ApiKeyCreatedOut { key: ApiKeyOut::new(new, None, now), secret: secret.expose().to_owned() },
         previous: ApiKeyOut::new(old, None, now),
     };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
+    resp.extensions_mut().insert(RedactOnReplay(&["/key/secret"]));
+    Ok(resp)
 }
 
 /// Revoke an API key

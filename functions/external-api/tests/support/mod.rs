@@ -82,3 +82,45 @@ pub fn assert_problem(r: &Response, status: u16) {
         r.body["type"].as_str().is_some() && r.body["title"].as_str().is_some() && r.body["detail"].as_str().is_some()
     );
 }
+
+/// A test app over DynamoDB (moto), on a fresh table.
+pub async fn moto_app() -> TestApp {
+    let clock = Arc::new(ManualClock::new(at("2026-11-22T10:00:30Z")));
+    let config = iron_aws::emulator_config(&iron_aws::moto::endpoint()).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = iron_aws::moto::unique_name("iron-api");
+    iron_aws::DynamoTable::create_table(&client, &table).await.unwrap();
+    let store: Arc<dyn TableStore> = Arc::new(iron_aws::DynamoTable::new(client, table, clock.clone()));
+    TestApp::with_store(store, clock)
+}
+
+/// A request builder with a key and a client address.
+pub fn request(method: &str, path: &str, key: &str, ip: &str) -> axum::http::request::Builder {
+    let addr = std::net::SocketAddr::new(ip.parse().unwrap(), 40000);
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {key}"))
+        .extension(axum::extract::ConnectInfo(addr))
+}
+
+impl TestApp {
+    pub async fn json(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: serde_json::Value,
+        idem: Option<&str>,
+    ) -> Response {
+        let mut b = request(method, path, key, "198.51.100.1").header("content-type", "application/json");
+        if let Some(k) = idem {
+            b = b.header("idempotency-key", k);
+        }
+        self.send(b.body(Body::from(body.to_string())).unwrap()).await
+    }
+
+    pub async fn get_from(&self, path: &str, key: &str, ip: &str) -> Response {
+        self.send(request("GET", path, key, ip).body(Body::empty()).unwrap()).await
+    }
+}
