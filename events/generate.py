@@ -12,9 +12,10 @@ from urllib.parse import parse_qsl
 KEY = "bak_REPLACE_WITH_YOUR_KEY"
 ATHLETE = "ath_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 TEST = "tst_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
+KEY_ID = "key_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 
 
-def event(route_key, method, path, query="", key=KEY, proxy=None):
+def event(route_key, method, path, query="", key=KEY, proxy=None, body=None, extra_headers=None):
     headers = {
         "accept": "application/json",
         "host": "abc123.execute-api.eu-west-1.amazonaws.com",
@@ -25,6 +26,9 @@ def event(route_key, method, path, query="", key=KEY, proxy=None):
     }
     if key:
         headers["authorization"] = f"Bearer {key}"
+    if body is not None:
+        headers["content-type"] = "application/json"
+    headers.update(extra_headers or {})
     e = {
         "version": "2.0",
         "routeKey": route_key,
@@ -49,6 +53,8 @@ def event(route_key, method, path, query="", key=KEY, proxy=None):
         e["queryStringParameters"] = dict(parse_qsl(query))
     if proxy is not None:
         e["pathParameters"] = {"proxy": proxy}
+    if body is not None:
+        e["body"] = json.dumps(body)
     return e
 
 
@@ -64,6 +70,16 @@ EVENTS = {
     "openapi": event(API, "GET", "/api/external/v1/openapi.json", key=None, proxy="openapi.json"),
     "docs": event("GET /docs/{proxy+}", "GET", "/docs/", key=None, proxy=""),
     "health": event("GET /health", "GET", "/health", key=None),
+    "api-keys-list": event(API, "GET", "/api/external/v1/api-keys", proxy="api-keys"),
+    "api-keys-create": event(API, "POST", "/api/external/v1/api-keys", proxy="api-keys",
+                             body={"name": "Zapier", "scopes": ["read:athletes"], "allowedIps": ["203.0.113.0/24"]},
+                             extra_headers={"idempotency-key": "create-zapier-key-1"}),
+    "api-keys-rotate": event(API, "POST", f"/api/external/v1/api-keys/{KEY_ID}/rotate", proxy=f"api-keys/{KEY_ID}/rotate",
+                             body={"gracePeriodHours": 48}),
+    "api-keys-revoke": event(API, "DELETE", f"/api/external/v1/api-keys/{KEY_ID}", proxy=f"api-keys/{KEY_ID}"),
+    "audit-log": event(API, "GET", "/api/external/v1/audit-log", "statusClass=2xx&limit=10", proxy="audit-log"),
+    "tests-get-beta-zones": event(API, "GET", f"/api/external/v1/tests/{TEST}", proxy=f"tests/{TEST}",
+                                  extra_headers={"x-beta-features": "test-zones"}),
 }
 
 here = pathlib.Path(__file__).parent

@@ -15,6 +15,17 @@ async fn sample_events_get_the_expected_responses() {
     let app = TestApp::new();
     let demo = app.seed(21).await;
     let key = app.key(&demo.scope, &Scope::ALL, RateTier::Standard).await;
+    // The key the rotate and revoke events act on.
+    let target = app.key(&demo.scope, &[Scope::ReadAthletes], RateTier::Standard).await;
+    let target_id = iron_store::repo::platform::lookup_key(
+        app.store.as_ref(),
+        &iron_domain::ApiKeySecret::parse(&target).unwrap().hash(),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .id
+    .to_string();
     let first = app.get("/api/external/v1/tests?testType=lactate_step&limit=1", &key).await;
     let (test_id, athlete_id) = (
         first.body["data"][0]["id"].as_str().unwrap().to_owned(),
@@ -32,6 +43,12 @@ async fn sample_events_get_the_expected_responses() {
         ("openapi", 200, "application/json"),
         ("docs", 200, "text/html"),
         ("health", 200, "application/json"),
+        ("api-keys-list", 200, "application/json"),
+        ("api-keys-create", 201, "application/json"),
+        ("api-keys-rotate", 201, "application/json"),
+        ("audit-log", 200, "application/json"),
+        ("tests-get-beta-zones", 200, "application/json"),
+        ("api-keys-revoke", 200, "application/json"),
     ];
     let events_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
     let listed = std::fs::read_dir(events_dir)
@@ -46,7 +63,8 @@ async fn sample_events_get_the_expected_responses() {
         let raw = raw
             .replace("bak_REPLACE_WITH_YOUR_KEY", &key)
             .replace("ath_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &athlete_id)
-            .replace("tst_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &test_id);
+            .replace("tst_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &test_id)
+            .replace("key_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &target_id);
         let request: LambdaRequest = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
         let response = adapter.call(LambdaEvent::new(request, Context::default())).await.unwrap();
         let response: Value = serde_json::to_value(&response).unwrap();
@@ -65,9 +83,39 @@ async fn sample_events_get_the_expected_responses() {
         }
     }
     let got = app.get("/api/external/v1/tests?limit=1", &key).await;
+    let authed_events = cases
+        .iter()
+        .filter(|(n, ..)| !matches!(*n, "athletes-unauthenticated" | "openapi" | "docs" | "health"))
+        .count();
     assert_eq!(
         got.headers["x-ratelimit-remaining"],
-        (60 - 1 - 5 - 1 - 1).to_string().as_str(),
+        (60 - 1 - authed_events - 1).to_string().as_str(),
         "the events used the key's allowance"
     );
+}
+
+/// On Lambda the client IP is API Gateway's `requestContext.http.sourceIp` (203.0.113.7 in the
+/// samples), never a client-supplied header.
+#[tokio::test]
+async fn allowlists_use_the_api_gateway_source_ip() {
+    let app = TestApp::new();
+    let (_, scope) =
+        iron_store::repo::platform::create_business(app.store.as_ref(), "Box", "UTC", app.clock_now()).await.unwrap();
+    let mut adapter: Adapter<'_, _, _> = Adapter::from(app.router.clone());
+    let raw =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/apigw-athletes-list.json")).unwrap();
+    for (allowed, status) in [("203.0.113.0/24", 200), ("198.51.100.0/24", 403)] {
+        let mut new = iron_store::repo::platform::NewKey::new("office", vec![Scope::ReadAthletes], RateTier::Standard);
+        new.allowed_ips = vec![allowed.parse().unwrap()];
+        let (_, secret) =
+            iron_store::repo::platform::mint_key(app.store.as_ref(), &scope, new, app.clock_now()).await.unwrap();
+        // A spoofed X-Forwarded-For naming an allowed address changes nothing.
+        let event = raw
+            .replace("bak_REPLACE_WITH_YOUR_KEY", secret.expose())
+            .replace("\"x-forwarded-for\": \"203.0.113.7\"", "\"x-forwarded-for\": \"198.51.100.9\"");
+        let request: LambdaRequest = serde_json::from_str(&event).unwrap();
+        let response =
+            serde_json::to_value(adapter.call(LambdaEvent::new(request, Context::default())).await.unwrap()).unwrap();
+        assert_eq!(response["statusCode"], status, "allowlist {allowed}: {response}");
+    }
 }

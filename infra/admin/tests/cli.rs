@@ -77,6 +77,10 @@ async fn lifecycle(envs: &[(&str, &str)], open: impl Fn() -> Arc<dyn TableStore>
     let (ok, _, err) =
         admin(envs, &["key", "set-tier", "--business", &business, "--key", &key_id, "--tier", "standard"]);
     assert!(ok, "{err}");
+    let (ok, out, err) = admin(envs, &["business", "set-tier", "--business", &business, "--tier", "enterprise"]);
+    assert!(ok && out.contains("1 key(s)"), "{err}");
+    let (_, out, _) = admin(envs, &["key", "list", "--business", &business]);
+    assert!(out.contains("enterprise"), "{out}");
     let (ok, _, err) = admin(envs, &["key", "revoke", "--business", &business, "--key", &key_id]);
     assert!(ok, "{err}");
     assert_eq!(status_with(open(), &secret).await, 401);

@@ -103,6 +103,24 @@ async fn first_start_seeds_restart_keeps_data_and_key() {
     let (status, tests) = get(&client, &format!("{}/api/external/v1/tests?limit=100", first.base), &first.key).await;
     assert_eq!(status, 200);
     assert_eq!(tests["data"].as_array().unwrap().len(), 100);
+    // Locally the client IP comes from the socket; the audit log records it (written in the background).
+    let mut seen = false;
+    for _ in 0..50 {
+        let (status, log) =
+            get(&client, &format!("{}/api/external/v1/audit-log?limit=100", first.base), &first.key).await;
+        assert_eq!(status, 200, "{log}");
+        if log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["path"] == "/api/external/v1/tests" && r["clientIp"] == "127.0.0.1")
+        {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(seen, "GET /tests is in the audit log with 127.0.0.1");
     let business = first.banner.lines().find_map(|l| l.trim().strip_prefix("business:")).unwrap().trim().to_owned();
     let key = first.key.clone();
     drop(first);
