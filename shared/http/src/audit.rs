@@ -44,24 +44,47 @@ impl AuditSink for InlineAudit {
     }
 }
 
+const BATCH: usize = 100;
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Queues records for a background task that writes up to 100 per transaction.
 pub struct BatchedAudit {
     tx: mpsc::Sender<AuditRecord>,
 }
 
 impl BatchedAudit {
-    /// Starts the writer task (needs a tokio runtime).
+    /// Starts the writer on a thread of its own: the embedded store does its work synchronously,
+    /// and a commit must not stall the runtime that serves requests.
     pub fn start(store: Arc<dyn TableStore>, retention: Duration) -> BatchedAudit {
         let (tx, mut rx) = mpsc::channel::<AuditRecord>(10_000);
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(100);
-            while rx.recv_many(&mut batch, 100).await > 0 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime for the audit writer");
+        let writer = async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            // Gather for up to BATCH_WINDOW after the first record: one commit carries many
+            // records, which keeps the write cost per request small and lets readers keep their
+            // page cache between commits.
+            while let Some(first) = rx.recv().await {
+                batch.push(first);
+                let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
+                while batch.len() < BATCH {
+                    match tokio::time::timeout_at(deadline, rx.recv_many(&mut batch, BATCH)).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
                 if let Err(e) = audit::write(store.as_ref(), &batch, retention).await {
                     tracing::error!(error = %e, records = batch.len(), "audit records not written");
                 }
                 batch.clear();
             }
-        });
+        };
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || runtime.block_on(writer))
+            .expect("spawn the audit writer thread");
         BatchedAudit { tx }
     }
 }
