@@ -78,6 +78,12 @@ EVENTS = {
                              body={"gracePeriodHours": 48}),
     "api-keys-revoke": event(API, "DELETE", f"/api/external/v1/api-keys/{KEY_ID}", proxy=f"api-keys/{KEY_ID}"),
     "audit-log": event(API, "GET", "/api/external/v1/audit-log", "statusClass=2xx&limit=10", proxy="audit-log"),
+    "athletes-create": event(API, "POST", "/api/external/v1/athletes", proxy="athletes",
+                             body={"firstName": "José", "lastName": "Núñez", "email": "Jose.Nunez@Example.com", "externalId": "CRM-1042"},
+                             extra_headers={"idempotency-key": "create-crm-1042"}),
+    "athletes-update": event(API, "PATCH", f"/api/external/v1/athletes/{ATHLETE}", proxy=f"athletes/{ATHLETE}",
+                             body={"status": "inactive", "phone": None}),
+    "event-types": event(API, "GET", "/api/external/v1/event-types", proxy="event-types"),
     "tests-get-beta-zones": event(API, "GET", f"/api/external/v1/tests/{TEST}", proxy=f"tests/{TEST}",
                                   extra_headers={"x-beta-features": "test-zones"}),
 }

@@ -49,8 +49,8 @@ pub fn api_routes(state: AppState) -> Router {
             .route_layer(from_fn_with_state(state.clone(), iron_http::authenticate))
     };
     let v1 = Router::new()
-        .route("/athletes", authed(get(routes::athletes::list)))
-        .route("/athletes/{id}", authed(get(routes::athletes::get_one)))
+        .route("/athletes", authed(get(routes::athletes::list).post(routes::athlete_writes::create)))
+        .route("/athletes/{id}", authed(get(routes::athletes::get_one).patch(routes::athlete_writes::update)))
         .route("/tests", authed(get(routes::tests::list)))
         .route("/tests/{id}", authed(get(routes::tests::get_one)))
         .route("/referrals", authed(get(routes::referrals::stats)))
@@ -58,6 +58,7 @@ pub fn api_routes(state: AppState) -> Router {
         .route("/api-keys/{id}", authed(get(routes::api_keys::get_one).delete(routes::api_keys::revoke)))
         .route("/api-keys/{id}/rotate", authed(post(routes::api_keys::rotate)))
         .route("/audit-log", authed(get(routes::audit_log::list)))
+        .route("/event-types", authed(get(routes::event_types::list)))
         .layer(from_fn(iron_http::versioning::check_beta_features))
         .with_state(state.clone());
     Router::new().nest(API_PREFIX, v1).layer(from_fn_with_state(state.client_ip, iron_http::client_ip::resolve))

@@ -27,6 +27,9 @@ another request is 422; a retry while the first runs is 409. Beta features are o
     paths(
         crate::routes::athletes::list,
         crate::routes::athletes::get_one,
+        crate::routes::athlete_writes::create,
+        crate::routes::athlete_writes::update,
+        crate::routes::event_types::list,
         crate::routes::tests::list,
         crate::routes::tests::get_one,
         crate::routes::referrals::stats,
@@ -46,6 +49,7 @@ another request is 422; a retry while the first runs is 409. Beta features are o
         (name = "analytics", description = "Referral and business intelligence"),
         (name = "api-keys", description = "A business's own API keys: create, rotate, revoke"),
         (name = "audit", description = "The record of every authenticated request"),
+        (name = "webhooks", description = "Events and their delivery to the business's endpoints"),
         (name = "meta", description = "Service status"),
     )
 )]

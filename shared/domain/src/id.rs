@@ -16,6 +16,7 @@ pub enum IdKind {
     Test,
     Partner,
     Referral,
+    Event,
 }
 
 impl IdKind {
@@ -28,6 +29,7 @@ impl IdKind {
             IdKind::Test => "tst",
             IdKind::Partner => "ptn",
             IdKind::Referral => "ref",
+            IdKind::Event => "evt",
         }
     }
 }
@@ -69,6 +71,7 @@ impl Id {
             IdKind::Test,
             IdKind::Partner,
             IdKind::Referral,
+            IdKind::Event,
         ];
         if !known.iter().any(|k| k.prefix() == prefix) {
             return None;
@@ -89,6 +92,7 @@ impl Id {
             IdKind::Test,
             IdKind::Partner,
             IdKind::Referral,
+            IdKind::Event,
         ]
         .into_iter()
         .find(|k| k.prefix() == prefix)

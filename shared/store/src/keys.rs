@@ -121,6 +121,22 @@ pub fn referral(scope: &TenantScope, referred_at: DateTime<Utc>, id: &Id) -> Key
     Key::new(referrals_partition(scope), performed_sk(referred_at, id))
 }
 
+// ---- events (the transactional outbox) ----
+
+pub fn event(scope: &TenantScope, event_id: &Id) -> Key {
+    Key::new(format!("{}#EVENT", biz(scope)), event_id.as_str())
+}
+/// GSI2, sparse: events not yet fanned out to webhooks, oldest first, across businesses, in
+/// 8 shards so no one partition takes every write.
+pub fn outbox_pending_partition(shard: u8) -> String {
+    format!("OUTBOX#PENDING#{shard}")
+}
+pub const OUTBOX_SHARDS: u8 = 8;
+pub fn outbox_shard(event_id: &Id) -> u8 {
+    (event_id.as_str().bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % u32::from(OUTBOX_SHARDS)) as u8
+}
+
 // ---- audit log ----
 
 pub fn audit_partition(scope: &TenantScope) -> String {

@@ -23,7 +23,11 @@ fn verify_with_library(secret: &str, msg_id: &str, ts: i64, sig: &str, body: &st
         .args(["-c", VERIFY, secret, msg_id, &ts.to_string(), sig, body])
         .output()
         .expect("python3 runs");
-    assert!(out.status.success(), "the standardwebhooks library is missing (pip install standardwebhooks): {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the standardwebhooks library is missing (pip install standardwebhooks): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 

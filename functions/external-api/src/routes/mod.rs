@@ -1,6 +1,8 @@
 pub mod api_keys;
+pub mod athlete_writes;
 pub mod athletes;
 pub mod audit_log;
+pub mod event_types;
 pub mod referrals;
 pub mod tests;
 

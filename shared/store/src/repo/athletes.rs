@@ -8,7 +8,7 @@ use crate::table::{Condition, JsonPage, StoreError, TableStore, TxOp};
 use crate::tenant::TenantScope;
 use chrono::{DateTime, Utc};
 use iron_domain::search::fold;
-use iron_domain::{Athlete, Id};
+use iron_domain::{Athlete, Event, Id};
 use serde_json::Value;
 
 fn athlete_item(scope: &TenantScope, a: &Athlete) -> Item {
@@ -48,24 +48,86 @@ pub fn create_ops(scope: &TenantScope, a: &Athlete) -> Vec<TxOp> {
     ops
 }
 
-/// Creates the athlete; 409-worthy `Conflict` names `email` or `externalId` when taken.
-pub async fn create(store: &dyn TableStore, scope: &TenantScope, a: &Athlete) -> RepoResult<()> {
-    let ops = create_ops(scope, a);
-    let has_email = a.email.is_some();
-    store.transact(ops).await.map_err(|e| match e {
+/// Creates the athlete, with its events in the same transaction (the outbox). A `Conflict`
+/// names `email` or `externalId` when taken, or `locationId` when that location doesn't exist.
+pub async fn create(store: &dyn TableStore, scope: &TenantScope, a: &Athlete, events: &[Event]) -> RepoResult<()> {
+    let mut ops = create_ops(scope, a);
+    let mut fields: Vec<&str> = vec!["id"];
+    if a.email.is_some() {
+        fields.push("email");
+    }
+    if a.external_id.is_some() {
+        fields.push("externalId");
+    }
+    if let Some(loc) = &a.location_id {
+        ops.push(TxOp::Check { key: keys::location(scope, loc), condition: Condition::Exists });
+        fields.push("locationId");
+    }
+    ops.extend(events.iter().map(|e| super::events::outbox_op(scope, e)));
+    store.transact(ops).await.map_err(|e| conflict(e, &fields))
+}
+
+fn conflict(e: StoreError, fields: &[&str]) -> RepoError {
+    match e {
         StoreError::TransactionCanceled { failed } if !failed.is_empty() => {
-            let field = match failed[0] {
-                0 => "id",
-                1 if has_email => "email",
-                _ => "externalId",
+            let field = fields.get(failed[0]).copied().unwrap_or("id");
+            let message = if field == "locationId" {
+                "no such location in this business".to_owned()
+            } else {
+                format!("another athlete of this business has this {field}")
             };
-            RepoError::Conflict {
-                field: field.into(),
-                message: format!("another athlete of this business has this {field}"),
-            }
+            RepoError::Conflict { field: field.into(), message }
         }
         other => other.into(),
-    })
+    }
+}
+
+/// Replaces `before` with `after` if nobody changed it meanwhile (optimistic concurrency on
+/// `updatedAt`), moving the uniqueness guards when email or external id change.
+pub async fn update(store: &dyn TableStore, scope: &TenantScope, before: &Athlete, after: &Athlete) -> RepoResult<()> {
+    let mut ops = vec![TxOp::Put {
+        item: athlete_item(scope, after),
+        condition: Condition::AttrEquals("updatedAt".into(), encode(&before.updated_at)),
+    }];
+    let mut fields: Vec<&str> = vec!["updatedAt"];
+    let (old_email, new_email) = (before.email.as_deref().map(fold), after.email.as_deref().map(fold));
+    if old_email != new_email {
+        if let Some(old) = &old_email {
+            ops.push(TxOp::Delete { key: keys::athlete_email_guard(scope, old), condition: Condition::None });
+            fields.push("email");
+        }
+        if let Some(new) = &new_email {
+            ops.push(TxOp::Put {
+                item: guard_item(keys::athlete_email_guard(scope, new), &after.id),
+                condition: Condition::NotExists,
+            });
+            fields.push("email");
+        }
+    }
+    let source = encode(&after.source).as_str().unwrap_or("api").to_owned();
+    if before.external_id != after.external_id {
+        if let Some(old) = &before.external_id {
+            ops.push(TxOp::Delete {
+                key: keys::athlete_external_guard(scope, &source, old),
+                condition: Condition::None,
+            });
+            fields.push("externalId");
+        }
+        if let Some(new) = &after.external_id {
+            ops.push(TxOp::Put {
+                item: guard_item(keys::athlete_external_guard(scope, &source, new), &after.id),
+                condition: Condition::NotExists,
+            });
+            fields.push("externalId");
+        }
+    }
+    if after.location_id != before.location_id {
+        if let Some(loc) = &after.location_id {
+            ops.push(TxOp::Check { key: keys::location(scope, loc), condition: Condition::Exists });
+            fields.push("locationId");
+        }
+    }
+    store.transact(ops).await.map_err(|e| conflict(e, &fields))
 }
 
 pub async fn get(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<Athlete> {
