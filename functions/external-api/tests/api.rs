@@ -144,10 +144,7 @@ async fn athlete_search_filters_and_pagination() {
     assert_eq!(first.body["data"].as_array().unwrap().len(), 25, "default page size");
 
     // Case- and accent-insensitive search on name and email.
-    let target = by_100
-        .iter()
-        .find(|a| a["lastName"].as_str().unwrap().chars().any(|c| !c.is_ascii()))
-        .expect("a name with accents");
+    let target = by_100.iter().find(|a| !a["lastName"].as_str().unwrap().is_ascii()).expect("a name with accents");
     let plain = iron_domain::search::fold(target["lastName"].as_str().unwrap()).to_uppercase();
     let found = all_pages(&app, &key, &format!("{V1}/athletes?q={}", urlencode(&plain))).await;
     assert!(found.iter().any(|a| a["id"] == target["id"]), "searching {plain} finds {}", target["lastName"]);

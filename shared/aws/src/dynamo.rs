@@ -356,7 +356,7 @@ impl TableStore for DynamoTable {
         let mut items: Vec<Item> = Vec::new();
         loop {
             let want = q.limit + 1 - items.len();
-            let page_limit = if q.filters.is_empty() { want } else { want.max(200).min(1000) };
+            let page_limit = if q.filters.is_empty() { want } else { want.clamp(200, 1000) };
             let out = self
                 .client
                 .query()

@@ -138,12 +138,11 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 resp
             }
             Ok(decision) => {
-                if state.key_use.due(&principal.key.id, now.timestamp()) {
-                    if let Err(e) =
+                if state.key_use.due(&principal.key.id, now.timestamp())
+                    && let Err(e) =
                         platform::record_key_use(state.store.as_ref(), &principal.tenant, &principal.key.id, now).await
-                    {
-                        tracing::warn!(error = %e, "could not record the key's last use");
-                    }
+                {
+                    tracing::warn!(error = %e, "could not record the key's last use");
                 }
                 req.extensions_mut().insert(principal);
                 let mut resp = next.run(req).await;

@@ -26,7 +26,7 @@ pub fn client_ip(req: &Request, config: ClientIpConfig) -> Option<IpAddr> {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-            .last();
+            .next_back();
         if forwarded.is_some() {
             return forwarded;
         }

@@ -100,12 +100,12 @@ impl SqliteQueue {
                 .collect::<Result<_, _>>()
                 .map_err(backend)?;
             for (id, body, count) in rows {
-                if let Some((dlq, max_receives)) = &self.dead_letter {
-                    if count >= *max_receives {
-                        conn.execute("UPDATE messages SET queue = ?1, receive_count = 0, receipt = NULL, visible_at = ?2 WHERE id = ?3", params![dlq, now, id])
+                if let Some((dlq, max_receives)) = &self.dead_letter
+                    && count >= *max_receives
+                {
+                    conn.execute("UPDATE messages SET queue = ?1, receive_count = 0, receipt = NULL, visible_at = ?2 WHERE id = ?3", params![dlq, now, id])
                             .map_err(backend)?;
-                        continue;
-                    }
+                    continue;
                 }
                 if out.len() == max {
                     break;

@@ -40,10 +40,10 @@ pub async fn list(
         key_id: params.id("keyId", IdKind::ApiKey)?,
         status_class,
     };
-    if let (Some(from), Some(to)) = (filter.from, filter.to) {
-        if from > to {
-            return Err(ApiError::BadParameter { param: "from".into(), detail: "is after `to`".into() });
-        }
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && from > to
+    {
+        return Err(ApiError::BadParameter { param: "from".into(), detail: "is after `to`".into() });
     }
     let page = PageParams::from_query(&params)?;
     if page.cursor.as_ref().is_some_and(|c| !c.fits(filter.index())) {

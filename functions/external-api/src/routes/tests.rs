@@ -42,13 +42,13 @@ pub async fn list(
         date_from: params.date("dateFrom")?,
         date_to: params.date("dateTo")?,
     };
-    if let (Some(from), Some(to)) = (filter.date_from, filter.date_to) {
-        if from > to {
-            return Err(ApiError::BadParameter {
-                param: "dateFrom".into(),
-                detail: format!("{from} is after dateTo {to}"),
-            });
-        }
+    if let (Some(from), Some(to)) = (filter.date_from, filter.date_to)
+        && from > to
+    {
+        return Err(ApiError::BadParameter {
+            param: "dateFrom".into(),
+            detail: format!("{from} is after dateTo {to}"),
+        });
     }
     let page = PageParams::from_query(&params)?;
     if page.cursor.as_ref().is_some_and(|c| !fitness_tests::cursor_fits(&filter, c)) {

@@ -121,11 +121,11 @@ pub async fn update(store: &dyn TableStore, scope: &TenantScope, before: &Athlet
             fields.push("externalId");
         }
     }
-    if after.location_id != before.location_id {
-        if let Some(loc) = &after.location_id {
-            ops.push(TxOp::Check { key: keys::location(scope, loc), condition: Condition::Exists });
-            fields.push("locationId");
-        }
+    if after.location_id != before.location_id
+        && let Some(loc) = &after.location_id
+    {
+        ops.push(TxOp::Check { key: keys::location(scope, loc), condition: Condition::Exists });
+        fields.push("locationId");
     }
     store.transact(ops).await.map_err(|e| conflict(e, &fields))
 }
