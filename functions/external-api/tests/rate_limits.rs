@@ -97,3 +97,16 @@ async fn unlimited_keys_are_not_counted() {
         assert!(!r.headers.contains_key("x-ratelimit-limit"));
     }
 }
+
+#[tokio::test]
+async fn a_tier_change_takes_effect_on_the_next_request() {
+    let app = TestApp::new();
+    let (_, scope) = platform::create_business(app.store.as_ref(), "Box Cuatro", "UTC", app.clock_now()).await.unwrap();
+    let key = app.key(&scope, &Scope::ALL, RateTier::Standard).await;
+    assert_eq!(app.get("/api/external/v1/athletes", &key).await.headers["x-ratelimit-limit"], "60");
+    let key_id = platform::list_keys(app.store.as_ref(), &scope).await.unwrap()[0].id.clone();
+    platform::set_tier(app.store.as_ref(), &scope, &key_id, RateTier::Professional).await.unwrap();
+    let next = app.get("/api/external/v1/athletes", &key).await;
+    assert_eq!(next.headers["x-ratelimit-limit"], "300");
+    assert_eq!(next.headers["x-ratelimit-remaining"], "298", "the minute's count carries over");
+}

@@ -84,6 +84,9 @@ pub enum KeyCommand {
         /// RFC 3339 expiry.
         #[arg(long)]
         expires_at: Option<String>,
+        /// Comma-separated IP addresses / CIDR ranges the key may be used from.
+        #[arg(long)]
+        allowed_ips: Option<String>,
     },
     List {
         #[arg(long)]
@@ -94,6 +97,15 @@ pub enum KeyCommand {
         business: String,
         #[arg(long)]
         key: String,
+    },
+    /// Issue a replacement key; the old one keeps working for the grace period (default 24 h, max 720 h).
+    Rotate {
+        #[arg(long)]
+        business: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(0..=720))]
+        grace_hours: u32,
     },
     /// Change a key's rate-limit tier; the next request sees it.
     SetTier {
@@ -204,7 +216,19 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
             }
             let _ = writeln!(out, "business {business}: {} key(s) now on the {} tier", keys.len(), tier.as_str());
         }
-        Command::Key(KeyCommand::Mint { business, name, scopes, tier, expires_at }) => {
+        Command::Key(KeyCommand::Mint { business, name, scopes, tier, expires_at, allowed_ips }) => {
+            let allowed_ips = match allowed_ips {
+                None => Vec::new(),
+                Some(list) => list
+                    .split(',')
+                    .map(|raw| {
+                        let raw = raw.trim();
+                        raw.parse::<ipnet::IpNet>()
+                            .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                            .map_err(|_| format!("--allowed-ips: `{raw}` is not an IP address or CIDR range"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
             let scope = business_scope(&business)?;
             let scopes = parse_scopes(&scopes)?;
             let tier: RateTier = tier.parse()?;
@@ -219,10 +243,14 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
             if expires_at.is_some_and(|at| at <= now) {
                 return Err("--expires-at is in the past".into());
             }
-            let (key, secret) =
-                platform::mint_key(store, &scope, NewKey { expires_at, ..NewKey::new(&name, scopes, tier) }, now)
-                    .await
-                    .map_err(err)?;
+            let (key, secret) = platform::mint_key(
+                store,
+                &scope,
+                NewKey { expires_at, allowed_ips, ..NewKey::new(&name, scopes, tier) },
+                now,
+            )
+            .await
+            .map_err(err)?;
             if cli.json {
                 let mut v = serde_json::to_value(&key).unwrap_or_default();
                 v["secret"] = serde_json::Value::String(secret.expose().to_owned());
@@ -242,7 +270,9 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
             }
         }
         Command::Key(KeyCommand::List { business }) => {
-            let keys = platform::list_keys(store, &business_scope(&business)?).await.map_err(err)?;
+            let scope = business_scope(&business)?;
+            let keys = platform::list_keys(store, &scope).await.map_err(err)?;
+            let used = platform::last_used(store, &scope).await.map_err(err)?;
             if cli.json {
                 let _ = writeln!(out, "{}", serde_json::to_string(&keys).unwrap_or_default());
             } else {
@@ -257,16 +287,28 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
                     };
                     let _ = writeln!(
                         out,
-                        "{}\t{}…\t{}\t{}\t{}\t{}",
+                        "{}\t{}…\t{}\t{}\t{}\t{}\texpires {}\tlast used {}",
                         k.id,
                         k.prefix,
                         k.name,
                         status,
                         k.tier.as_str(),
-                        scopes.join(",")
+                        scopes.join(","),
+                        k.expires_at.map_or("never".to_owned(), |t| t.to_rfc3339()),
+                        used.get(&k.id).map_or("never".to_owned(), |t| t.to_rfc3339())
                     );
                 }
             }
+        }
+        Command::Key(KeyCommand::Rotate { business, key, grace_hours }) => {
+            let id = Id::parse_kind(IdKind::ApiKey, &key).ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
+            let grace = chrono::Duration::hours(i64::from(grace_hours));
+            let (new, secret, old) =
+                platform::rotate_key(store, &business_scope(&business)?, &id, grace, now).await.map_err(err)?;
+            let until = old.expires_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+            let _ = writeln!(out, "rotated key {} into {}; the old key works until {until}", old.id, new.id);
+            let _ = writeln!(out, "This secret is shown once; store it now.");
+            let _ = writeln!(out, "API key: {}", secret.expose());
         }
         Command::Key(KeyCommand::Revoke { business, key }) => {
             let id = Id::parse_kind(IdKind::ApiKey, &key).ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;

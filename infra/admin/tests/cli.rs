@@ -81,6 +81,28 @@ async fn lifecycle(envs: &[(&str, &str)], open: impl Fn() -> Arc<dyn TableStore>
     assert!(ok && out.contains("1 key(s)"), "{err}");
     let (_, out, _) = admin(envs, &["key", "list", "--business", &business]);
     assert!(out.contains("enterprise"), "{out}");
+    // Rotation: a new secret now, the old one until the grace deadline.
+    let (ok, out, err) =
+        admin(envs, &["key", "rotate", "--business", &business, "--key", &key_id, "--grace-hours", "48"]);
+    assert!(ok, "{err}");
+    let rotated = out.lines().find_map(|l| l.strip_prefix("API key: ")).unwrap().to_owned();
+    assert_eq!(status_with(open(), &rotated).await, 200);
+    assert_eq!(status_with(open(), &secret).await, 200, "the old key works during the grace period");
+    let (_, out, _) = admin(envs, &["key", "list", "--business", &business]);
+    assert!(out.contains("expires 20"), "{out}");
+    let (ok, _, err) =
+        admin(envs, &["key", "rotate", "--business", &business, "--key", &key_id, "--grace-hours", "721"]);
+    assert!(!ok && err.contains("721"), "{err}");
+    let (ok, out, err) = admin(
+        envs,
+        &["key", "mint", "--business", &business, "--name", "office", "--allowed-ips", "203.0.113.0/24, 2001:db8::1"],
+    );
+    assert!(ok, "{err}");
+    let office = out.lines().find_map(|l| l.strip_prefix("API key: ")).unwrap().to_owned();
+    assert_eq!(status_with(open(), &office).await, 403, "no client IP in this test: outside the allowlist");
+    let (ok, _, err) =
+        admin(envs, &["key", "mint", "--business", &business, "--name", "x", "--allowed-ips", "10.0.0.300"]);
+    assert!(!ok && err.contains("10.0.0.300"), "{err}");
     let (ok, _, err) = admin(envs, &["key", "revoke", "--business", &business, "--key", &key_id]);
     assert!(ok, "{err}");
     assert_eq!(status_with(open(), &secret).await, 401);
