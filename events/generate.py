@@ -13,6 +13,7 @@ KEY = "bak_REPLACE_WITH_YOUR_KEY"
 ATHLETE = "ath_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 TEST = "tst_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 KEY_ID = "key_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
+WEBHOOK = "whk_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 
 
 def event(route_key, method, path, query="", key=KEY, proxy=None, body=None, extra_headers=None):
@@ -84,6 +85,14 @@ EVENTS = {
     "athletes-update": event(API, "PATCH", f"/api/external/v1/athletes/{ATHLETE}", proxy=f"athletes/{ATHLETE}",
                              body={"status": "inactive", "phone": None}),
     "event-types": event(API, "GET", "/api/external/v1/event-types", proxy="event-types"),
+    "webhooks-create": event(API, "POST", "/api/external/v1/webhooks", proxy="webhooks",
+                             body={"url": "https://93.184.215.14/iron", "events": ["member.created"], "description": "CRM sync"}),
+    "webhooks-list": event(API, "GET", "/api/external/v1/webhooks", proxy="webhooks"),
+    "webhooks-update": event(API, "PATCH", f"/api/external/v1/webhooks/{WEBHOOK}", proxy=f"webhooks/{WEBHOOK}",
+                             body={"active": False}),
+    "webhooks-rotate-secret": event(API, "POST", f"/api/external/v1/webhooks/{WEBHOOK}/rotate-secret",
+                                    proxy=f"webhooks/{WEBHOOK}/rotate-secret"),
+    "webhooks-delete": event(API, "DELETE", f"/api/external/v1/webhooks/{WEBHOOK}", proxy=f"webhooks/{WEBHOOK}"),
     "tests-get-beta-zones": event(API, "GET", f"/api/external/v1/tests/{TEST}", proxy=f"tests/{TEST}",
                                   extra_headers={"x-beta-features": "test-zones"}),
 }

@@ -17,6 +17,8 @@ use iron_http::{API_PREFIX, AppState};
 pub struct Config {
     /// The single DynamoDB table.
     pub table_name: String,
+    /// The KMS key that wraps the data keys of stored secrets.
+    pub kms_key_id: String,
     /// `IRON_AUDIT_RETENTION_DAYS`, default 90.
     pub audit_retention_days: i64,
     /// `IRON_TRUST_X_FORWARDED_FOR=true` only behind a proxy of ours; otherwise the client IP is
@@ -28,6 +30,8 @@ impl Config {
     pub fn from_env() -> Result<Config, String> {
         let table_name =
             std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME must name the DynamoDB table".to_owned())?;
+        let kms_key_id = std::env::var("KMS_KEY_ID")
+            .map_err(|_| "KMS_KEY_ID must name the KMS key for stored secrets".to_owned())?;
         let audit_retention_days = match std::env::var("IRON_AUDIT_RETENTION_DAYS") {
             Ok(v) => {
                 v.parse().ok().filter(|d| (1..=3653).contains(d)).ok_or("IRON_AUDIT_RETENTION_DAYS must be 1..=3653")?
@@ -35,7 +39,7 @@ impl Config {
             Err(_) => iron_http::DEFAULT_AUDIT_RETENTION_DAYS,
         };
         let trust_forwarded_for = std::env::var("IRON_TRUST_X_FORWARDED_FOR").is_ok_and(|v| v == "true" || v == "1");
-        Ok(Config { table_name, audit_retention_days, trust_forwarded_for })
+        Ok(Config { table_name, kms_key_id, audit_retention_days, trust_forwarded_for })
     }
 }
 
@@ -59,6 +63,12 @@ pub fn api_routes(state: AppState) -> Router {
         .route("/api-keys/{id}/rotate", authed(post(routes::api_keys::rotate)))
         .route("/audit-log", authed(get(routes::audit_log::list)))
         .route("/event-types", authed(get(routes::event_types::list)))
+        .route("/webhooks", authed(get(routes::webhooks::list).post(routes::webhooks::create)))
+        .route(
+            "/webhooks/{id}",
+            authed(get(routes::webhooks::get_one).patch(routes::webhooks::update).delete(routes::webhooks::delete)),
+        )
+        .route("/webhooks/{id}/rotate-secret", authed(post(routes::webhooks::rotate_secret)))
         .layer(from_fn(iron_http::versioning::check_beta_features))
         .with_state(state.clone());
     Router::new().nest(API_PREFIX, v1).layer(from_fn_with_state(state.client_ip, iron_http::client_ip::resolve))

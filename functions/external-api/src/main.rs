@@ -1,6 +1,6 @@
 //! Lambda entry point: wires the AWS adapters and runs the router under lambda_http.
 
-use iron_aws::DynamoTable;
+use iron_aws::{DynamoTable, KmsKeyCipher};
 use iron_http::{AppState, ClientIpConfig, InlineAudit};
 use iron_store::SystemClock;
 use std::sync::Arc;
@@ -18,6 +18,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let audit = Arc::new(InlineAudit::new(store.clone(), chrono::Duration::days(config.audit_retention_days)));
     let state = AppState::new(store, clock)
         .with_audit(audit)
-        .with_client_ip(ClientIpConfig { trust_forwarded_for: config.trust_forwarded_for });
+        .with_client_ip(ClientIpConfig { trust_forwarded_for: config.trust_forwarded_for })
+        .with_cipher(Arc::new(KmsKeyCipher::new(aws_sdk_kms::Client::new(&sdk), config.kms_key_id)));
     lambda_http::run(iron_external_api::router(state)).await
 }

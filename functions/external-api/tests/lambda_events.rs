@@ -17,6 +17,17 @@ async fn sample_events_get_the_expected_responses() {
     let key = app.key(&demo.scope, &Scope::ALL, RateTier::Standard).await;
     // The key the rotate and revoke events act on.
     let target = app.key(&demo.scope, &[Scope::ReadAthletes], RateTier::Standard).await;
+    // The webhook the update, rotate and delete events act on.
+    let hook = app
+        .json(
+            "POST",
+            "/api/external/v1/webhooks",
+            &key,
+            serde_json::json!({"url": "https://93.184.215.14/a", "events": ["member.created"]}),
+            None,
+        )
+        .await;
+    let webhook_id = hook.body["id"].as_str().unwrap().to_owned();
     let target_id = iron_store::repo::platform::lookup_key(
         app.store.as_ref(),
         &iron_domain::ApiKeySecret::parse(&target).unwrap().hash(),
@@ -47,6 +58,11 @@ async fn sample_events_get_the_expected_responses() {
         ("athletes-create", 201, "application/json"),
         ("athletes-update", 200, "application/json"),
         ("event-types", 200, "application/json"),
+        ("webhooks-create", 201, "application/json"),
+        ("webhooks-list", 200, "application/json"),
+        ("webhooks-update", 200, "application/json"),
+        ("webhooks-rotate-secret", 200, "application/json"),
+        ("webhooks-delete", 204, ""),
         ("api-keys-create", 201, "application/json"),
         ("api-keys-rotate", 201, "application/json"),
         ("audit-log", 200, "application/json"),
@@ -67,7 +83,8 @@ async fn sample_events_get_the_expected_responses() {
             .replace("bak_REPLACE_WITH_YOUR_KEY", &key)
             .replace("ath_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &athlete_id)
             .replace("tst_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &test_id)
-            .replace("key_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &target_id);
+            .replace("key_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &target_id)
+            .replace("whk_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &webhook_id);
         let request: LambdaRequest = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
         let response = adapter.call(LambdaEvent::new(request, Context::default())).await.unwrap();
         let response: Value = serde_json::to_value(&response).unwrap();
@@ -86,7 +103,7 @@ async fn sample_events_get_the_expected_responses() {
         }
     }
     let got = app.get("/api/external/v1/tests?limit=1", &key).await;
-    let authed_events = cases
+    let authed_events = 1 + cases
         .iter()
         .filter(|(n, ..)| !matches!(*n, "athletes-unauthenticated" | "openapi" | "docs" | "health"))
         .count();

@@ -26,6 +26,8 @@ pub struct LocalConfig {
     pub audit_retention_days: i64,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_forwarded_for: bool,
+    /// Let webhooks point at http:// loopback receivers (local development only).
+    pub allow_local_webhooks: bool,
 }
 
 /// The embedded adapters of every port, opened on the data dir.
@@ -167,7 +169,9 @@ pub async fn start(
     };
     let state = AppState::new(embedded.table.clone(), embedded.clock.clone())
         .with_audit(audit)
-        .with_client_ip(ClientIpConfig { trust_forwarded_for: config.trust_forwarded_for });
+        .with_client_ip(ClientIpConfig { trust_forwarded_for: config.trust_forwarded_for })
+        .with_cipher(embedded.cipher.clone())
+        .with_destinations(iron_webhooks::DestinationPolicy { allow_loopback_http: config.allow_local_webhooks });
     // The socket address is the client IP locally (allowlists, audit log).
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal());

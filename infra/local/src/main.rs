@@ -29,6 +29,9 @@ struct Args {
     /// Take the client IP from X-Forwarded-For (only behind a proxy you run).
     #[arg(long, env = "IRON_TRUST_X_FORWARDED_FOR")]
     trust_x_forwarded_for: bool,
+    /// Let webhooks point at http://127.0.0.1 / localhost receivers (local development only).
+    #[arg(long, env = "IRON_ALLOW_LOCAL_WEBHOOKS")]
+    allow_local_webhooks: bool,
 }
 
 #[tokio::main]
@@ -42,6 +45,7 @@ async fn main() -> std::process::ExitCode {
         audit: !args.no_audit,
         audit_retention_days: args.audit_retention_days,
         trust_forwarded_for: args.trust_x_forwarded_for,
+        allow_local_webhooks: args.allow_local_webhooks,
     };
     let (started, server) = match iron_local::start(config).await {
         Ok(s) => s,
@@ -63,6 +67,12 @@ async fn main() -> std::process::ExitCode {
         started.api_key,
         started.api_key,
     );
+    if args.allow_local_webhooks {
+        let _ = writeln!(
+            out,
+            "Note: webhooks may point at http:// loopback receivers (--allow-local-webhooks); never in a deployment."
+        );
+    }
     let _ = out.flush();
     drop(out);
     match server.await {

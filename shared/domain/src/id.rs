@@ -17,6 +17,7 @@ pub enum IdKind {
     Partner,
     Referral,
     Event,
+    Webhook,
 }
 
 impl IdKind {
@@ -30,6 +31,7 @@ impl IdKind {
             IdKind::Partner => "ptn",
             IdKind::Referral => "ref",
             IdKind::Event => "evt",
+            IdKind::Webhook => "whk",
         }
     }
 }
@@ -72,6 +74,7 @@ impl Id {
             IdKind::Partner,
             IdKind::Referral,
             IdKind::Event,
+            IdKind::Webhook,
         ];
         if !known.iter().any(|k| k.prefix() == prefix) {
             return None;
@@ -93,6 +96,7 @@ impl Id {
             IdKind::Partner,
             IdKind::Referral,
             IdKind::Event,
+            IdKind::Webhook,
         ]
         .into_iter()
         .find(|k| k.prefix() == prefix)

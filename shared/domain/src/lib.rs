@@ -11,6 +11,7 @@ pub mod id;
 pub mod referral;
 pub mod search;
 pub mod validation;
+pub mod webhook;
 
 pub use api_key::{ApiKey, ApiKeySecret, ApiKeyStatus, KeyHash, RateTier, Scope};
 pub use athlete::{Athlete, AthleteSource, AthleteStatus, Sex};
@@ -21,3 +22,4 @@ pub use fitness_test::{DerivedResults, FitnessTest, Modality, Stage, TestType};
 pub use id::{Id, IdKind};
 pub use referral::{Partner, Referral, ReferralStats, ReferralStatus};
 pub use validation::{FieldError, ValidationError};
+pub use webhook::{RetryPolicyName, Webhook};

@@ -23,7 +23,8 @@ pub use params::QueryParams;
 pub use request::{RequestId, finish};
 pub use versioning::{BetaFeatures, deprecated};
 
-use iron_store::{Clock, TableStore};
+use iron_store::{Clock, KeyCipher, TableStore};
+use iron_webhooks::DestinationPolicy;
 use std::sync::Arc;
 
 /// What every handler may reach: the ports, never an AWS type.
@@ -35,18 +36,46 @@ pub struct AppState {
     pub client_ip: ClientIpConfig,
     /// Throttles the "last used" write to once a minute per key in this process.
     pub key_use: Arc<auth::KeyUseThrottle>,
+    /// Encrypts stored secrets (webhook signing secrets). None: such endpoints answer 503.
+    pub cipher: Option<Arc<dyn KeyCipher>>,
+    /// Where webhooks may point.
+    pub destinations: DestinationPolicy,
 }
 
 impl AppState {
     /// State with audit records written inline, kept [`DEFAULT_AUDIT_RETENTION_DAYS`].
     pub fn new(store: Arc<dyn TableStore>, clock: Arc<dyn Clock>) -> AppState {
         let audit = Arc::new(InlineAudit::new(store.clone(), chrono::Duration::days(DEFAULT_AUDIT_RETENTION_DAYS)));
-        AppState { store, clock, audit, client_ip: ClientIpConfig::default(), key_use: Arc::default() }
+        AppState {
+            store,
+            clock,
+            audit,
+            client_ip: ClientIpConfig::default(),
+            key_use: Arc::default(),
+            cipher: None,
+            destinations: DestinationPolicy::default(),
+        }
     }
 
     pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> AppState {
         self.audit = audit;
         self
+    }
+
+    pub fn with_cipher(mut self, cipher: Arc<dyn KeyCipher>) -> AppState {
+        self.cipher = Some(cipher);
+        self
+    }
+
+    /// Local development only: allow http and loopback webhook receivers.
+    pub fn with_destinations(mut self, policy: DestinationPolicy) -> AppState {
+        self.destinations = policy;
+        self
+    }
+
+    /// The key cipher, or 503 when this deployment has none.
+    pub fn cipher(&self) -> Result<&dyn KeyCipher, ApiError> {
+        self.cipher.as_deref().ok_or(ApiError::Unavailable)
     }
 
     pub fn with_client_ip(mut self, config: ClientIpConfig) -> AppState {

@@ -121,6 +121,15 @@ pub fn referral(scope: &TenantScope, referred_at: DateTime<Utc>, id: &Id) -> Key
     Key::new(referrals_partition(scope), performed_sk(referred_at, id))
 }
 
+// ---- webhooks ----
+
+pub fn webhooks_partition(scope: &TenantScope) -> String {
+    format!("{}#WEBHOOK", biz(scope))
+}
+pub fn webhook(scope: &TenantScope, id: &Id) -> Key {
+    Key::new(webhooks_partition(scope), id.as_str())
+}
+
 // ---- events (the transactional outbox) ----
 
 pub fn event(scope: &TenantScope, event_id: &Id) -> Key {

@@ -5,6 +5,7 @@ pub mod audit_log;
 pub mod event_types;
 pub mod referrals;
 pub mod tests;
+pub mod webhooks;
 
 use axum::Json;
 use serde_json::{Value, json};

@@ -31,7 +31,8 @@ pub struct Response {
 
 impl TestApp {
     pub fn with_store(store: Arc<dyn TableStore>, clock: Arc<ManualClock>) -> TestApp {
-        let router = iron_external_api::router(AppState::new(store.clone(), clock.clone()));
+        let cipher = Arc::new(iron_store::LocalKeyCipher::from_bytes([7; 32]));
+        let router = iron_external_api::router(AppState::new(store.clone(), clock.clone()).with_cipher(cipher));
         TestApp { router, store, clock }
     }
 

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod platform;
 pub mod rate_limit;
 pub mod referrals;
+pub mod webhooks;
 
 use crate::item::Item;
 use crate::keys::strip_keys;

@@ -1,0 +1,134 @@
+//! Webhook registration on both backends: SSRF rules, secrets shown once and stored encrypted,
+//! rotation overlap, re-enabling, tenant isolation.
+
+mod support;
+
+use iron_domain::{RateTier, Scope};
+use iron_store::repo::platform;
+use serde_json::json;
+use support::{TestApp, assert_problem};
+
+const V1: &str = "/api/external/v1";
+
+async fn registration(app: TestApp) {
+    let (_, scope) = platform::create_business(app.store.as_ref(), "Box Hooks", "UTC", app.clock_now()).await.unwrap();
+    let key = app.key(&scope, &[Scope::ManageWebhooks], RateTier::Professional).await;
+    let reader = app.key(&scope, &[Scope::ReadAthletes], RateTier::Standard).await;
+    assert_problem(
+        &app.json(
+            "POST",
+            &format!("{V1}/webhooks"),
+            &reader,
+            json!({"url": "https://93.184.215.14/hook", "events": ["member.created"]}),
+            None,
+        )
+        .await,
+        403,
+    );
+
+    // SSRF: refused at registration, with the reason.
+    for url in [
+        "https://127.0.0.1/hook",
+        "https://10.0.0.8/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "http://93.184.215.14/hook",
+        "https://localhost/x",
+        "https://[::1]/x",
+    ] {
+        let r = app
+            .json("POST", &format!("{V1}/webhooks"), &key, json!({"url": url, "events": ["member.created"]}), None)
+            .await;
+        assert_problem(&r, 422);
+        assert_eq!(r.body["errors"][0]["field"], "/url", "{url}: {}", r.body);
+    }
+    let bad = app
+        .json(
+            "POST",
+            &format!("{V1}/webhooks"),
+            &key,
+            json!({"url": "https://93.184.215.14/hook", "events": ["member.deleted"], "rateLimitPerSecond": 0}),
+            None,
+        )
+        .await;
+    assert_problem(&bad, 422);
+    let fields: Vec<_> =
+        bad.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(fields, ["/events/0", "/rateLimitPerSecond"]);
+
+    // Create: the secret once; stored only encrypted.
+    let created = app
+        .json("POST", &format!("{V1}/webhooks"), &key, json!({"url": "https://93.184.215.14/iron?src=gym", "events": ["member.created", "test.completed", "member.created"], "description": "CRM sync — Núñez"}), Some("wh-1"))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let secret = created.body["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    assert_eq!(created.body["events"], json!(["member.created", "test.completed"]));
+    assert_eq!(created.body["retryPolicy"], "standard");
+    assert_eq!(created.body["rateLimitPerSecond"], 10);
+    let replay = app.json("POST", &format!("{V1}/webhooks"), &key, json!({"url": "https://93.184.215.14/iron?src=gym", "events": ["member.created", "test.completed", "member.created"], "description": "CRM sync — Núñez"}), Some("wh-1")).await;
+    assert_eq!(replay.body["id"], id.as_str());
+    assert!(replay.body["secret"].is_null(), "a replay never carries the secret");
+    let raw = app
+        .store
+        .query(iron_store::Query::new(iron_store::Index::Table, format!("BIZ#{}#WEBHOOK", scope.business_id())))
+        .await
+        .unwrap();
+    let stored = serde_json::Value::Object(raw.items[0].clone()).to_string();
+    assert!(!stored.contains(&secret[6..]), "the secret is stored encrypted");
+    let got = app.get(&format!("{V1}/webhooks/{id}"), &key).await;
+    assert_eq!(got.status, 200);
+    assert!(got.body.get("secret").is_none());
+    assert_eq!(app.get(&format!("{V1}/webhooks"), &key).await.body["data"].as_array().unwrap().len(), 1);
+
+    // Rotate: a new secret; the old one keeps signing for 24 h.
+    let rotated = app.json("POST", &format!("{V1}/webhooks/{id}/rotate-secret"), &key, json!({}), None).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    assert_ne!(rotated.body["secret"], secret.as_str());
+    assert_eq!(rotated.body["previousSecretUntil"], "2026-11-23T10:00:30Z");
+
+    // Update and re-enable.
+    let off = app
+        .json("PATCH", &format!("{V1}/webhooks/{id}"), &key, json!({"active": false, "retryPolicy": "extended"}), None)
+        .await;
+    assert_eq!((off.body["active"].as_bool(), off.body["retryPolicy"].as_str()), (Some(false), Some("extended")));
+    let moved =
+        app.json("PATCH", &format!("{V1}/webhooks/{id}"), &key, json!({"url": "https://192.168.0.5/x"}), None).await;
+    assert_problem(&moved, 422);
+    let on = app.json("PATCH", &format!("{V1}/webhooks/{id}"), &key, json!({"active": true}), None).await;
+    assert_eq!(on.body["active"], true);
+
+    // Another business sees nothing of it.
+    let (_, other) = platform::create_business(app.store.as_ref(), "Other", "UTC", app.clock_now()).await.unwrap();
+    let other_key = app.key(&other, &[Scope::ManageWebhooks], RateTier::Standard).await;
+    assert_problem(&app.get(&format!("{V1}/webhooks/{id}"), &other_key).await, 404);
+    assert_problem(
+        &app.json("PATCH", &format!("{V1}/webhooks/{id}"), &other_key, json!({"active": false}), None).await,
+        404,
+    );
+    assert_eq!(app.get(&format!("{V1}/webhooks"), &other_key).await.body["data"].as_array().unwrap().len(), 0);
+
+    let del = app
+        .send(
+            support::request("DELETE", &format!("{V1}/webhooks/{id}"), &key, "198.51.100.1")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(del.status, 204);
+    assert_problem(&app.get(&format!("{V1}/webhooks/{id}"), &key).await, 404);
+}
+
+mod embedded {
+    #[tokio::test]
+    async fn registration() {
+        super::registration(super::TestApp::new()).await;
+    }
+}
+
+mod dynamodb {
+    #[tokio::test]
+    async fn registration() {
+        super::registration(super::support::moto_app().await).await;
+    }
+}
