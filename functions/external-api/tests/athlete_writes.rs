@@ -94,6 +94,13 @@ async fn create_and_update(app: TestApp) {
         .await;
     assert_problem(&same_ext, 409);
     assert_eq!(events_of(&app, &scope).await.len(), 1, "a refused create emits nothing");
+    // A 409 is not kept for an Idempotency-Key: the retry runs again (and may then succeed).
+    let dup = json!({"firstName": "Otro", "lastName": "Núñez", "email": "jose.nunez@example.com"});
+    let first_409 = app.json("POST", &format!("{V1}/athletes"), &key, dup.clone(), Some("dup-1")).await;
+    assert_problem(&first_409, 409);
+    let second_409 = app.json("POST", &format!("{V1}/athletes"), &key, dup, Some("dup-1")).await;
+    assert_problem(&second_409, 409);
+    assert!(!second_409.headers.contains_key("idempotent-replayed"));
 
     // Validation: every problem at once.
     let bad = app

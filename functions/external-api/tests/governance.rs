@@ -146,6 +146,80 @@ async fn key_lifecycle(app: TestApp) {
     assert_eq!(revoked.body["state"], "revoked");
     assert_problem(&app.get(&format!("{V1}/athletes"), &new_secret).await, 401);
 
+    // A weaker key can't take over, cut off or mint beyond a stronger one.
+    let weak = app.key(&scope, &[Scope::ManageKeys], RateTier::Standard).await;
+    let admin_id = platform::lookup_key(app.store.as_ref(), &iron_domain::ApiKeySecret::parse(&admin).unwrap().hash())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert_problem(
+        &app.json("POST", &format!("{V1}/api-keys/{admin_id}/rotate"), &weak, json!({"gracePeriodHours": 0}), None)
+            .await,
+        403,
+    );
+    let cut = app
+        .send(
+            support::request("DELETE", &format!("{V1}/api-keys/{admin_id}"), &weak, "198.51.100.1")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_problem(&cut, 403);
+    assert_eq!(app.get(&format!("{V1}/api-keys"), &admin).await.status, 200, "the stronger key still works");
+
+    // Expiry and allowlists are inherited, never widened.
+    let mut temp = platform::NewKey::new("temp", vec![Scope::ManageKeys, Scope::ReadAthletes], RateTier::Standard);
+    temp.expires_at = Some(app.clock_now() + chrono::Duration::days(7));
+    temp.allowed_ips = vec!["198.51.100.0/24".parse().unwrap()];
+    let (_, temp_secret) = platform::mint_key(app.store.as_ref(), &scope, temp, app.clock_now()).await.unwrap();
+    let temp_secret = temp_secret.expose().to_owned();
+    let child = app
+        .json(
+            "POST",
+            &format!("{V1}/api-keys"),
+            &temp_secret,
+            json!({"name": "child", "scopes": ["read:athletes"]}),
+            None,
+        )
+        .await;
+    assert_eq!(child.status, 201, "{}", child.body);
+    assert_eq!(child.body["expiresAt"], "2026-11-29T12:00:30Z");
+    assert_eq!(child.body["allowedIps"], json!(["198.51.100.0/24"]));
+    let longer = app
+        .json(
+            "POST",
+            &format!("{V1}/api-keys"),
+            &temp_secret,
+            json!({"name": "x", "scopes": ["read:athletes"], "expiresAt": "2027-01-01T00:00:00Z"}),
+            None,
+        )
+        .await;
+    assert_problem(&longer, 403);
+    let wider = app
+        .json(
+            "POST",
+            &format!("{V1}/api-keys"),
+            &temp_secret,
+            json!({"name": "x", "scopes": ["read:athletes"], "allowedIps": ["0.0.0.0/0"]}),
+            None,
+        )
+        .await;
+    assert_problem(&wider, 403);
+    let narrower = app
+        .json(
+            "POST",
+            &format!("{V1}/api-keys"),
+            &temp_secret,
+            json!({"name": "x", "scopes": ["read:athletes"], "allowedIps": ["198.51.100.7"]}),
+            None,
+        )
+        .await;
+    assert_eq!(narrower.status, 201, "{}", narrower.body);
+    let child_id = child.body["id"].as_str().unwrap();
+    let rotated_child = app.json("POST", &format!("{V1}/api-keys/{child_id}/rotate"), &admin, json!({}), None).await;
+    assert_eq!(rotated_child.body["key"]["expiresAt"], "2026-11-29T12:00:30Z", "rotation never extends a key's life");
+
     // Another business's key is invisible.
     let other = business(&app, "Box Sur").await;
     let other_key = app.key(&other, &[Scope::ReadAthletes], RateTier::Standard).await;

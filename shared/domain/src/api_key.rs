@@ -218,6 +218,9 @@ pub struct ApiKey {
     /// The key this one replaced by rotation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<Id>,
+    /// Bumped by every change; writes are conditional on the revision they read.
+    #[serde(default)]
+    pub revision: u64,
 }
 
 impl ApiKey {

@@ -157,6 +157,11 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Throttled => ApiError::Unavailable,
+            StoreError::BadCursor => ApiError::BadParameter {
+                param: "cursor".into(),
+                detail: "belongs to another listing; pass `nextCursor` from this listing's previous page unchanged"
+                    .into(),
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

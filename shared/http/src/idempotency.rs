@@ -84,7 +84,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             r
         }
         Ok(Claim::Replay(stored)) => replay(stored),
-        Ok(Claim::Acquired) => {
+        Ok(Claim::Acquired(run)) => {
             let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
             let (resp_parts, resp_body) = resp.into_parts();
             let body = axum::body::to_bytes(resp_body, 16 * 1024 * 1024).await.unwrap_or_default();
@@ -92,8 +92,10 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
                 resp_parts.headers.get(&name).and_then(|v| v.to_str().ok()).map(|v| (name.to_string(), v.to_owned()))
             };
             let redactions = resp_parts.extensions.get::<RedactOnReplay>().copied();
+            // 5xx and 409 (a conflict that may clear) are not kept: a retry executes again.
+            let keep_response = !resp_parts.status.is_server_error() && resp_parts.status != StatusCode::CONFLICT;
             let outcome = match String::from_utf8(body.to_vec()) {
-                Ok(text) if !resp_parts.status.is_server_error() => {
+                Ok(text) if keep_response => {
                     let text = match redactions {
                         Some(RedactOnReplay(pointers)) => redact(text, pointers),
                         None => text,
@@ -103,11 +105,20 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
                         headers: [keep(header::CONTENT_TYPE), keep(header::LOCATION)].into_iter().flatten().collect(),
                         body: text,
                     };
-                    idempotency::complete(store, scope, key_id, &idem, &fingerprint, stored, state.clock.now()).await
+                    let mut saved = Ok(());
+                    for _ in 0..3 {
+                        saved = idempotency::complete(store, scope, &run, stored.clone(), state.clock.now()).await;
+                        if saved.is_ok() {
+                            break;
+                        }
+                    }
+                    saved
                 }
-                _ => idempotency::release(store, scope, key_id, &idem).await,
+                _ => idempotency::release(store, scope, &run).await,
             };
             if let Err(e) = outcome {
+                // The claim stays "in progress" until its lock expires; a retry after that
+                // executes again. Logged loudly: this is the one way a request can repeat.
                 tracing::error!(error = %e, "idempotency record not saved");
             }
             Response::from_parts(resp_parts, Body::from(body))

@@ -158,6 +158,21 @@ pub async fn pagination_both_directions(s: Arc<dyn TableStore>, _c: Arc<ManualCl
     let page = s.query(Query::new(Index::Table, &pk).limit(25)).await.unwrap();
     assert_eq!(page.items.len(), 25);
     assert!(page.next.is_none());
+    // A cursor only continues its own listing: another partition or range is refused.
+    let other = format!("{ns}#OTHER");
+    seed_range(s.as_ref(), &other, "x", 3).await;
+    let foreign = s.query(Query::new(Index::Table, &other).limit(1)).await.unwrap().next.unwrap();
+    assert!(matches!(
+        s.query(Query::new(Index::Table, &pk).after(Some(foreign.clone()))).await,
+        Err(StoreError::BadCursor)
+    ));
+    assert!(matches!(
+        s.query_json(Query::new(Index::Table, &pk).after(Some(foreign))).await,
+        Err(StoreError::BadCursor)
+    ));
+    let inside = s.query(Query::new(Index::Table, &pk).limit(2)).await.unwrap().next.unwrap();
+    let narrowed = Query::new(Index::Table, &pk).sk(SkCondition::Ge("x010".into())).after(Some(inside));
+    assert!(matches!(s.query(narrowed).await, Err(StoreError::BadCursor)), "a position outside the range");
     // A cursor survives its wire form.
     let first = s.query(Query::new(Index::Table, &pk).limit(5)).await.unwrap();
     let cursor = crate::item::Cursor::decode(&first.next.unwrap().encode()).unwrap();

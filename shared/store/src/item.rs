@@ -143,8 +143,19 @@ impl Query {
         if self.limit == 0 || self.limit > 1000 {
             return Err(Invalid(format!("limit must be 1..=1000, not {}", self.limit)));
         }
-        if self.cursor.as_ref().is_some_and(|c| !c.fits(self.index)) {
-            return Err(Invalid("the cursor belongs to another index".into()));
+        if let Some(c) = &self.cursor {
+            // A cursor only continues the listing it came from: same index, same partition, and
+            // a position inside the sort-key condition (DynamoDB refuses anything else).
+            let (partition, position) = match self.index {
+                Index::Table => (Some(&c.pk), Some(&c.sk)),
+                _ => (c.index_pk.as_ref(), c.index_sk.as_ref()),
+            };
+            let fits = c.fits(self.index)
+                && partition == Some(&self.pk)
+                && position.is_some_and(|p| self.sk.as_ref().is_none_or(|cond| sk_matches(cond, p)));
+            if !fits {
+                return Err(crate::StoreError::BadCursor);
+            }
         }
         if self.filters.iter().any(|f| matches!(f, Filter::Equals(_, Value::Array(_) | Value::Object(_)))) {
             return Err(Invalid("filters compare strings, numbers, booleans and null only".into()));

@@ -57,6 +57,9 @@ pub enum StoreError {
     TransactionCanceled { failed: Vec<usize> },
     #[error("invalid request to the store: {0}")]
     Invalid(String),
+    /// The query's cursor comes from another listing (index, partition or range).
+    #[error("the cursor does not belong to this listing")]
+    BadCursor,
     #[error("the store is throttling requests")]
     Throttled,
     #[error("storage backend error: {0}")]

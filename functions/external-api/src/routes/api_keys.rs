@@ -17,6 +17,29 @@ use iron_store::repo::platform::{self, NewKey};
 pub const MAX_GRACE_HOURS: u32 = 30 * 24;
 pub const DEFAULT_GRACE_HOURS: u32 = 24;
 
+/// A key can't grant, or act on a key holding, scopes it lacks or a tier above its own.
+fn check_within(caller: &iron_domain::ApiKey, scopes: &[Scope], tier: RateTier) -> Result<(), ApiError> {
+    let excess: Vec<_> = scopes.iter().filter(|s| !caller.has_scope(**s)).map(|s| s.as_str()).collect();
+    if !excess.is_empty() {
+        return Err(ApiError::Forbidden(format!("this key doesn't hold the scopes involved: {}", excess.join(", "))));
+    }
+    if tier.rank() > caller.tier.rank() {
+        return Err(ApiError::Forbidden(format!(
+            "this key's tier ({}) is below the one involved",
+            caller.tier.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// Loads a key the caller may manage: one holding nothing the caller lacks.
+async fn manageable(state: &AppState, principal: &Principal, raw: &str) -> Result<iron_domain::ApiKey, ApiError> {
+    let tenant = principal.require(Scope::ManageKeys)?;
+    let target = platform::get_key(state.store.as_ref(), tenant, &key_id(raw)?).await.map_err(repo_err(raw))?;
+    check_within(&principal.key, &target.scopes, target.tier)?;
+    Ok(target)
+}
+
 fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no API key `{id}` in this business"))
 }
@@ -139,17 +162,28 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let excess: Vec<_> = scopes.iter().filter(|s| !principal.key.has_scope(**s)).map(|s| s.as_str()).collect();
-    if !excess.is_empty() {
-        return Err(ApiError::Forbidden(format!("a key can't grant scopes it doesn't hold: {}", excess.join(", "))));
-    }
-    if tier.rank() > principal.key.tier.rank() {
-        return Err(ApiError::Forbidden(format!(
-            "a key can't grant a higher tier than its own ({})",
-            principal.key.tier.as_str()
-        )));
-    }
-    let new = NewKey { expires_at: input.expires_at, allowed_ips, ..NewKey::new(&name, scopes, tier) };
+    let caller = &principal.key;
+    check_within(caller, &scopes, tier)?;
+    // Nor outlive it, nor be usable from addresses it isn't.
+    let expires_at = match (caller.expires_at, input.expires_at) {
+        (Some(limit), Some(asked)) if asked > limit => {
+            return Err(ApiError::Forbidden(format!(
+                "a key can't create a key that outlives it (this one expires {limit})"
+            )));
+        }
+        (Some(limit), None) => Some(limit),
+        (_, asked) => asked,
+    };
+    let allowed_ips = if caller.allowed_ips.is_empty() {
+        allowed_ips
+    } else if allowed_ips.is_empty() {
+        caller.allowed_ips.clone()
+    } else if allowed_ips.iter().all(|net| caller.allowed_ips.iter().any(|mine| mine.contains(net))) {
+        allowed_ips
+    } else {
+        return Err(ApiError::Forbidden("a key can't allow addresses outside its own allowlist".into()));
+    };
+    let new = NewKey { expires_at, allowed_ips, ..NewKey::new(&name, scopes, tier) };
     let (key, secret) = platform::mint_key(state.store.as_ref(), tenant, new, now).await?;
     let location = format!("{}/api-keys/{}", iron_http::API_PREFIX, key.id);
     let body = ApiKeyCreatedOut { key: ApiKeyOut::new(key, None, now), secret: secret.expose().to_owned() };
@@ -185,9 +219,10 @@ pub async fn rotate(
             message: format!("must be 0 to {MAX_GRACE_HOURS}"),
         }]));
     }
+    let target = manageable(&state, &principal, &id).await?;
     let now = state.clock.now();
     let (new, secret, old) =
-        platform::rotate_key(state.store.as_ref(), tenant, &key_id(&id)?, Duration::hours(i64::from(hours)), now)
+        platform::rotate_key(state.store.as_ref(), tenant, &target.id, Duration::hours(i64::from(hours)), now)
             .await
             .map_err(repo_err(&id))?;
     let body = RotatedOut {
@@ -213,7 +248,8 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<ApiKeyOut>, ApiError> {
     let tenant = principal.require(Scope::ManageKeys)?;
+    let target = manageable(&state, &principal, &id).await?;
     let now = state.clock.now();
-    let key = platform::revoke_key(state.store.as_ref(), tenant, &key_id(&id)?, now).await.map_err(repo_err(&id))?;
+    let key = platform::revoke_key(state.store.as_ref(), tenant, &target.id, now).await.map_err(repo_err(&id))?;
     Ok(Json(ApiKeyOut::new(key, None, now)))
 }

@@ -31,15 +31,28 @@ struct Record {
     state: String,
     fingerprint: String,
     locked_until: i64,
+    /// Which execution holds the claim: only it may complete or release it.
+    #[serde(default)]
+    owner: String,
     created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     response: Option<StoredResponse>,
 }
 
+/// The execution that holds a claim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    pub api_key: Id,
+    pub idem: String,
+    pub fingerprint: String,
+    /// Only this owner may complete or release the claim.
+    pub owner: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// This request executes; call [`complete`] or [`release`] after.
-    Acquired,
+    /// This request executes; call [`complete`] or [`release`] with this after.
+    Acquired(Execution),
     /// Already answered: send this again.
     Replay(StoredResponse),
     /// Another request with this key is executing now.
@@ -57,6 +70,10 @@ fn item(scope: &TenantScope, key: &Id, idem: &str, record: &Record) -> crate::It
     keys::with_ttl(item, (record.created_at + RETENTION).timestamp())
 }
 
+fn execution(api_key: &Id, idem: &str, fingerprint: &str, owner: String) -> Execution {
+    Execution { api_key: api_key.clone(), idem: idem.into(), fingerprint: fingerprint.into(), owner }
+}
+
 pub async fn claim(
     store: &dyn TableStore,
     scope: &TenantScope,
@@ -65,16 +82,18 @@ pub async fn claim(
     fingerprint: &str,
     now: DateTime<Utc>,
 ) -> RepoResult<Claim> {
+    let owner = iron_domain::id::new_ulid(now.timestamp_millis());
     let fresh = Record {
         state: "in_progress".into(),
         fingerprint: fingerprint.into(),
         locked_until: (now + LOCK).timestamp(),
+        owner: owner.clone(),
         created_at: now,
         response: None,
     };
     for _ in 0..3 {
         match store.put(item(scope, api_key, idem, &fresh), Condition::NotExists).await {
-            Ok(()) => return Ok(Claim::Acquired),
+            Ok(()) => return Ok(Claim::Acquired(execution(api_key, idem, fingerprint, owner))),
             Err(StoreError::ConditionFailed) => {}
             Err(e) => return Err(e.into()),
         }
@@ -93,7 +112,7 @@ pub async fn claim(
         let takeover = Record { created_at: existing.created_at, ..fresh.clone() };
         let expected = Condition::AttrEquals("lockedUntil".into(), Value::from(existing.locked_until));
         return match store.put(item(scope, api_key, idem, &takeover), expected).await {
-            Ok(()) => Ok(Claim::Acquired),
+            Ok(()) => Ok(Claim::Acquired(execution(api_key, idem, fingerprint, owner))),
             Err(StoreError::ConditionFailed) => Ok(Claim::InProgress),
             Err(e) => Err(e.into()),
         };
@@ -101,34 +120,39 @@ pub async fn claim(
     Err(RepoError::Store(StoreError::Backend("idempotency record kept changing".into())))
 }
 
-/// Stores the response of the execution that holds the claim.
+/// Stores the response, if this execution still holds the claim (a takeover after a stall wins).
 pub async fn complete(
     store: &dyn TableStore,
     scope: &TenantScope,
-    api_key: &Id,
-    idem: &str,
-    fingerprint: &str,
+    run: &Execution,
     response: StoredResponse,
     now: DateTime<Utc>,
 ) -> RepoResult<()> {
-    let key = keys::idempotency(scope, api_key, idem);
+    let key = keys::idempotency(scope, &run.api_key, &run.idem);
     let created_at = match store.get(&key).await? {
         Some(existing) => decode::<Record>(existing)?.created_at,
         None => now,
     };
     let record = Record {
         state: "completed".into(),
-        fingerprint: fingerprint.into(),
+        fingerprint: run.fingerprint.clone(),
         locked_until: 0,
+        owner: run.owner.clone(),
         created_at,
         response: Some(response),
     };
-    store.put(item(scope, api_key, idem, &record), Condition::None).await?;
-    Ok(())
+    let mine = Condition::AttrEquals("owner".into(), Value::String(run.owner.clone()));
+    match store.put(item(scope, &run.api_key, &run.idem, &record), mine).await {
+        Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// Forgets a claim whose execution failed in a way worth retrying (5xx).
-pub async fn release(store: &dyn TableStore, scope: &TenantScope, api_key: &Id, idem: &str) -> RepoResult<()> {
-    store.delete(&keys::idempotency(scope, api_key, idem), Condition::None).await?;
-    Ok(())
+/// Forgets the claim, if this execution still holds it, so the request may be retried (5xx, 409).
+pub async fn release(store: &dyn TableStore, scope: &TenantScope, run: &Execution) -> RepoResult<()> {
+    let mine = Condition::AttrEquals("owner".into(), Value::String(run.owner.clone()));
+    match store.delete(&keys::idempotency(scope, &run.api_key, &run.idem), mine).await {
+        Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }

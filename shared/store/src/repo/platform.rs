@@ -129,6 +129,7 @@ pub async fn mint_key(
         revoked_at: None,
         allowed_ips: new.allowed_ips,
         replaces: new.replaces,
+        revision: 0,
     };
     store
         .transact(vec![
@@ -180,14 +181,27 @@ async fn load_record(store: &dyn TableStore, scope: &TenantScope, key_id: &Id) -
 }
 
 /// Rewrites the record and the lookup of a key in one transaction.
-async fn save_key(store: &dyn TableStore, scope: &TenantScope, key: &ApiKey, hash: &str) -> RepoResult<()> {
+/// Writes a changed key over the revision it was read at (`key.revision` is that revision; the
+/// stored one becomes `revision + 1`). A concurrent change makes this a `Conflict`, so an
+/// operator's tier change can't resurrect a key revoked meanwhile.
+async fn save_key(store: &dyn TableStore, scope: &TenantScope, key: &ApiKey, hash: &str) -> RepoResult<ApiKey> {
+    let read_at = Condition::AttrEquals("revision".into(), Value::from(key.revision));
+    let mut next = key.clone();
+    next.revision += 1;
     store
         .transact(vec![
-            TxOp::Put { item: record_item(scope, key, hash), condition: Condition::Exists },
-            TxOp::Put { item: lookup_item(key, &KeyHash(hash.to_owned())), condition: Condition::Exists },
+            TxOp::Put { item: record_item(scope, &next, hash), condition: read_at },
+            TxOp::Put { item: lookup_item(&next, &KeyHash(hash.to_owned())), condition: Condition::Exists },
         ])
-        .await?;
-    Ok(())
+        .await
+        .map_err(|e| match e {
+            crate::StoreError::TransactionCanceled { failed } if !failed.is_empty() => RepoError::Conflict {
+                field: "revision".into(),
+                message: "the key changed meanwhile; read it again and retry".into(),
+            },
+            other => other.into(),
+        })?;
+    Ok(next)
 }
 
 /// Revokes at once: the record and the lookup item both say revoked.
@@ -197,13 +211,20 @@ pub async fn revoke_key(
     key_id: &Id,
     now: DateTime<Utc>,
 ) -> RepoResult<ApiKey> {
-    let (mut key, hash) = load_record(store, scope, key_id).await?;
-    if key.status != ApiKeyStatus::Revoked {
+    // A revocation that loses a race to another change reads again and revokes anyway.
+    for _ in 0..3 {
+        let (mut key, hash) = load_record(store, scope, key_id).await?;
+        if key.status == ApiKeyStatus::Revoked {
+            return Ok(key);
+        }
         key.status = ApiKeyStatus::Revoked;
         key.revoked_at = Some(now);
-        save_key(store, scope, &key, &hash).await?;
+        match save_key(store, scope, &key, &hash).await {
+            Err(RepoError::Conflict { .. }) => continue,
+            other => return other,
+        }
     }
-    Ok(key)
+    Err(RepoError::Conflict { field: "revision".into(), message: "the key keeps changing; retry".into() })
 }
 
 /// Resolves a presented key's hash to its key, if it exists (usable or not).
@@ -218,8 +239,7 @@ pub async fn lookup_key(store: &dyn TableStore, hash: &KeyHash) -> RepoResult<Op
 pub async fn set_tier(store: &dyn TableStore, scope: &TenantScope, key_id: &Id, tier: RateTier) -> RepoResult<ApiKey> {
     let (mut key, hash) = load_record(store, scope, key_id).await?;
     key.tier = tier;
-    save_key(store, scope, &key, &hash).await?;
-    Ok(key)
+    save_key(store, scope, &key, &hash).await
 }
 
 /// One key of the business.
@@ -244,6 +264,8 @@ pub async fn rotate_key(
         });
     }
     let deadline = now + grace;
+    // The replacement keeps the old key's own expiry: rotation never extends a key's life.
+    let inherited_expiry = old.expires_at;
     old.expires_at = Some(old.expires_at.map_or(deadline, |at| at.min(deadline)));
     let secret = ApiKeySecret::generate();
     let new = ApiKey {
@@ -255,15 +277,17 @@ pub async fn rotate_key(
         tier: old.tier,
         status: ApiKeyStatus::Active,
         created_at: now,
-        expires_at: None,
+        expires_at: inherited_expiry,
         revoked_at: None,
         allowed_ips: old.allowed_ips.clone(),
         replaces: Some(old.id.clone()),
+        revision: 0,
     };
-    let active = Condition::AttrEquals("status".into(), Value::String("active".into()));
+    let read_at = Condition::AttrEquals("revision".into(), Value::from(old.revision));
+    old.revision += 1;
     store
         .transact(vec![
-            TxOp::Put { item: record_item(scope, &old, &old_hash), condition: active },
+            TxOp::Put { item: record_item(scope, &old, &old_hash), condition: read_at },
             TxOp::Put { item: lookup_item(&old, &KeyHash(old_hash.clone())), condition: Condition::Exists },
             TxOp::Put { item: record_item(scope, &new, &secret.hash().0), condition: Condition::NotExists },
             TxOp::Put { item: lookup_item(&new, &secret.hash()), condition: Condition::NotExists },
