@@ -53,6 +53,8 @@ fn refused(ip: IpAddr, policy: DestinationPolicy) -> bool {
                 || (seg0 == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
                 || (seg0 == 0x0064 && v6.segments()[1] == 0xff9b) // NAT64 to anything
                 || seg0 == 0x2002 // 6to4 embeds IPv4
+                || (seg0 & 0xffc0) == 0xfec0 // deprecated site-local fec0::/10
+                || v6.segments()[..6].iter().all(|s| *s == 0) // IPv4-compatible ::/96 (and ::, ::1)
         }
     }
 }
@@ -158,6 +160,8 @@ mod tests {
             "https://[fe80::1]/hook",
             "https://[fd00::1]/hook",
             "https://[::ffff:127.0.0.1]/hook",
+            "https://[::a9fe:a9fe]/hook",
+            "https://[fec0::1]/hook",
             "https://100.64.0.1/hook",
             "https://0.0.0.0/hook",
             "https://localhost/hook",
