@@ -50,3 +50,12 @@ async fn eventbridge_schedules() {
     );
     iron_store::conformance::scheduler(Arc::new(scheduler)).await;
 }
+
+#[tokio::test]
+async fn outbox_fan_out() {
+    let clock = Arc::new(ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z").unwrap().with_timezone(&chrono::Utc),
+    ));
+    let store = make(clock.clone()).await;
+    iron_store::conformance::fan_out_scenario(store, clock).await;
+}

@@ -18,6 +18,7 @@ pub enum IdKind {
     Referral,
     Event,
     Webhook,
+    Delivery,
 }
 
 impl IdKind {
@@ -32,6 +33,7 @@ impl IdKind {
             IdKind::Referral => "ref",
             IdKind::Event => "evt",
             IdKind::Webhook => "whk",
+            IdKind::Delivery => "dlv",
         }
     }
 }
@@ -75,6 +77,7 @@ impl Id {
             IdKind::Referral,
             IdKind::Event,
             IdKind::Webhook,
+            IdKind::Delivery,
         ];
         if !known.iter().any(|k| k.prefix() == prefix) {
             return None;
@@ -97,6 +100,7 @@ impl Id {
             IdKind::Referral,
             IdKind::Event,
             IdKind::Webhook,
+            IdKind::Delivery,
         ]
         .into_iter()
         .find(|k| k.prefix() == prefix)

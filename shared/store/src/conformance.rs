@@ -521,3 +521,78 @@ pub async fn scheduler(s: Arc<dyn Scheduler>) {
     assert_eq!(s.list().await.unwrap(), vec![moved]);
     assert!(s.put(ScheduleTarget { expression: ScheduleExpression::EveryMinutes(0), ..often }).await.is_err());
 }
+
+// ---- outbox fan-out ----
+
+/// Events become one delivery per subscribed, active webhook of their own business, once.
+pub async fn fan_out_scenario(s: Arc<dyn TableStore>, c: Arc<ManualClock>) {
+    use crate::repo::{deliveries, events, webhooks};
+    use crate::{Clock, TenantScope};
+    use iron_domain::{Event, Id, IdKind, RetryPolicyName, Webhook};
+    let now = c.now();
+    let envelope =
+        crate::Envelope { key_id: "test".into(), encrypted_data_key: vec![], nonce: vec![], ciphertext: vec![] };
+    let hook = |biz: &Id, events: &[&str], active: bool| webhooks::StoredWebhook {
+        webhook: Webhook {
+            id: Id::generate(IdKind::Webhook, now.timestamp_millis()),
+            business_id: biz.clone(),
+            url: "https://93.184.215.14/hook".into(),
+            events: events.iter().map(|e| (*e).to_owned()).collect(),
+            description: None,
+            active,
+            disabled_reason: None,
+            retry_policy: RetryPolicyName::Standard,
+            rate_limit_per_second: 10,
+            created_at: now,
+            updated_at: now,
+        },
+        secret: envelope.clone(),
+        previous_secret: None,
+        previous_until: None,
+    };
+    let b = Id::generate(IdKind::Business, now.timestamp_millis());
+    let other = Id::generate(IdKind::Business, now.timestamp_millis());
+    let (sb, so) = (TenantScope::operator(b.clone()), TenantScope::operator(other.clone()));
+    let w1 = hook(&b, &["member.created"], true);
+    let w2 = hook(&b, &["test.completed"], true);
+    let off = hook(&b, &["member.created"], false);
+    let wo = hook(&other, &["member.created"], true);
+    for (scope, h) in [(&sb, &w1), (&sb, &w2), (&sb, &off), (&so, &wo)] {
+        webhooks::create(s.as_ref(), scope, h).await.unwrap();
+    }
+    let e1 = Event::new("member.created", &b, now, json!({"id": "ath_1"}));
+    let e2 = Event::new("test.completed", &b, now, json!({"id": "tst_1"}));
+    let e3 = Event::new("member.created", &other, now, json!({"id": "ath_2"}));
+    let e4 = Event::new("goal.achieved", &b, now, json!({}));
+    for (scope, e) in [(&sb, &e1), (&sb, &e2), (&so, &e3), (&sb, &e4)] {
+        s.transact(vec![events::outbox_op(scope, e)]).await.unwrap();
+    }
+    let made = deliveries::fan_out(s.as_ref(), now, 100).await.unwrap();
+    assert_eq!(made.len(), 3, "{made:?}");
+    let mut pairs = Vec::new();
+    for r in &made {
+        let d =
+            deliveries::get(s.as_ref(), &TenantScope::operator(r.business_id.clone()), &r.delivery_id).await.unwrap();
+        assert_eq!(d.state, deliveries::DeliveryState::Pending);
+        pairs.push((d.event_id.clone(), d.webhook_id.clone()));
+    }
+    pairs.sort();
+    let mut expected = vec![
+        (e1.id.clone(), w1.webhook.id.clone()),
+        (e2.id.clone(), w2.webhook.id.clone()),
+        (e3.id.clone(), wo.webhook.id.clone()),
+    ];
+    expected.sort();
+    assert_eq!(pairs, expected, "each event reaches only its own business's subscribed, active webhooks");
+    assert!(deliveries::fan_out(s.as_ref(), now, 100).await.unwrap().is_empty(), "an event is fanned out once");
+    let mut due = deliveries::due(s.as_ref(), now, 100).await.unwrap();
+    due.sort_by(|a, b| a.delivery_id.cmp(&b.delivery_id));
+    let mut made_sorted = made.clone();
+    made_sorted.sort_by(|a, b| a.delivery_id.cmp(&b.delivery_id));
+    assert_eq!(due, made_sorted, "new deliveries are due at once");
+    c.advance(chrono::Duration::days(31));
+    assert!(
+        deliveries::due(s.as_ref(), c.now(), 100).await.unwrap().is_empty(),
+        "delivery records expire after 30 days"
+    );
+}

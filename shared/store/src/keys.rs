@@ -130,6 +130,23 @@ pub fn webhook(scope: &TenantScope, id: &Id) -> Key {
     Key::new(webhooks_partition(scope), id.as_str())
 }
 
+// ---- deliveries ----
+
+pub fn delivery(scope: &TenantScope, id: &Id) -> Key {
+    Key::new(format!("{}#DELIVERY", biz(scope)), id.as_str())
+}
+/// GSI1 while a delivery is pending: due time order, across businesses, in shards.
+pub fn deliveries_due_partition(shard: u8) -> String {
+    format!("DUE#{shard}")
+}
+pub fn delivery_due_sk(at: DateTime<Utc>, business: &Id, id: &Id) -> String {
+    format!("{}#{business}#{id}", ts(at))
+}
+/// GSI2: one webhook's deliveries, newest last.
+pub fn deliveries_of_webhook_partition(scope: &TenantScope, webhook_id: &Id) -> String {
+    format!("{}#WEBHOOK#{webhook_id}#DELIVERY", biz(scope))
+}
+
 // ---- events (the transactional outbox) ----
 
 pub fn event(scope: &TenantScope, event_id: &Id) -> Key {

@@ -10,3 +10,12 @@ async fn make(clock: Arc<ManualClock>) -> Arc<dyn TableStore> {
 }
 
 iron_store::table_store_conformance!(make);
+
+#[tokio::test]
+async fn outbox_fan_out() {
+    let clock = Arc::new(ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z").unwrap().with_timezone(&chrono::Utc),
+    ));
+    let store = make(clock.clone()).await;
+    iron_store::conformance::fan_out_scenario(store, clock).await;
+}

@@ -9,7 +9,8 @@ use iron_domain::Event;
 
 /// The write that records `event` as pending, to add to the transaction of its change.
 pub fn outbox_op(scope: &TenantScope, event: &Event) -> TxOp {
-    let item = keys::item_of("event", encode(event), keys::event(scope, &event.id));
+    let mut item = keys::item_of("event", encode(event), keys::event(scope, &event.id));
+    item.insert("fannedOut".into(), serde_json::Value::Bool(false));
     let item = keys::with_gsi2(
         item,
         keys::outbox_pending_partition(keys::outbox_shard(&event.id)),

@@ -3,6 +3,7 @@
 
 pub mod athletes;
 pub mod audit;
+pub mod deliveries;
 pub mod events;
 pub mod fitness_tests;
 pub mod idempotency;

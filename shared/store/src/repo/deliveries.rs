@@ -1,0 +1,151 @@
+//! Deliveries: one per (event, webhook). Fan-out turns pending outbox events into deliveries in
+//! one transaction per event; the due sweep finds deliveries whose next attempt is due (after a
+//! crash between commit and enqueue, or after a wait longer than a queue delay can hold).
+
+use super::{RepoError, RepoResult, decode, encode, webhooks};
+use crate::item::{Index, Query, SkCondition};
+use crate::keys;
+use crate::table::{Condition, StoreError, TableStore, TxOp};
+use crate::tenant::TenantScope;
+use chrono::{DateTime, Utc};
+use iron_domain::{Event, Id, IdKind};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// How long delivery records are kept.
+pub const RETENTION: chrono::Duration = chrono::Duration::days(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: Id,
+    pub business_id: Id,
+    pub webhook_id: Id,
+    pub event_id: Id,
+    pub event_type: String,
+    pub state: DeliveryState,
+    /// Attempts made so far.
+    pub attempt: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn shard_of(id: &Id) -> u8 {
+    keys::outbox_shard(id)
+}
+
+/// The stored form; the due index is present only while pending.
+pub fn delivery_item(scope: &TenantScope, d: &Delivery) -> crate::Item {
+    let mut item = keys::item_of("delivery", encode(d), keys::delivery(scope, &d.id));
+    item = keys::with_gsi2(
+        item,
+        keys::deliveries_of_webhook_partition(scope, &d.webhook_id),
+        format!("{}#{}", keys::ts(d.created_at), d.id),
+    );
+    if d.state == DeliveryState::Pending {
+        item = keys::with_gsi1(
+            item,
+            keys::deliveries_due_partition(shard_of(&d.id)),
+            keys::delivery_due_sk(d.next_attempt_at, &d.business_id, &d.id),
+        );
+    }
+    keys::with_ttl(item, (d.created_at + RETENTION).timestamp())
+}
+
+/// A delivery that is due, named by business and id (what a queue message carries).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryRef {
+    pub business_id: Id,
+    pub delivery_id: Id,
+}
+
+/// Fans out up to `limit` pending events per shard, oldest first. Returns the deliveries made,
+/// to enqueue. Safe to run concurrently and to repeat: an event is fanned out once.
+pub async fn fan_out(store: &dyn TableStore, now: DateTime<Utc>, limit: usize) -> RepoResult<Vec<DeliveryRef>> {
+    let mut made = Vec::new();
+    let mut hooks_of: HashMap<Id, Vec<webhooks::StoredWebhook>> = HashMap::new();
+    for shard in 0..keys::OUTBOX_SHARDS {
+        let page = store.query(Query::new(Index::Gsi2, keys::outbox_pending_partition(shard)).limit(limit)).await?;
+        for item in page.items {
+            let mut stored = item.clone();
+            let event: Event = decode(item)?;
+            let scope = TenantScope::operator(event.business_id.clone());
+            if !hooks_of.contains_key(&event.business_id) {
+                hooks_of.insert(event.business_id.clone(), webhooks::list(store, &scope).await?);
+            }
+            let targets: Vec<&webhooks::StoredWebhook> =
+                hooks_of[&event.business_id].iter().filter(|h| h.webhook.wants(&event.event_type)).collect();
+            let deliveries: Vec<Delivery> = targets
+                .iter()
+                .map(|h| Delivery {
+                    id: Id::generate(IdKind::Delivery, now.timestamp_millis()),
+                    business_id: event.business_id.clone(),
+                    webhook_id: h.webhook.id.clone(),
+                    event_id: event.id.clone(),
+                    event_type: event.event_type.clone(),
+                    state: DeliveryState::Pending,
+                    attempt: 0,
+                    next_attempt_at: now,
+                    created_at: now,
+                })
+                .collect();
+            // The event leaves the pending index in the same transaction.
+            for attr in [crate::item::GSI2PK, crate::item::GSI2SK] {
+                stored.remove(attr);
+            }
+            stored.insert("fannedOut".into(), Value::Bool(true));
+            let mut ops = vec![TxOp::Put {
+                item: stored,
+                condition: Condition::AttrEquals("fannedOut".into(), Value::Bool(false)),
+            }];
+            ops.extend(
+                deliveries
+                    .iter()
+                    .map(|d| TxOp::Put { item: delivery_item(&scope, d), condition: Condition::NotExists }),
+            );
+            match store.transact(ops).await {
+                Ok(()) => made.extend(
+                    deliveries
+                        .iter()
+                        .map(|d| DeliveryRef { business_id: d.business_id.clone(), delivery_id: d.id.clone() }),
+                ),
+                // Another fan-out got there first.
+                Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(made)
+}
+
+/// Deliveries whose next attempt is due at `now`, oldest first (up to `limit` per shard).
+pub async fn due(store: &dyn TableStore, now: DateTime<Utc>, limit: usize) -> RepoResult<Vec<DeliveryRef>> {
+    let mut out = Vec::new();
+    for shard in 0..keys::OUTBOX_SHARDS {
+        let upto = format!("{}#~", keys::ts(now));
+        let page = store
+            .query(
+                Query::new(Index::Gsi1, keys::deliveries_due_partition(shard)).sk(SkCondition::Le(upto)).limit(limit),
+            )
+            .await?;
+        for item in page.items {
+            let d: Delivery = decode(item)?;
+            out.push(DeliveryRef { business_id: d.business_id, delivery_id: d.id });
+        }
+    }
+    Ok(out)
+}
+
+pub async fn get(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<Delivery> {
+    decode(store.get(&keys::delivery(scope, id)).await?.ok_or(RepoError::NotFound)?)
+}
