@@ -340,24 +340,3 @@ pub async fn rotate_secret(
     resp.extensions_mut().insert(RedactOnReplay(&["/secret"]));
     Ok(resp)
 }
-
-/// The secrets that sign a delivery now: the current one, and the previous one during its overlap.
-pub async fn signing_secrets(
-    cipher: &dyn iron_store::KeyCipher,
-    stored: &StoredWebhook,
-    now: DateTime<Utc>,
-) -> Result<Vec<WebhookSecret>, ApiError> {
-    let mut out = Vec::new();
-    let current = webhooks::open(cipher, &stored.webhook, &stored.secret).await?;
-    out.push(
-        WebhookSecret::parse(&current)
-            .ok_or_else(|| ApiError::Internal("stored webhook secret is malformed".into()))?,
-    );
-    if let (Some(prev), Some(until)) = (&stored.previous_secret, stored.previous_until)
-        && now < until
-    {
-        let old = webhooks::open(cipher, &stored.webhook, prev).await?;
-        out.extend(WebhookSecret::parse(&old));
-    }
-    Ok(out)
-}

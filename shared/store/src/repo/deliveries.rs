@@ -37,6 +37,39 @@ pub struct Delivery {
     pub attempt: u32,
     pub next_attempt_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    /// Every attempt, oldest first.
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
+}
+
+/// One try at delivering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub at: DateTime<Utc>,
+    /// The receiver's status code, if it answered.
+    pub status: Option<u16>,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+    /// The first few KB of the receiver's answer.
+    pub response_body: Option<String>,
+}
+
+/// Records an attempt and the delivery's new state, if no one else recorded this attempt first
+/// (`Ok(false)` then: a duplicate queue message lost the race).
+pub async fn record_attempt(store: &dyn TableStore, before: &Delivery, after: &Delivery) -> RepoResult<bool> {
+    let scope = TenantScope::operator(before.business_id.clone());
+    let seen = Condition::AttrEquals("attempt".into(), Value::from(before.attempt));
+    match store.put(delivery_item(&scope, after), seen).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::ConditionFailed) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The event a delivery carries.
+pub async fn event(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<Event> {
+    decode(store.get(&keys::event(scope, id)).await?.ok_or(RepoError::NotFound)?)
 }
 
 fn shard_of(id: &Id) -> u8 {
@@ -97,6 +130,7 @@ pub async fn fan_out(store: &dyn TableStore, now: DateTime<Utc>, limit: usize) -
                     attempt: 0,
                     next_attempt_at: now,
                     created_at: now,
+                    attempts: Vec::new(),
                 })
                 .collect();
             // The event leaves the pending index in the same transaction.

@@ -90,3 +90,19 @@ pub async fn delete(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> Rep
         other => other.into(),
     })
 }
+
+/// The secrets that sign a delivery now (`whsec_…` text): the current one, and the previous one
+/// during its overlap after a rotation.
+pub async fn signing_secrets(
+    cipher: &dyn KeyCipher,
+    stored: &StoredWebhook,
+    now: DateTime<Utc>,
+) -> RepoResult<Vec<String>> {
+    let mut out = vec![open(cipher, &stored.webhook, &stored.secret).await?];
+    if let (Some(prev), Some(until)) = (&stored.previous_secret, stored.previous_until)
+        && now < until
+    {
+        out.push(open(cipher, &stored.webhook, prev).await?);
+    }
+    Ok(out)
+}

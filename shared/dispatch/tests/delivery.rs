@@ -1,0 +1,178 @@
+//! Deliveries to real HTTP receivers on loopback: signed so the receiver can verify, retried on
+//! the schedule with the same webhook-id, finished on success, 410, or running out of attempts.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use iron_dispatch::{Dispatcher, Next};
+use iron_domain::{Event, Id, IdKind, RetryPolicyName, Webhook};
+use iron_store::repo::deliveries::{self, DeliveryRef, DeliveryState};
+use iron_store::repo::{events, webhooks};
+use iron_store::{Clock, LocalKeyCipher, ManualClock, SqliteTable, TableStore, TenantScope};
+use iron_webhooks::{DestinationPolicy, WebhookSecret};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Default)]
+struct Receiver {
+    /// Status codes to answer, in order (the last repeats).
+    script: Arc<Mutex<Vec<(u16, Option<&'static str>)>>>,
+    seen: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+}
+
+async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: String) -> impl IntoResponse {
+    r.seen.lock().unwrap().push((headers, body));
+    let mut script = r.script.lock().unwrap();
+    let (status, retry_after) = if script.len() > 1 { script.remove(0) } else { script[0] };
+    let mut resp = (StatusCode::from_u16(status).unwrap(), "thanks").into_response();
+    if let Some(ra) = retry_after {
+        resp.headers_mut().insert("retry-after", ra.parse().unwrap());
+    }
+    resp
+}
+
+async fn receiver(script: Vec<(u16, Option<&'static str>)>) -> (String, Receiver) {
+    let r = Receiver { script: Arc::new(Mutex::new(script)), seen: Arc::default() };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
+    let app = Router::new().route("/hook", post(hook)).with_state(r.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, r)
+}
+
+struct World {
+    dispatcher: Dispatcher,
+    store: Arc<dyn TableStore>,
+    clock: Arc<ManualClock>,
+    scope: TenantScope,
+    secret: WebhookSecret,
+}
+
+async fn world(url: &str, policy: RetryPolicyName, destinations: DestinationPolicy) -> (World, DeliveryRef) {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let store: Arc<dyn TableStore> = Arc::new(SqliteTable::in_memory(clock.clone()).unwrap());
+    let cipher = Arc::new(LocalKeyCipher::from_bytes([9; 32]));
+    let now = clock.now();
+    let business = Id::generate(IdKind::Business, now.timestamp_millis());
+    let scope = TenantScope::operator(business.clone());
+    let webhook = Webhook {
+        id: Id::generate(IdKind::Webhook, now.timestamp_millis()),
+        business_id: business.clone(),
+        url: url.into(),
+        events: vec!["member.created".into()],
+        description: None,
+        active: true,
+        disabled_reason: None,
+        retry_policy: policy,
+        rate_limit_per_second: 10,
+        created_at: now,
+        updated_at: now,
+    };
+    let secret = WebhookSecret::generate();
+    let sealed = webhooks::seal(cipher.as_ref(), &webhook, &secret.expose()).await.unwrap();
+    webhooks::create(
+        store.as_ref(),
+        &scope,
+        &webhooks::StoredWebhook { webhook, secret: sealed, previous_secret: None, previous_until: None },
+    )
+    .await
+    .unwrap();
+    let event = Event::new(
+        "member.created",
+        &business,
+        now,
+        serde_json::json!({"id": "ath_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", "firstName": "José"}),
+    );
+    store.transact(vec![events::outbox_op(&scope, &event)]).await.unwrap();
+    let made = deliveries::fan_out(store.as_ref(), now, 100).await.unwrap();
+    assert_eq!(made.len(), 1);
+    let dispatcher = Dispatcher { store: store.clone(), cipher, clock: clock.clone(), destinations };
+    (World { dispatcher, store, clock, scope, secret }, made[0].clone())
+}
+
+const LOCAL: DestinationPolicy = DestinationPolicy { allow_loopback_http: true };
+
+#[tokio::test]
+async fn a_delivery_is_signed_and_verifiable() {
+    let (url, rx) = receiver(vec![(204, None)]).await;
+    let (w, r) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done);
+    let seen = rx.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    let (headers, body) = &seen[0];
+    let id = headers["webhook-id"].to_str().unwrap();
+    let ts: i64 = headers["webhook-timestamp"].to_str().unwrap().parse().unwrap();
+    let sig = headers["webhook-signature"].to_str().unwrap();
+    w.secret
+        .verify(id, ts, body.as_bytes(), sig, w.clock.now().timestamp())
+        .expect("the receiver verifies the signature");
+    let payload: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(payload["type"], "member.created");
+    assert_eq!(payload["data"]["firstName"], "José");
+    let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
+    assert_eq!((d.state, d.attempt), (DeliveryState::Delivered, 1));
+    assert_eq!(d.attempts[0].status, Some(204));
+    assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done, "a repeated message does nothing");
+    assert_eq!(rx.seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn failures_are_retried_on_schedule_then_fail_visibly() {
+    let (url, rx) = receiver(vec![(500, None)]).await;
+    let (w, r) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    let Next::RetryIn(first) = w.dispatcher.attempt(&r).await.unwrap() else { panic!("retry expected") };
+    assert!((48..=72).contains(&first.as_secs()), "about a minute: {first:?}");
+    // Not due yet: a message that comes early does nothing.
+    assert!(matches!(w.dispatcher.attempt(&r).await.unwrap(), Next::RetryIn(_)));
+    assert_eq!(rx.seen.lock().unwrap().len(), 1);
+    w.clock.advance(chrono::Duration::seconds(73));
+    assert_eq!(
+        deliveries::due(w.store.as_ref(), w.clock.now(), 10).await.unwrap(),
+        vec![r.clone()],
+        "the due sweep finds it"
+    );
+    let Next::RetryIn(second) = w.dispatcher.attempt(&r).await.unwrap() else { panic!("retry expected") };
+    assert!((480..=720).contains(&second.as_secs()), "about ten minutes: {second:?}");
+    w.clock.advance(chrono::Duration::seconds(721));
+    assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done);
+    let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
+    assert_eq!((d.state, d.attempt), (DeliveryState::Failed, 3), "three attempts, then visibly failed");
+    assert!(d.attempts.iter().all(|a| a.status == Some(500) && a.response_body.as_deref() == Some("thanks")));
+    let ids: Vec<String> =
+        rx.seen.lock().unwrap().iter().map(|(h, _)| h["webhook-id"].to_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.iter().all(|i| *i == ids[0]), "every retry carries the same webhook-id");
+    assert!(deliveries::due(w.store.as_ref(), w.clock.now(), 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn gone_stops_and_retry_after_is_honoured() {
+    let (url, _) = receiver(vec![(410, None)]).await;
+    let (w, r) = world(&url, RetryPolicyName::Extended, LOCAL).await;
+    assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done);
+    assert_eq!(deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap().state, DeliveryState::Failed);
+
+    let (url, _) = receiver(vec![(503, Some("900")), (200, None)]).await;
+    let (w, r) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::RetryIn(Duration::from_secs(900)));
+    w.clock.advance(chrono::Duration::seconds(900));
+    assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done, "the receiver recovered");
+    assert_eq!(
+        deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap().state,
+        DeliveryState::Delivered
+    );
+}
+
+#[tokio::test]
+async fn private_destinations_are_refused_at_delivery_time() {
+    // Registered before the rules were tightened, or pointing at a name that now resolves to
+    // a private address: the delivery refuses to connect and records why.
+    let (url, rx) = receiver(vec![(200, None)]).await;
+    let (w, r) = world(&url, RetryPolicyName::Standard, DestinationPolicy::default()).await;
+    assert!(matches!(w.dispatcher.attempt(&r).await.unwrap(), Next::RetryIn(_)));
+    assert!(rx.seen.lock().unwrap().is_empty(), "no request left for loopback");
+    let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
+    assert!(d.attempts[0].error.as_deref().unwrap().contains("https"), "{:?}", d.attempts[0].error);
+}
