@@ -15,10 +15,13 @@ use iron_webhooks::{DestinationPolicy, WebhookSecret};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// A status code to answer, with an optional Retry-After.
+type Reply = (u16, Option<&'static str>);
+
 #[derive(Clone, Default)]
 struct Receiver {
     /// Status codes to answer, in order (the last repeats).
-    script: Arc<Mutex<Vec<(u16, Option<&'static str>)>>>,
+    script: Arc<Mutex<Vec<Reply>>>,
     seen: Arc<Mutex<Vec<(HeaderMap, String)>>>,
 }
 
@@ -33,7 +36,7 @@ async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: String) -> im
     resp
 }
 
-async fn receiver(script: Vec<(u16, Option<&'static str>)>) -> (String, Receiver) {
+async fn receiver(script: Vec<Reply>) -> (String, Receiver) {
     let r = Receiver { script: Arc::new(Mutex::new(script)), seen: Arc::default() };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
