@@ -92,6 +92,7 @@ EVENTS = {
                              body={"active": False}),
     "webhooks-rotate-secret": event(API, "POST", f"/api/external/v1/webhooks/{WEBHOOK}/rotate-secret",
                                     proxy=f"webhooks/{WEBHOOK}/rotate-secret"),
+    "webhooks-test": event(API, "POST", f"/api/external/v1/webhooks/{WEBHOOK}/test", proxy=f"webhooks/{WEBHOOK}/test"),
     "webhooks-delete": event(API, "DELETE", f"/api/external/v1/webhooks/{WEBHOOK}", proxy=f"webhooks/{WEBHOOK}"),
     "tests-get-beta-zones": event(API, "GET", f"/api/external/v1/tests/{TEST}", proxy=f"tests/{TEST}",
                                   extra_headers={"x-beta-features": "test-zones"}),

@@ -69,6 +69,7 @@ pub fn api_routes(state: AppState) -> Router {
             authed(get(routes::webhooks::get_one).patch(routes::webhooks::update).delete(routes::webhooks::delete)),
         )
         .route("/webhooks/{id}/rotate-secret", authed(post(routes::webhooks::rotate_secret)))
+        .route("/webhooks/{id}/test", authed(post(routes::webhooks::test)))
         .layer(from_fn(iron_http::versioning::check_beta_features))
         .with_state(state.clone());
     Router::new().nest(API_PREFIX, v1).layer(from_fn_with_state(state.client_ip, iron_http::client_ip::resolve))

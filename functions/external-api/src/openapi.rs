@@ -36,6 +36,7 @@ another request is 422; a retry while the first runs is 409. Beta features are o
         crate::routes::webhooks::update,
         crate::routes::webhooks::delete,
         crate::routes::webhooks::rotate_secret,
+        crate::routes::webhooks::test,
         crate::routes::tests::list,
         crate::routes::tests::get_one,
         crate::routes::referrals::stats,

@@ -62,6 +62,7 @@ async fn sample_events_get_the_expected_responses() {
         ("webhooks-list", 200, "application/json"),
         ("webhooks-update", 200, "application/json"),
         ("webhooks-rotate-secret", 200, "application/json"),
+        ("webhooks-test", 202, "application/json"),
         ("webhooks-delete", 204, ""),
         ("api-keys-create", 201, "application/json"),
         ("api-keys-rotate", 201, "application/json"),

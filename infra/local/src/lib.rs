@@ -2,6 +2,8 @@
 //! (SQLite table and queue, a local master key, the in-process scheduler), with the demo gym
 //! seeded on first start.
 
+pub mod worker;
+
 use axum::Router;
 use chrono::Utc;
 use iron_domain::{ApiKeySecret, RateTier, Scope};
@@ -159,6 +161,13 @@ pub async fn start(
             }
         }
     });
+    let dispatcher = Arc::new(iron_dispatch::Dispatcher {
+        store: embedded.table.clone(),
+        cipher: embedded.cipher.clone(),
+        clock: embedded.clock.clone(),
+        destinations: iron_webhooks::DestinationPolicy { allow_loopback_http: config.allow_local_webhooks },
+    });
+    tokio::spawn(worker::run(dispatcher));
     let scheduler = embedded.scheduler.clone();
     tokio::spawn(scheduler.run(Arc::new(|schedule| tracing::info!(name = %schedule.name, "schedule fired"))));
 

@@ -57,6 +57,12 @@ async fn main() -> std::process::ExitCode {
     let base = format!("http://{}", started.addr);
     let data_dir = std::fs::canonicalize(&args.data_dir).unwrap_or(args.data_dir);
     let mut out = std::io::stdout().lock();
+    if args.allow_local_webhooks {
+        let _ = writeln!(
+            out,
+            "Note: webhooks may point at http:// loopback receivers (--allow-local-webhooks); never in a deployment."
+        );
+    }
     let _ = writeln!(
         out,
         "Iron Metrics local stack\n  listening:  {base}\n  data dir:   {} ({})\n  business:   {} ({})\n  explorer:   {base}/docs\nAPI key: {}\nTry:\n  curl -H \"Authorization: Bearer {}\" \"{base}/api/external/v1/athletes?limit=3\"",

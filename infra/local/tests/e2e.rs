@@ -23,10 +23,15 @@ impl Drop for Stack {
 /// Starts the binary on a free port and reads its banner up to the `Try:` curl line.
 /// Logs (JSON lines) go to `data_dir/../iron-local.log`.
 fn start(data_dir: &Path) -> Stack {
+    start_with(data_dir, &[])
+}
+
+fn start_with(data_dir: &Path, extra: &[&str]) -> Stack {
     let log =
         std::fs::OpenOptions::new().create(true).append(true).open(data_dir.with_file_name("iron-local.log")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_iron-local"))
         .args(["--port", "0", "--data-dir", data_dir.to_str().unwrap(), "--log-json"])
+        .args(extra)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(log)
@@ -149,4 +154,108 @@ async fn first_start_seeds_restart_keeps_data_and_key() {
     let third_hash = iron_domain::ApiKeySecret::parse(&third.key).unwrap().hash().0;
     assert!(!db.windows(third.key.len()).any(|w| w == third.key.as_bytes()), "only the hash is in the database");
     assert!(db.windows(64).any(|w| w == third_hash.as_bytes()), "the hash is");
+}
+
+/// A webhook receiver on loopback that records what it gets, answering after `delay`.
+async fn receiver(delay: Duration) -> (String, Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>) {
+    let seen: Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
+    let store = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let store = store.clone();
+            async move {
+                tokio::time::sleep(delay).await;
+                store.lock().unwrap().push((headers, body));
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_delivered_signed_and_survive_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let client = reqwest::Client::new();
+    let (url, seen) = receiver(Duration::from_millis(300)).await;
+    let stack = start_with(&data, &["--allow-local-webhooks"]);
+    assert!(stack.banner.contains("--allow-local-webhooks"), "the relaxation is announced");
+    let api = format!("{}/api/external/v1", stack.base);
+    let created: serde_json::Value = client
+        .post(format!("{api}/webhooks"))
+        .bearer_auth(&stack.key)
+        .json(&serde_json::json!({"url": url, "events": ["member.created"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = iron_webhooks::WebhookSecret::parse(created["secret"].as_str().expect("a secret")).unwrap();
+    let hook_id = created["id"].as_str().unwrap().to_owned();
+
+    // The test event, through the real path, verifiable with the secret.
+    let test = client.post(format!("{api}/webhooks/{hook_id}/test")).bearer_auth(&stack.key).send().await.unwrap();
+    assert_eq!(test.status(), 202);
+    wait_for("the test event", || seen.lock().unwrap().len() == 1).await;
+    {
+        let got = seen.lock().unwrap();
+        let (headers, body) = &got[0];
+        let ts: i64 = headers["webhook-timestamp"].to_str().unwrap().parse().unwrap();
+        secret
+            .verify(
+                headers["webhook-id"].to_str().unwrap(),
+                ts,
+                body.as_bytes(),
+                headers["webhook-signature"].to_str().unwrap(),
+                ts,
+            )
+            .expect("signed with the webhook's secret");
+        assert!(body.contains("webhook.test"));
+    }
+
+    // Members created, the stack killed (SIGKILL) while deliveries are in flight, restarted:
+    // every member.created arrives.
+    let mut athlete_ids = std::collections::HashSet::new();
+    for i in 0..6 {
+        let r: serde_json::Value = client
+            .post(format!("{api}/athletes"))
+            .bearer_auth(&stack.key)
+            .json(&serde_json::json!({"firstName": format!("Socio {i}"), "lastName": "Núñez"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        athlete_ids.insert(r["id"].as_str().unwrap().to_owned());
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    drop(stack); // SIGKILL
+    let _restarted = start_with(&data, &["--allow-local-webhooks"]);
+    let delivered = || {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter_map(|(_, body)| serde_json::from_str::<serde_json::Value>(body).ok())
+            .filter(|b| b["type"] == "member.created")
+            .map(|b| b["data"]["id"].as_str().unwrap_or_default().to_owned())
+            .collect::<std::collections::HashSet<_>>()
+    };
+    wait_for("every member.created after the restart", || delivered() == athlete_ids).await;
 }

@@ -340,3 +340,43 @@ pub async fn rotate_secret(
     resp.extensions_mut().insert(RedactOnReplay(&["/secret"]));
     Ok(resp)
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestDeliveryOut {
+    #[schema(example = "dlv_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7")]
+    pub delivery_id: String,
+    #[schema(example = "evt_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7")]
+    pub event_id: String,
+}
+
+/// Send a test event
+///
+/// Sends a `webhook.test` event to this webhook through the real delivery path (signed,
+/// retried, logged) and returns the delivery's id. Works on a disabled webhook's URL only after
+/// it is re-enabled.
+#[utoipa::path(post, path = "/api/external/v1/webhooks/{id}/test", operation_id = "testWebhook", tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id (`whk_…`)")),
+    responses((status = 202, description = "Queued for delivery", body = TestDeliveryOut),
+              (status = 404, description = "No such webhook in this business", body = iron_http::error::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn test(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let tenant = principal.require(Scope::ManageWebhooks)?;
+    let hook = load(&state, tenant, &id).await?;
+    let now = state.clock.now();
+    let data =
+        serde_json::json!({ "webhookId": hook.webhook.id, "message": "This is a test event from Iron Metrics." });
+    let event = iron_domain::Event::new("webhook.test", tenant.business_id(), now, data);
+    let delivery = iron_store::repo::deliveries::direct(state.store.as_ref(), tenant, &event, &hook.webhook.id, now)
+        .await
+        .map_err(repo_err(&id))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(TestDeliveryOut { delivery_id: delivery.id.to_string(), event_id: event.id.to_string() }),
+    )
+        .into_response())
+}

@@ -183,3 +183,40 @@ pub async fn due(store: &dyn TableStore, now: DateTime<Utc>, limit: usize) -> Re
 pub async fn get(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<Delivery> {
     decode(store.get(&keys::delivery(scope, id)).await?.ok_or(RepoError::NotFound)?)
 }
+
+/// Records `event` as already fanned out and one delivery of it to `webhook_id` (a test event
+/// goes to that webhook only). Returns the delivery.
+pub async fn direct(
+    store: &dyn TableStore,
+    scope: &TenantScope,
+    event: &Event,
+    webhook_id: &Id,
+    now: DateTime<Utc>,
+) -> RepoResult<Delivery> {
+    let delivery = Delivery {
+        id: Id::generate(IdKind::Delivery, now.timestamp_millis()),
+        business_id: event.business_id.clone(),
+        webhook_id: webhook_id.clone(),
+        event_id: event.id.clone(),
+        event_type: event.event_type.clone(),
+        state: DeliveryState::Pending,
+        attempt: 0,
+        next_attempt_at: now,
+        created_at: now,
+        attempts: Vec::new(),
+    };
+    let mut event_item = keys::item_of("event", encode(event), keys::event(scope, &event.id));
+    event_item.insert("fannedOut".into(), Value::Bool(true));
+    store
+        .transact(vec![
+            TxOp::Check { key: keys::webhook(scope, webhook_id), condition: Condition::Exists },
+            TxOp::Put { item: event_item, condition: Condition::NotExists },
+            TxOp::Put { item: delivery_item(scope, &delivery), condition: Condition::NotExists },
+        ])
+        .await
+        .map_err(|e| match e {
+            StoreError::TransactionCanceled { failed } if failed.contains(&0) => RepoError::NotFound,
+            other => other.into(),
+        })?;
+    Ok(delivery)
+}
