@@ -14,6 +14,7 @@ ATHLETE = "ath_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 TEST = "tst_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 KEY_ID = "key_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 WEBHOOK = "whk_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
+DELIVERY = "dlv_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 
 
 def event(route_key, method, path, query="", key=KEY, proxy=None, body=None, extra_headers=None):
@@ -93,6 +94,14 @@ EVENTS = {
     "webhooks-rotate-secret": event(API, "POST", f"/api/external/v1/webhooks/{WEBHOOK}/rotate-secret",
                                     proxy=f"webhooks/{WEBHOOK}/rotate-secret"),
     "webhooks-test": event(API, "POST", f"/api/external/v1/webhooks/{WEBHOOK}/test", proxy=f"webhooks/{WEBHOOK}/test"),
+    "deliveries-list": event(API, "GET", f"/api/external/v1/webhooks/{WEBHOOK}/deliveries", "status=failed&limit=10",
+                             proxy=f"webhooks/{WEBHOOK}/deliveries"),
+    "deliveries-get": event(API, "GET", f"/api/external/v1/webhooks/{WEBHOOK}/deliveries/{DELIVERY}",
+                            proxy=f"webhooks/{WEBHOOK}/deliveries/{DELIVERY}"),
+    "deliveries-retry": event(API, "POST", f"/api/external/v1/webhooks/{WEBHOOK}/deliveries/{DELIVERY}/retry",
+                              proxy=f"webhooks/{WEBHOOK}/deliveries/{DELIVERY}/retry"),
+    "webhooks-recover": event(API, "POST", f"/api/external/v1/webhooks/{WEBHOOK}/recover", proxy=f"webhooks/{WEBHOOK}/recover",
+                              body={"since": "2026-11-01T00:00:00Z"}),
     "webhooks-delete": event(API, "DELETE", f"/api/external/v1/webhooks/{WEBHOOK}", proxy=f"webhooks/{WEBHOOK}"),
     "tests-get-beta-zones": event(API, "GET", f"/api/external/v1/tests/{TEST}", proxy=f"tests/{TEST}",
                                   extra_headers={"x-beta-features": "test-zones"}),

@@ -70,6 +70,10 @@ pub fn api_routes(state: AppState) -> Router {
         )
         .route("/webhooks/{id}/rotate-secret", authed(post(routes::webhooks::rotate_secret)))
         .route("/webhooks/{id}/test", authed(post(routes::webhooks::test)))
+        .route("/webhooks/{id}/deliveries", authed(get(routes::deliveries::list)))
+        .route("/webhooks/{id}/deliveries/{delivery_id}", authed(get(routes::deliveries::get_one)))
+        .route("/webhooks/{id}/deliveries/{delivery_id}/retry", authed(post(routes::deliveries::retry)))
+        .route("/webhooks/{id}/recover", authed(post(routes::deliveries::recover)))
         .layer(from_fn(iron_http::versioning::check_beta_features))
         .with_state(state.clone());
     Router::new().nest(API_PREFIX, v1).layer(from_fn_with_state(state.client_ip, iron_http::client_ip::resolve))

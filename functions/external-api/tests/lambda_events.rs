@@ -28,6 +28,10 @@ async fn sample_events_get_the_expected_responses() {
         )
         .await;
     let webhook_id = hook.body["id"].as_str().unwrap().to_owned();
+    let sent = app
+        .json("POST", &format!("/api/external/v1/webhooks/{webhook_id}/test"), &key, serde_json::json!({}), None)
+        .await;
+    let delivery_id = sent.body["deliveryId"].as_str().unwrap().to_owned();
     let target_id = iron_store::repo::platform::lookup_key(
         app.store.as_ref(),
         &iron_domain::ApiKeySecret::parse(&target).unwrap().hash(),
@@ -63,6 +67,11 @@ async fn sample_events_get_the_expected_responses() {
         ("webhooks-update", 200, "application/json"),
         ("webhooks-rotate-secret", 200, "application/json"),
         ("webhooks-test", 202, "application/json"),
+        ("deliveries-list", 200, "application/json"),
+        ("deliveries-get", 200, "application/json"),
+        // The delivery made just before is still pending: a manual retry is refused.
+        ("deliveries-retry", 409, "application/problem+json"),
+        ("webhooks-recover", 202, "application/json"),
         ("webhooks-delete", 204, ""),
         ("api-keys-create", 201, "application/json"),
         ("api-keys-rotate", 201, "application/json"),
@@ -85,7 +94,8 @@ async fn sample_events_get_the_expected_responses() {
             .replace("ath_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &athlete_id)
             .replace("tst_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &test_id)
             .replace("key_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &target_id)
-            .replace("whk_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &webhook_id);
+            .replace("whk_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &webhook_id)
+            .replace("dlv_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &delivery_id);
         let request: LambdaRequest = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
         let response = adapter.call(LambdaEvent::new(request, Context::default())).await.unwrap();
         let response: Value = serde_json::to_value(&response).unwrap();
@@ -104,7 +114,7 @@ async fn sample_events_get_the_expected_responses() {
         }
     }
     let got = app.get("/api/external/v1/tests?limit=1", &key).await;
-    let authed_events = 1 + cases
+    let authed_events = 2 + cases
         .iter()
         .filter(|(n, ..)| !matches!(*n, "athletes-unauthenticated" | "openapi" | "docs" | "health"))
         .count();

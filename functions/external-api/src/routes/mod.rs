@@ -2,6 +2,7 @@ pub mod api_keys;
 pub mod athlete_writes;
 pub mod athletes;
 pub mod audit_log;
+pub mod deliveries;
 pub mod event_types;
 pub mod referrals;
 pub mod tests;

@@ -31,8 +31,29 @@ pub struct Response {
 
 impl TestApp {
     pub fn with_store(store: Arc<dyn TableStore>, clock: Arc<ManualClock>) -> TestApp {
-        let cipher = Arc::new(iron_store::LocalKeyCipher::from_bytes([7; 32]));
-        let router = iron_external_api::router(AppState::new(store.clone(), clock.clone()).with_cipher(cipher));
+        Self::with_state(store, clock, |s| s)
+    }
+
+    /// Local-development destinations: webhooks may point at http:// loopback receivers.
+    pub fn local_webhooks() -> TestApp {
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let store: Arc<dyn TableStore> = Arc::new(SqliteTable::in_memory(clock.clone()).unwrap());
+        Self::with_state(store, clock, |s| {
+            s.with_destinations(iron_webhooks::DestinationPolicy { allow_loopback_http: true })
+        })
+    }
+
+    pub fn cipher() -> Arc<iron_store::LocalKeyCipher> {
+        Arc::new(iron_store::LocalKeyCipher::from_bytes([7; 32]))
+    }
+
+    fn with_state(
+        store: Arc<dyn TableStore>,
+        clock: Arc<ManualClock>,
+        adjust: impl FnOnce(AppState) -> AppState,
+    ) -> TestApp {
+        let state = adjust(AppState::new(store.clone(), clock.clone()).with_cipher(Self::cipher()));
+        let router = iron_external_api::router(state);
         TestApp { router, store, clock }
     }
 

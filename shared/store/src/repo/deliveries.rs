@@ -220,3 +220,79 @@ pub async fn direct(
         })?;
     Ok(delivery)
 }
+
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub state: Option<DeliveryState>,
+    pub event_type: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// One webhook's deliveries, newest first.
+pub async fn list(
+    store: &dyn TableStore,
+    scope: &TenantScope,
+    webhook_id: &Id,
+    filter: &DeliveryFilter,
+    limit: usize,
+    cursor: Option<crate::Cursor>,
+) -> RepoResult<(Vec<Delivery>, Option<crate::Cursor>)> {
+    let lo = filter.since.map(keys::ts).unwrap_or_else(|| "0".into());
+    let hi = filter.until.map(|t| format!("{}#~", keys::ts(t))).unwrap_or_else(|| "~".into());
+    let mut q = Query::new(Index::Gsi2, keys::deliveries_of_webhook_partition(scope, webhook_id))
+        .sk(SkCondition::Between(lo, hi))
+        .backward()
+        .limit(limit)
+        .after(cursor);
+    if let Some(state) = filter.state {
+        q = q.filter(crate::Filter::Equals("state".into(), encode(&state)));
+    }
+    if let Some(t) = &filter.event_type {
+        q = q.filter(crate::Filter::Equals("eventType".into(), Value::String(t.clone())));
+    }
+    let page = store.query_json(q).await?;
+    Ok((page.items.iter().map(|j| super::decode_json(j)).collect::<RepoResult<_>>()?, page.next))
+}
+
+/// Puts a finished delivery back to pending, due now (a manual retry). `Ok(false)` if it is
+/// still pending, or changed meanwhile.
+pub async fn requeue(store: &dyn TableStore, d: &Delivery, now: DateTime<Utc>) -> RepoResult<bool> {
+    if d.state == DeliveryState::Pending {
+        return Ok(false);
+    }
+    let mut after = d.clone();
+    after.state = DeliveryState::Pending;
+    after.next_attempt_at = now;
+    record_attempt(store, d, &after).await
+}
+
+/// Requeues every failed delivery of a webhook created since `since` (at most `cap`). Returns
+/// how many.
+pub async fn recover(
+    store: &dyn TableStore,
+    scope: &TenantScope,
+    webhook_id: &Id,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    cap: usize,
+) -> RepoResult<usize> {
+    let filter = DeliveryFilter { state: Some(DeliveryState::Failed), since: Some(since), ..DeliveryFilter::default() };
+    let mut cursor = None;
+    let mut n = 0;
+    loop {
+        let (page, next) = list(store, scope, webhook_id, &filter, 100, cursor).await?;
+        for d in &page {
+            if n >= cap {
+                return Ok(n);
+            }
+            if requeue(store, d, now).await? {
+                n += 1;
+            }
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(n),
+        }
+    }
+}
