@@ -71,6 +71,11 @@ async fn the_log_shows_every_attempt_and_failed_deliveries_can_be_sent_again() {
     assert_eq!(attempts.len(), 3);
     assert!(attempts.iter().all(|a| a["responseBody"] == "receiver says hi" && a["durationMs"].is_number()));
 
+    let health = app.get(&format!("{V1}/webhooks/{hook_id}"), &key).await;
+    assert_eq!(health.body["health"]["failureCount"], 3, "{}", health.body);
+    assert_eq!(health.body["health"]["lastDeliveryStatus"], 500);
+    assert_eq!(health.body["health"]["successRate24h"], 0.0);
+
     // The receiver is fixed: a manual retry delivers it.
     status.store(200, Ordering::SeqCst);
     let retried = app
@@ -86,6 +91,9 @@ async fn the_log_shows_every_attempt_and_failed_deliveries_can_be_sent_again() {
     dispatcher.attempt(&r).await.unwrap();
     let delivered = app.get(&format!("{V1}/webhooks/{hook_id}/deliveries?status=delivered"), &key).await;
     assert_eq!(delivered.body["data"][0]["id"], delivery_id.as_str());
+    let health = app.get(&format!("{V1}/webhooks/{hook_id}"), &key).await;
+    assert_eq!(health.body["health"]["failureCount"], 0);
+    assert_eq!(health.body["health"]["lastDeliveryOk"], true);
 
     // Recover: every failure since a time goes out again.
     status.store(503, Ordering::SeqCst);

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use iron_domain::RetryPolicyName;
 use iron_store::repo::deliveries::{self, Attempt, Delivery, DeliveryRef, DeliveryState};
-use iron_store::repo::{RepoError, webhooks};
+use iron_store::repo::{RepoError, webhook_health, webhooks};
 use iron_store::{Clock, KeyCipher, TableStore, TenantScope};
 use iron_webhooks::{DestinationPolicy, Outcome, RetryPolicy, WebhookSecret};
 use std::sync::Arc;
@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// How much of a receiver's answer is kept on the attempt.
 pub const BODY_KEPT: usize = 4096;
+/// A webhook failing without a single success for this long is disabled.
+pub const DISABLE_AFTER: chrono::Duration = chrono::Duration::days(5);
 
 pub struct Dispatcher {
     pub store: Arc<dyn TableStore>,
@@ -70,6 +72,18 @@ impl Dispatcher {
             Err(RepoError::NotFound) => return self.finish(&delivery, now, None, "the webhook was deleted").await,
             Err(e) => return Err(e),
         };
+        // Each endpoint's own budget: a slow or busy receiver delays only its deliveries.
+        if !webhook_health::take_slot(
+            self.store.as_ref(),
+            &scope,
+            &hook.webhook.id,
+            hook.webhook.rate_limit_per_second,
+            now,
+        )
+        .await?
+        {
+            return Ok(Next::RetryIn(Duration::from_secs(1)));
+        }
         let event = deliveries::event(self.store.as_ref(), &scope, &delivery.event_id).await?;
         let body = serde_json::json!({ "type": event.event_type, "timestamp": event.created_at, "data": event.data })
             .to_string();
@@ -113,10 +127,39 @@ impl Dispatcher {
         if !deliveries::record_attempt(self.store.as_ref(), &delivery, &after).await? {
             return Ok(Next::Done);
         }
+        let ok = outcome == Outcome::Delivered;
+        let health =
+            webhook_health::record(self.store.as_ref(), &scope, &hook.webhook.id, ok, exchange.status, now).await?;
+        if outcome == Outcome::Gone {
+            self.disable(&scope, &hook.webhook.id, "the receiver answered 410 Gone".into()).await?;
+        } else if let Some(since) = health.failing_since.filter(|since| now - *since >= DISABLE_AFTER) {
+            self.disable(&scope, &hook.webhook.id, format!("every delivery has failed since {}", since.to_rfc3339()))
+                .await?;
+        }
         Ok(match (after.state, wait) {
             (DeliveryState::Pending, Some(wait)) => Next::RetryIn(wait),
             _ => Next::Done,
         })
+    }
+
+    /// Disables a webhook, saying why (the business re-enables it with `active: true`).
+    async fn disable(&self, scope: &TenantScope, webhook: &iron_domain::Id, reason: String) -> Result<(), RepoError> {
+        for _ in 0..3 {
+            let before = webhooks::get(self.store.as_ref(), scope, webhook).await?;
+            if !before.webhook.active {
+                return Ok(());
+            }
+            let mut after = before.clone();
+            after.webhook.active = false;
+            after.webhook.disabled_reason = Some(reason.clone());
+            after.webhook.updated_at =
+                self.clock.now().max(before.webhook.updated_at + chrono::Duration::milliseconds(1));
+            match webhooks::update(self.store.as_ref(), scope, &before, &after).await {
+                Err(RepoError::Conflict { .. }) => continue,
+                other => return other,
+            }
+        }
+        Ok(())
     }
 
     /// Ends a delivery without a request (its webhook is gone or disabled).

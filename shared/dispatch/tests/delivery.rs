@@ -179,3 +179,73 @@ async fn private_destinations_are_refused_at_delivery_time() {
     let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
     assert!(d.attempts[0].error.as_deref().unwrap().contains("https"), "{:?}", d.attempts[0].error);
 }
+
+/// A second event for the same webhook, fanned out at the clock's time.
+async fn another_delivery(w: &World) -> DeliveryRef {
+    let now = w.clock.now();
+    let event = Event::new("member.created", w.scope.business_id(), now, serde_json::json!({"id": "ath_2"}));
+    w.store.transact(vec![events::outbox_op(&w.scope, &event)]).await.unwrap();
+    deliveries::fan_out(w.store.as_ref(), now, 100).await.unwrap().remove(0)
+}
+
+async fn webhook_state(w: &World) -> (bool, Option<String>) {
+    let hooks = webhooks::list(w.store.as_ref(), &w.scope).await.unwrap();
+    (hooks[0].webhook.active, hooks[0].webhook.disabled_reason.clone())
+}
+
+#[tokio::test]
+async fn gone_disables_the_webhook_and_says_why() {
+    let (url, _) = receiver(vec![(410, None)]).await;
+    let (w, r) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    w.dispatcher.attempt(&r).await.unwrap();
+    let (active, reason) = webhook_state(&w).await;
+    assert!(!active);
+    assert!(reason.unwrap().contains("410"));
+    // Later events make no deliveries to a disabled webhook.
+    let event = Event::new("member.created", w.scope.business_id(), w.clock.now(), serde_json::json!({"id": "ath_2"}));
+    w.store.transact(vec![events::outbox_op(&w.scope, &event)]).await.unwrap();
+    assert!(deliveries::fan_out(w.store.as_ref(), w.clock.now(), 100).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_webhook_failing_for_five_days_is_disabled() {
+    let (url, _) = receiver(vec![(500, None)]).await;
+    let (w, r) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    w.dispatcher.attempt(&r).await.unwrap();
+    let health =
+        iron_store::repo::webhook_health::get(w.store.as_ref(), &w.scope, &webhook_id(&w).await).await.unwrap();
+    assert_eq!((health.failure_count, health.last_delivery_status), (1, Some(500)));
+    w.clock.advance(chrono::Duration::days(4));
+    let r2 = another_delivery(&w).await;
+    w.dispatcher.attempt(&r2).await.unwrap();
+    assert!(webhook_state(&w).await.0, "four days of failures: still on");
+    w.clock.advance(chrono::Duration::days(1));
+    let r3 = another_delivery(&w).await;
+    w.dispatcher.attempt(&r3).await.unwrap();
+    let (active, reason) = webhook_state(&w).await;
+    assert!(!active, "five days of failures: disabled");
+    assert!(reason.unwrap().contains("failed since"));
+}
+
+async fn webhook_id(w: &World) -> Id {
+    webhooks::list(w.store.as_ref(), &w.scope).await.unwrap()[0].webhook.id.clone()
+}
+
+#[tokio::test]
+async fn each_endpoint_has_its_own_delivery_budget() {
+    let (url, rx) = receiver(vec![(200, None)]).await;
+    let (w, r) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    // Lower this webhook's budget to one delivery a second.
+    let id = webhook_id(&w).await;
+    let before = webhooks::get(w.store.as_ref(), &w.scope, &id).await.unwrap();
+    let mut after = before.clone();
+    after.webhook.rate_limit_per_second = 1;
+    webhooks::update(w.store.as_ref(), &w.scope, &before, &after).await.unwrap();
+    let r2 = another_delivery(&w).await;
+    assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done);
+    assert_eq!(w.dispatcher.attempt(&r2).await.unwrap(), Next::RetryIn(Duration::from_secs(1)), "over budget: later");
+    assert_eq!(rx.seen.lock().unwrap().len(), 1);
+    w.clock.advance(chrono::Duration::seconds(1));
+    assert_eq!(w.dispatcher.attempt(&r2).await.unwrap(), Next::Done);
+    assert_eq!(rx.seen.lock().unwrap().len(), 2);
+}

@@ -130,6 +130,22 @@ pub fn webhook(scope: &TenantScope, id: &Id) -> Key {
     Key::new(webhooks_partition(scope), id.as_str())
 }
 
+/// A webhook's delivery health (last delivery, consecutive failures).
+pub fn webhook_health(scope: &TenantScope, webhook_id: &Id) -> Key {
+    Key::new(format!("{}#WEBHOOKHEALTH", biz(scope)), webhook_id.as_str())
+}
+/// Hourly delivery counters of a webhook (`ok` / `failed`), kept two days.
+pub fn webhook_stats(scope: &TenantScope, webhook_id: &Id, hour: &str) -> Key {
+    Key::new(format!("{}#WEBHOOKSTATS", biz(scope)), format!("{webhook_id}#{hour}"))
+}
+pub fn webhook_stats_partition(scope: &TenantScope) -> String {
+    format!("{}#WEBHOOKSTATS", biz(scope))
+}
+/// Deliveries started to a webhook in one second (its rate limit).
+pub fn webhook_rate(scope: &TenantScope, webhook_id: &Id, second: i64) -> Key {
+    Key::new(format!("{}#WEBHOOKRATE", biz(scope)), format!("{webhook_id}#{second}"))
+}
+
 // ---- deliveries ----
 
 pub fn delivery(scope: &TenantScope, id: &Id) -> Key {

@@ -37,6 +37,23 @@ pub struct WebhookOut {
     pub updated_at: DateTime<Utc>,
     /// While a rotated-out secret still signs (deliveries carry both signatures).
     pub previous_secret_until: Option<DateTime<Utc>>,
+    /// How deliveries have been going (on single-webhook reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthOut {
+    pub last_delivery_at: Option<DateTime<Utc>>,
+    /// The last attempt's status code (absent when the receiver didn't answer).
+    pub last_delivery_status: Option<u16>,
+    pub last_delivery_ok: Option<bool>,
+    /// Failed attempts in a row.
+    pub failure_count: u32,
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Successful attempts / attempts over the last 24 hours.
+    pub success_rate_24h: Option<f64>,
 }
 
 impl From<&StoredWebhook> for WebhookOut {
@@ -54,6 +71,7 @@ impl From<&StoredWebhook> for WebhookOut {
             created_at: w.created_at,
             updated_at: w.updated_at,
             previous_secret_until: s.previous_until,
+            health: None,
         }
     }
 }
@@ -232,7 +250,24 @@ pub async fn get_one(
 ) -> Result<Json<WebhookOut>, ApiError> {
     let tenant = principal.require(Scope::ManageWebhooks)?;
     let stored = webhooks::get(state.store.as_ref(), tenant, &webhook_id(&id)?).await.map_err(repo_err(&id))?;
-    Ok(Json(WebhookOut::from(&stored)))
+    let h = iron_store::repo::webhook_health::get(state.store.as_ref(), tenant, &stored.webhook.id).await?;
+    let rate = iron_store::repo::webhook_health::success_rate_24h(
+        state.store.as_ref(),
+        tenant,
+        &stored.webhook.id,
+        state.clock.now(),
+    )
+    .await?;
+    let mut out = WebhookOut::from(&stored);
+    out.health = Some(HealthOut {
+        last_delivery_at: h.last_delivery_at,
+        last_delivery_status: h.last_delivery_status,
+        last_delivery_ok: h.last_delivery_ok,
+        failure_count: h.failure_count,
+        failing_since: h.failing_since,
+        success_rate_24h: rate,
+    });
+    Ok(Json(out))
 }
 
 async fn load(state: &AppState, tenant: &TenantScope, id: &str) -> Result<StoredWebhook, ApiError> {

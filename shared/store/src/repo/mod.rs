@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod platform;
 pub mod rate_limit;
 pub mod referrals;
+pub mod webhook_health;
 pub mod webhooks;
 
 use crate::item::Item;
