@@ -56,4 +56,4 @@ echo "Lambda binary (release, stripped): $(stat -c %s "$bin/external-api" | awk 
 python3 events/generate.py >/dev/null
 echo "cold start, GET /health (process start → first response, fake Runtime API):"
 python3 bench/lambda_cold_start.py "$bin/external-api" events/apigw-health.json --runs 20 \
-  --env TABLE_NAME=bench --env KMS_KEY_ID=bench --env AWS_REGION=eu-west-1 --env AWS_ACCESS_KEY_ID=x --env AWS_SECRET_ACCESS_KEY=x
+  --env TABLE_NAME=bench --env KMS_KEY_ID=bench --env DELIVERY_QUEUE_URL=http://127.0.0.1:1/queue/bench --env AWS_REGION=eu-west-1 --env AWS_ACCESS_KEY_ID=x --env AWS_SECRET_ACCESS_KEY=x

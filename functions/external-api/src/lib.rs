@@ -19,6 +19,8 @@ pub struct Config {
     pub table_name: String,
     /// The KMS key that wraps the data keys of stored secrets.
     pub kms_key_id: String,
+    /// The webhook delivery queue (test events go straight onto it).
+    pub delivery_queue_url: String,
     /// `IRON_AUDIT_RETENTION_DAYS`, default 90.
     pub audit_retention_days: i64,
     /// `IRON_TRUST_X_FORWARDED_FOR=true` only behind a proxy of ours; otherwise the client IP is
@@ -32,6 +34,8 @@ impl Config {
             std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME must name the DynamoDB table".to_owned())?;
         let kms_key_id = std::env::var("KMS_KEY_ID")
             .map_err(|_| "KMS_KEY_ID must name the KMS key for stored secrets".to_owned())?;
+        let delivery_queue_url = std::env::var("DELIVERY_QUEUE_URL")
+            .map_err(|_| "DELIVERY_QUEUE_URL must name the webhook delivery queue".to_owned())?;
         let audit_retention_days = match std::env::var("IRON_AUDIT_RETENTION_DAYS") {
             Ok(v) => {
                 v.parse().ok().filter(|d| (1..=3653).contains(d)).ok_or("IRON_AUDIT_RETENTION_DAYS must be 1..=3653")?
@@ -39,7 +43,7 @@ impl Config {
             Err(_) => iron_http::DEFAULT_AUDIT_RETENTION_DAYS,
         };
         let trust_forwarded_for = std::env::var("IRON_TRUST_X_FORWARDED_FOR").is_ok_and(|v| v == "true" || v == "1");
-        Ok(Config { table_name, kms_key_id, audit_retention_days, trust_forwarded_for })
+        Ok(Config { table_name, kms_key_id, delivery_queue_url, audit_retention_days, trust_forwarded_for })
     }
 }
 

@@ -1,6 +1,6 @@
 //! Lambda entry point: wires the AWS adapters and runs the router under lambda_http.
 
-use iron_aws::{DynamoTable, KmsKeyCipher};
+use iron_aws::{DynamoTable, KmsKeyCipher, SqsQueue};
 use iron_http::{AppState, ClientIpConfig, InlineAudit};
 use iron_store::SystemClock;
 use std::sync::Arc;
@@ -19,6 +19,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let state = AppState::new(store, clock)
         .with_audit(audit)
         .with_client_ip(ClientIpConfig { trust_forwarded_for: config.trust_forwarded_for })
-        .with_cipher(Arc::new(KmsKeyCipher::new(aws_sdk_kms::Client::new(&sdk), config.kms_key_id)));
+        .with_cipher(Arc::new(KmsKeyCipher::new(aws_sdk_kms::Client::new(&sdk), config.kms_key_id)))
+        .with_delivery_queue(Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), config.delivery_queue_url)));
     lambda_http::run(iron_external_api::router(state)).await
 }

@@ -167,7 +167,7 @@ pub async fn start(
         clock: embedded.clock.clone(),
         destinations: iron_webhooks::DestinationPolicy { allow_loopback_http: config.allow_local_webhooks },
     });
-    tokio::spawn(worker::run(dispatcher));
+    tokio::spawn(worker::run(dispatcher, embedded.queue.clone()));
     let scheduler = embedded.scheduler.clone();
     tokio::spawn(scheduler.run(Arc::new(|schedule| tracing::info!(name = %schedule.name, "schedule fired"))));
 
@@ -180,6 +180,7 @@ pub async fn start(
         .with_audit(audit)
         .with_client_ip(ClientIpConfig { trust_forwarded_for: config.trust_forwarded_for })
         .with_cipher(embedded.cipher.clone())
+        .with_delivery_queue(embedded.queue.clone())
         .with_destinations(iron_webhooks::DestinationPolicy { allow_loopback_http: config.allow_local_webhooks });
     // The socket address is the client IP locally (allowlists, audit log).
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -73,12 +73,6 @@ async fn main() -> std::process::ExitCode {
         started.api_key,
         started.api_key,
     );
-    if args.allow_local_webhooks {
-        let _ = writeln!(
-            out,
-            "Note: webhooks may point at http:// loopback receivers (--allow-local-webhooks); never in a deployment."
-        );
-    }
     let _ = out.flush();
     drop(out);
     match server.await {

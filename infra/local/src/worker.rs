@@ -1,36 +1,40 @@
-//! What AWS runs around the API, here in-process: the outbox fan-out and webhook delivery.
-//! Every half second: fan out pending events, then attempt every due delivery, each in its own
-//! task so a slow receiver holds up only its own deliveries. All state is in the database, so a
-//! killed process resumes where it stopped (an attempt in flight at the kill is made again:
+//! What AWS runs around the API, here in-process, with the same code: every half second the
+//! dispatcher's scheduled run (outbox fan-out, lost-message sweep) and a receive from the durable
+//! embedded delivery queue, each message handled in its own task so a slow receiver holds up only
+//! its own deliveries. Queue and deliveries live in the data dir: a killed process resumes where
+//! it stopped (a message in flight at the kill comes back after its visibility timeout:
 //! at-least-once, with the same webhook-id).
 
 use iron_dispatch::Dispatcher;
-use iron_store::repo::deliveries;
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use iron_store::{Queue, SqliteQueue};
+use std::sync::Arc;
 use std::time::Duration;
 
-pub async fn run(dispatcher: Arc<Dispatcher>) {
-    let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+/// How long a received message stays hidden while its attempt runs (longer than the 15 s
+/// request timeout).
+pub const VISIBILITY: Duration = Duration::from_secs(16);
+
+pub async fn run(dispatcher: Arc<Dispatcher>, queue: Arc<SqliteQueue>) {
     loop {
         let now = dispatcher.clock.now();
-        if let Err(e) = deliveries::fan_out(dispatcher.store.as_ref(), now, 100).await {
-            tracing::warn!(error = %e, "outbox fan-out failed");
+        if let Err(e) = iron_webhook_dispatcher::handle_schedule(&dispatcher, queue.as_ref(), now).await {
+            tracing::warn!(error = %e, "scheduled dispatcher run failed");
         }
-        match deliveries::due(dispatcher.store.as_ref(), now, 100).await {
-            Err(e) => tracing::warn!(error = %e, "due sweep failed"),
-            Ok(due) => {
-                for r in due {
-                    let id = r.delivery_id.to_string();
-                    if !in_flight.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone()) {
-                        continue;
-                    }
-                    let (dispatcher, in_flight) = (dispatcher.clone(), in_flight.clone());
+        match queue.receive(10, VISIBILITY, Duration::ZERO).await {
+            Err(e) => tracing::warn!(error = %e, "delivery queue receive failed"),
+            Ok(messages) => {
+                for m in messages {
+                    let (dispatcher, queue) = (dispatcher.clone(), queue.clone());
                     tokio::spawn(async move {
-                        if let Err(e) = dispatcher.attempt(&r).await {
-                            tracing::warn!(error = %e, delivery = %r.delivery_id, "delivery attempt failed");
+                        match iron_webhook_dispatcher::handle_message(&dispatcher, queue.as_ref(), &m.body).await {
+                            Ok(()) => {
+                                if let Err(e) = queue.delete(&m.receipt).await {
+                                    tracing::warn!(error = %e, "could not delete a handled message");
+                                }
+                            }
+                            // Left on the queue: it comes back after the visibility timeout.
+                            Err(e) => tracing::warn!(error = %e, message = %m.id, "delivery message not processed"),
                         }
-                        in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
                     });
                 }
             }

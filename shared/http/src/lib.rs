@@ -23,7 +23,7 @@ pub use params::QueryParams;
 pub use request::{RequestId, finish};
 pub use versioning::{BetaFeatures, deprecated};
 
-use iron_store::{Clock, KeyCipher, TableStore};
+use iron_store::{Clock, KeyCipher, Queue, TableStore};
 use iron_webhooks::DestinationPolicy;
 use std::sync::Arc;
 
@@ -40,6 +40,9 @@ pub struct AppState {
     pub cipher: Option<Arc<dyn KeyCipher>>,
     /// Where webhooks may point.
     pub destinations: DestinationPolicy,
+    /// The webhook delivery queue, for deliveries made outside the outbox fan-out (test events).
+    /// Without it they wait for the dispatcher's sweep.
+    pub delivery_queue: Option<Arc<dyn Queue>>,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             key_use: Arc::default(),
             cipher: None,
             destinations: DestinationPolicy::default(),
+            delivery_queue: None,
         }
     }
 
@@ -70,6 +74,11 @@ impl AppState {
     /// Local development only: allow http and loopback webhook receivers.
     pub fn with_destinations(mut self, policy: DestinationPolicy) -> AppState {
         self.destinations = policy;
+        self
+    }
+
+    pub fn with_delivery_queue(mut self, queue: Arc<dyn Queue>) -> AppState {
+        self.delivery_queue = Some(queue);
         self
     }
 

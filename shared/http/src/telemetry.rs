@@ -11,7 +11,8 @@ pub fn init(json: bool) {
         .filter(|v| !v.trim().is_empty())
         .and_then(|v| EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    // stderr: stdout is for what a program prints on purpose (iron-local's banner).
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr);
     let result = if json {
         builder.json().with_current_span(true).with_span_list(false).flatten_event(true).try_init()
     } else {

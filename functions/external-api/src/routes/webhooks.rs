@@ -409,6 +409,16 @@ pub async fn test(
     let delivery = iron_store::repo::deliveries::direct(state.store.as_ref(), tenant, &event, &hook.webhook.id, now)
         .await
         .map_err(repo_err(&id))?;
+    // Straight onto the delivery queue; if that fails, the dispatcher's sweep finds it.
+    if let Some(queue) = &state.delivery_queue {
+        let r = iron_store::repo::deliveries::DeliveryRef {
+            business_id: delivery.business_id.clone(),
+            delivery_id: delivery.id.clone(),
+        };
+        if let Err(e) = queue.send(&serde_json::to_string(&r).unwrap_or_default(), std::time::Duration::ZERO).await {
+            tracing::warn!(error = %e, "test delivery not queued; the sweep will pick it up");
+        }
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(TestDeliveryOut { delivery_id: delivery.id.to_string(), event_id: event.id.to_string() }),
