@@ -45,6 +45,7 @@ async fn the_log_shows_every_attempt_and_failed_deliveries_can_be_sent_again() {
         cipher: TestApp::cipher(),
         clock: app.clock.clone(),
         destinations: iron_webhooks::DestinationPolicy { allow_loopback_http: true },
+        request_timeout: std::time::Duration::from_secs(15),
     };
 
     // A test event that fails three times.

@@ -21,6 +21,7 @@ async fn main() -> Result<(), Error> {
         cipher: Arc::new(KmsKeyCipher::new(aws_sdk_kms::Client::new(&sdk), config.kms_key_id)),
         clock,
         destinations: iron_webhooks::DestinationPolicy::default(),
+        request_timeout: iron_dispatch::REQUEST_TIMEOUT,
     });
     let queue = Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queue_url));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

@@ -87,6 +87,7 @@ async fn schedule_then_queue_then_delivery() {
         cipher,
         clock: clock.clone(),
         destinations: iron_webhooks::DestinationPolicy { allow_loopback_http: true },
+        request_timeout: std::time::Duration::from_secs(15),
     };
 
     // The scheduled run (the sample EventBridge event) queues the new delivery.

@@ -166,6 +166,7 @@ pub async fn start(
         cipher: embedded.cipher.clone(),
         clock: embedded.clock.clone(),
         destinations: iron_webhooks::DestinationPolicy { allow_loopback_http: config.allow_local_webhooks },
+        request_timeout: iron_dispatch::REQUEST_TIMEOUT,
     });
     tokio::spawn(worker::run(dispatcher, embedded.queue.clone()));
     let scheduler = embedded.scheduler.clone();

@@ -25,6 +25,8 @@ pub struct Dispatcher {
     pub cipher: Arc<dyn KeyCipher>,
     pub clock: Arc<dyn Clock>,
     pub destinations: DestinationPolicy,
+    /// At most [`REQUEST_TIMEOUT`]; shorter only in tests.
+    pub request_timeout: Duration,
 }
 
 /// What to do with the queue message after an attempt.
@@ -192,7 +194,7 @@ impl Dispatcher {
         let host = url.host_str().unwrap_or_default().to_owned();
         let client = match reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(self.request_timeout.min(REQUEST_TIMEOUT))
             .resolve_to_addrs(&host, &addrs)
             .user_agent("IronMetrics-Webhooks/1.0")
             .build()
@@ -210,7 +212,9 @@ impl Dispatcher {
             .send()
             .await;
         match sent {
-            Err(e) if e.is_timeout() => failed(format!("timed out after {} s", REQUEST_TIMEOUT.as_secs())),
+            Err(e) if e.is_timeout() => {
+                failed(format!("timed out after {} ms", self.request_timeout.min(REQUEST_TIMEOUT).as_millis()))
+            }
             Err(e) => failed(format!("request failed: {e}")),
             Ok(resp) => {
                 let status = resp.status().as_u16();

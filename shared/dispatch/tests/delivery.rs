@@ -91,7 +91,13 @@ async fn world(url: &str, policy: RetryPolicyName, destinations: DestinationPoli
     store.transact(vec![events::outbox_op(&scope, &event)]).await.unwrap();
     let made = deliveries::fan_out(store.as_ref(), now, 100).await.unwrap();
     assert_eq!(made.len(), 1);
-    let dispatcher = Dispatcher { store: store.clone(), cipher, clock: clock.clone(), destinations };
+    let dispatcher = Dispatcher {
+        store: store.clone(),
+        cipher,
+        clock: clock.clone(),
+        destinations,
+        request_timeout: Duration::from_secs(15),
+    };
     (World { dispatcher, store, clock, scope, secret }, made[0].clone())
 }
 
@@ -248,4 +254,75 @@ async fn each_endpoint_has_its_own_delivery_budget() {
     w.clock.advance(chrono::Duration::seconds(1));
     assert_eq!(w.dispatcher.attempt(&r2).await.unwrap(), Next::Done);
     assert_eq!(rx.seen.lock().unwrap().len(), 2);
+}
+
+/// A receiver that fails every other request, and one that is too slow.
+async fn flaky_receiver(slow: Option<Duration>) -> (String, Arc<Mutex<Vec<String>>>) {
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
+    let store = seen.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap| {
+            let (store, count) = (store.clone(), count.clone());
+            async move {
+                if let Some(d) = slow {
+                    tokio::time::sleep(d).await;
+                }
+                store.lock().unwrap().push(headers["webhook-id"].to_str().unwrap().to_owned());
+                if count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 2 == 0 {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
+                }
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn with_a_receiver_failing_half_the_time_every_event_ends_delivered_or_visibly_failed() {
+    let (url, seen) = flaky_receiver(None).await;
+    let (w, first) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    let mut refs = vec![first];
+    for _ in 0..19 {
+        refs.push(another_delivery(&w).await);
+    }
+    // Drive the schedule: attempt whatever is due, move the clock on, until nothing is pending.
+    for _ in 0..10 {
+        for r in deliveries::due(w.store.as_ref(), w.clock.now(), 100).await.unwrap() {
+            w.dispatcher.attempt(&r).await.unwrap();
+        }
+        w.clock.advance(chrono::Duration::minutes(15));
+    }
+    let mut delivered = 0;
+    for r in &refs {
+        let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
+        assert_eq!(d.attempts.len() as u32, d.attempt);
+        match d.state {
+            DeliveryState::Pending => panic!("nothing is left in limbo"),
+            DeliveryState::Delivered => delivered += 1,
+            // Visibly failed: all three attempts are on record with the receiver's answer.
+            DeliveryState::Failed => assert!(d.attempts.len() == 3 && d.attempts.iter().all(|a| a.status == Some(500))),
+        }
+    }
+    assert!(delivered >= 10, "most get through: {delivered} of 20");
+    let ids: std::collections::HashSet<String> = seen.lock().unwrap().iter().cloned().collect();
+    assert_eq!(ids.len(), 20, "every event reached the receiver");
+}
+
+#[tokio::test]
+async fn a_receiver_that_times_out_is_backed_off_longer() {
+    let (url, _) = flaky_receiver(Some(Duration::from_millis(800))).await;
+    let (mut w, r) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    w.dispatcher.request_timeout = Duration::from_millis(200);
+    let Next::RetryIn(wait) = w.dispatcher.attempt(&r).await.unwrap() else { panic!("retry expected") };
+    assert!(wait >= Duration::from_secs(96), "a timeout counts as overload: the wait doubles ({wait:?})");
+    let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
+    assert_eq!(d.attempts[0].status, None);
+    assert!(d.attempts[0].error.as_deref().unwrap().contains("timed out"));
 }
