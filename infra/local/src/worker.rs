@@ -1,5 +1,5 @@
-//! What AWS runs around the API, here in-process, with the same code: every half second the
-//! dispatcher's scheduled run (outbox fan-out, lost-message sweep) and a receive from the durable
+//! What AWS runs around the API, here in-process, with the same code: every 100 ms when idle
+//! (at once while a backlog drains) the dispatcher's scheduled run (outbox fan-out, lost-message sweep) and a receive from the durable
 //! embedded delivery queue, each message handled in its own task so a slow receiver holds up only
 //! its own deliveries. Queue and deliveries live in the data dir: a killed process resumes where
 //! it stopped (a message in flight at the kill comes back after its visibility timeout:
@@ -20,9 +20,11 @@ pub async fn run(dispatcher: Arc<Dispatcher>, queue: Arc<SqliteQueue>) {
         if let Err(e) = iron_webhook_dispatcher::handle_schedule(&dispatcher, queue.as_ref(), now).await {
             tracing::warn!(error = %e, "scheduled dispatcher run failed");
         }
+        let mut busy = false;
         match queue.receive(10, VISIBILITY, Duration::ZERO).await {
             Err(e) => tracing::warn!(error = %e, "delivery queue receive failed"),
             Ok(messages) => {
+                busy = !messages.is_empty();
                 for m in messages {
                     let (dispatcher, queue) = (dispatcher.clone(), queue.clone());
                     tokio::spawn(async move {
@@ -39,6 +41,9 @@ pub async fn run(dispatcher: Arc<Dispatcher>, queue: Arc<SqliteQueue>) {
                 }
             }
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Drain a backlog without pausing; idle, look again every 100 ms.
+        if !busy {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
