@@ -22,6 +22,19 @@ pub enum IdKind {
 }
 
 impl IdKind {
+    pub const ALL: [IdKind; 10] = [
+        IdKind::Business,
+        IdKind::Location,
+        IdKind::ApiKey,
+        IdKind::Athlete,
+        IdKind::Test,
+        IdKind::Partner,
+        IdKind::Referral,
+        IdKind::Event,
+        IdKind::Webhook,
+        IdKind::Delivery,
+    ];
+
     pub const fn prefix(self) -> &'static str {
         match self {
             IdKind::Business => "biz",
@@ -67,19 +80,7 @@ impl Id {
 
     pub fn parse(s: &str) -> Option<Id> {
         let (prefix, body) = s.split_once('_')?;
-        let known = [
-            IdKind::Business,
-            IdKind::Location,
-            IdKind::ApiKey,
-            IdKind::Athlete,
-            IdKind::Test,
-            IdKind::Partner,
-            IdKind::Referral,
-            IdKind::Event,
-            IdKind::Webhook,
-            IdKind::Delivery,
-        ];
-        if !known.iter().any(|k| k.prefix() == prefix) {
+        if !IdKind::ALL.iter().any(|k| k.prefix() == prefix) {
             return None;
         }
         if body.len() != 26 || !body.bytes().all(|b| CROCKFORD.contains(&b)) {
@@ -90,20 +91,7 @@ impl Id {
 
     pub fn kind(&self) -> Option<IdKind> {
         let prefix = self.0.split('_').next()?;
-        [
-            IdKind::Business,
-            IdKind::Location,
-            IdKind::ApiKey,
-            IdKind::Athlete,
-            IdKind::Test,
-            IdKind::Partner,
-            IdKind::Referral,
-            IdKind::Event,
-            IdKind::Webhook,
-            IdKind::Delivery,
-        ]
-        .into_iter()
-        .find(|k| k.prefix() == prefix)
+        IdKind::ALL.into_iter().find(|k| k.prefix() == prefix)
     }
 
     pub fn as_str(&self) -> &str {

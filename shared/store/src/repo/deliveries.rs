@@ -72,6 +72,24 @@ pub async fn event(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> Repo
     decode(store.get(&keys::event(scope, id)).await?.ok_or(RepoError::NotFound)?)
 }
 
+impl Delivery {
+    /// A new delivery of `event` to `webhook_id`, due at once.
+    pub fn new(event: &Event, webhook_id: &Id, now: DateTime<Utc>) -> Delivery {
+        Delivery {
+            id: Id::generate(IdKind::Delivery, now.timestamp_millis()),
+            business_id: event.business_id.clone(),
+            webhook_id: webhook_id.clone(),
+            event_id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            state: DeliveryState::Pending,
+            attempt: 0,
+            next_attempt_at: now,
+            created_at: now,
+            attempts: Vec::new(),
+        }
+    }
+}
+
 fn shard_of(id: &Id) -> u8 {
     keys::outbox_shard(id)
 }
@@ -118,21 +136,7 @@ pub async fn fan_out(store: &dyn TableStore, now: DateTime<Utc>, limit: usize) -
             }
             let targets: Vec<&webhooks::StoredWebhook> =
                 hooks_of[&event.business_id].iter().filter(|h| h.webhook.wants(&event.event_type)).collect();
-            let deliveries: Vec<Delivery> = targets
-                .iter()
-                .map(|h| Delivery {
-                    id: Id::generate(IdKind::Delivery, now.timestamp_millis()),
-                    business_id: event.business_id.clone(),
-                    webhook_id: h.webhook.id.clone(),
-                    event_id: event.id.clone(),
-                    event_type: event.event_type.clone(),
-                    state: DeliveryState::Pending,
-                    attempt: 0,
-                    next_attempt_at: now,
-                    created_at: now,
-                    attempts: Vec::new(),
-                })
-                .collect();
+            let deliveries: Vec<Delivery> = targets.iter().map(|h| Delivery::new(&event, &h.webhook.id, now)).collect();
             // The event leaves the pending index in the same transaction.
             for attr in [crate::item::GSI2PK, crate::item::GSI2SK] {
                 stored.remove(attr);
@@ -193,18 +197,7 @@ pub async fn direct(
     webhook_id: &Id,
     now: DateTime<Utc>,
 ) -> RepoResult<Delivery> {
-    let delivery = Delivery {
-        id: Id::generate(IdKind::Delivery, now.timestamp_millis()),
-        business_id: event.business_id.clone(),
-        webhook_id: webhook_id.clone(),
-        event_id: event.id.clone(),
-        event_type: event.event_type.clone(),
-        state: DeliveryState::Pending,
-        attempt: 0,
-        next_attempt_at: now,
-        created_at: now,
-        attempts: Vec::new(),
-    };
+    let delivery = Delivery::new(event, webhook_id, now);
     let mut event_item = keys::item_of("event", encode(event), keys::event(scope, &event.id));
     event_item.insert("fannedOut".into(), Value::Bool(true));
     store
