@@ -283,13 +283,8 @@ impl TableStore for DynamoTable {
                     if !is_expired(&current, now) {
                         return Err(StoreError::ConditionFailed);
                     }
-                    let mut fresh = Item::new();
-                    fresh.insert(item::PK.into(), Value::String(key.pk.clone()));
-                    fresh.insert(item::SK.into(), Value::String(key.sk.clone()));
+                    let mut fresh = item::counter_item(key, ttl);
                     fresh.insert(attr.into(), Value::from(delta));
-                    if let Some(ttl) = ttl {
-                        fresh.insert(item::TTL.into(), Value::from(ttl));
-                    }
                     // Two writers restarting the same expired counter at once could both
                     // write `delta`; counters whose keys are per-window (rate limits) never
                     // restart, so this only touches reused keys.

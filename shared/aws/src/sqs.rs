@@ -4,7 +4,7 @@ use crate::sdk_error;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use iron_store::queue::MAX_DELAY;
+use iron_store::queue::check_delay;
 use iron_store::table::StoreResult;
 use iron_store::{Queue, QueueMessage, StoreError};
 use std::time::Duration;
@@ -50,9 +50,7 @@ impl SqsQueue {
 #[async_trait]
 impl Queue for SqsQueue {
     async fn send(&self, body: &str, delay: Duration) -> StoreResult<String> {
-        if delay > MAX_DELAY {
-            return Err(StoreError::Invalid(format!("delay {}s is over the 900 s maximum", delay.as_secs())));
-        }
+        check_delay(delay)?;
         let out = self
             .client
             .send_message()

@@ -226,6 +226,17 @@ impl Cursor {
     }
 }
 
+/// A new counter item: its key, and its TTL if any (the counter attribute is added by the caller).
+pub fn counter_item(key: &Key, ttl: Option<i64>) -> Item {
+    let mut item = Item::new();
+    item.insert(PK.into(), Value::String(key.pk.clone()));
+    item.insert(SK.into(), Value::String(key.sk.clone()));
+    if let Some(ttl) = ttl {
+        item.insert(TTL.into(), Value::from(ttl));
+    }
+    item
+}
+
 /// Whether the item's TTL has passed at `now` (Unix seconds).
 pub fn is_expired(item: &Item, now: i64) -> bool {
     item.get(TTL).and_then(Value::as_i64).is_some_and(|ttl| ttl <= now)

@@ -35,7 +35,8 @@ pub trait Queue: Send + Sync + 'static {
     async fn change_visibility(&self, receipt: &str, timeout: Duration) -> StoreResult<()>;
 }
 
-pub(crate) fn check_delay(delay: Duration) -> StoreResult<()> {
+/// Refuses a delay SQS would refuse.
+pub fn check_delay(delay: Duration) -> StoreResult<()> {
     if delay > MAX_DELAY {
         return Err(StoreError::Invalid(format!("delay {}s is over the 900 s maximum", delay.as_secs())));
     }

@@ -357,15 +357,7 @@ impl TableStore for SqliteTable {
         in_transaction(&conn, |c| {
             let mut item = match read_live(c, key, now)? {
                 Some(item) => item,
-                None => {
-                    let mut fresh = Item::new();
-                    fresh.insert(item::PK.into(), Value::String(key.pk.clone()));
-                    fresh.insert(item::SK.into(), Value::String(key.sk.clone()));
-                    if let Some(ttl) = ttl {
-                        fresh.insert(item::TTL.into(), Value::from(ttl));
-                    }
-                    fresh
-                }
+                None => item::counter_item(key, ttl),
             };
             let current = item.get(attr).and_then(Value::as_i64).unwrap_or(0);
             let next = current + delta;
