@@ -40,13 +40,12 @@ async fn the_log_shows_every_attempt_and_failed_deliveries_can_be_sent_again() {
         .await;
     assert_eq!(hook.status, 201, "{}", hook.body);
     let hook_id = hook.body["id"].as_str().unwrap().to_owned();
-    let dispatcher = iron_dispatch::Dispatcher {
-        store: app.store.clone(),
-        cipher: TestApp::cipher(),
-        clock: app.clock.clone(),
-        destinations: iron_webhooks::DestinationPolicy { allow_loopback_http: true },
-        request_timeout: std::time::Duration::from_secs(15),
-    };
+    let dispatcher = iron_dispatch::Dispatcher::new(
+        app.store.clone(),
+        TestApp::cipher(),
+        app.clock.clone(),
+        iron_webhooks::DestinationPolicy::local_development(),
+    );
 
     // A test event that fails three times.
     let sent = app.json("POST", &format!("{V1}/webhooks/{hook_id}/test"), &key, json!({}), None).await;

@@ -126,6 +126,49 @@ mod embedded {
     }
 }
 
+/// Names are checked by what DNS answers for them, at registration and on a URL change.
+#[tokio::test]
+async fn registration_refuses_names_resolving_inside() {
+    let dns = std::sync::Arc::new(iron_webhooks::StaticResolver::new());
+    let app = TestApp::with_dns(dns.clone());
+    let (_, scope) = platform::create_business(app.store.as_ref(), "Box DNS", "UTC", app.clock_now()).await.unwrap();
+    let key = app.key(&scope, &[Scope::ManageWebhooks], RateTier::Professional).await;
+    let register = |url: String| {
+        let (app, key) = (&app, &key);
+        async move {
+            app.json("POST", &format!("{V1}/webhooks"), key, json!({"url": url, "events": ["member.created"]}), None)
+                .await
+        }
+    };
+    for (name, answer) in [
+        ("loop.partner.test", "127.0.0.1"),
+        ("ten.partner.test", "10.20.30.40"),
+        ("meta.partner.test", "169.254.169.254"),
+        ("ula.partner.test", "fd00::1"),
+    ] {
+        dns.answer(name, &["93.184.215.14".parse().unwrap(), answer.parse().unwrap()]);
+        let r = register(format!("https://{name}/hook")).await;
+        assert_problem(&r, 422);
+        assert_eq!(r.body["errors"][0]["field"], "/url", "{name}: {}", r.body);
+        let detail = r.body["errors"][0]["message"].as_str().unwrap();
+        assert!(detail.contains(answer) && detail.contains("not a public address"), "{name}: {detail}");
+    }
+    // A name that doesn't resolve yet is accepted: every delivery resolves and checks again.
+    let unknown = register("https://not-yet.partner.test/hook".into()).await;
+    assert_eq!(unknown.status, 201, "{}", unknown.body);
+
+    dns.answer("hooks.partner.test", &["93.184.215.14".parse().unwrap()]);
+    let created = register("https://hooks.partner.test/hook".into()).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    // Changing the URL to a name that resolves inside is refused the same way.
+    let id = created.body["id"].as_str().unwrap();
+    let patched = app
+        .json("PATCH", &format!("{V1}/webhooks/{id}"), &key, json!({"url": "https://ten.partner.test/hook"}), None)
+        .await;
+    assert_problem(&patched, 422);
+    assert_eq!(patched.body["errors"][0]["field"], "/url");
+}
+
 mod dynamodb {
     #[tokio::test]
     async fn registration() {

@@ -3,6 +3,8 @@
 //! - A schedule (EventBridge, every minute): fan out pending outbox events into deliveries and
 //!   queue them; re-queue deliveries that have been due for a while without an attempt (a message
 //!   lost between commit and send).
+//! - The table's stream (DynamoDB Streams, filtered to new outbox events): fan out at once, so
+//!   an event reaches its receivers in well under a second rather than at the next minute.
 //! - The delivery queue (SQS, batches of up to 10): one attempt per message. A retry goes back on
 //!   the queue with the wait as its delay, up to SQS's 15 minutes; a longer wait is covered by
 //!   re-queuing on early receipt until it is due. Failures to process (not delivery failures,
@@ -70,16 +72,44 @@ pub async fn handle_batch(dispatcher: &Dispatcher, queue: &dyn Queue, event: Sqs
     response
 }
 
-/// The scheduled run: fan-out and the lost-message sweep. Returns how many messages it queued.
-pub async fn handle_schedule(dispatcher: &Dispatcher, queue: &dyn Queue, now: DateTime<Utc>) -> Result<usize, String> {
-    let store = dispatcher.store.as_ref();
-    let mut refs = deliveries::fan_out(store, now, 100).await.map_err(|e| e.to_string())?;
-    refs.extend(deliveries::due(store, now - LOST_AFTER, 100).await.map_err(|e| e.to_string())?);
-    for r in &refs {
+/// Fans out pending outbox events into deliveries and queues them (several pages while each
+/// made deliveries). Returns how many messages it queued.
+pub async fn fan_out(dispatcher: &Dispatcher, queue: &dyn Queue, now: DateTime<Utc>) -> Result<usize, String> {
+    let mut queued = 0;
+    for _ in 0..FAN_OUT_PAGES {
+        let refs = deliveries::fan_out(dispatcher.store.as_ref(), now, 100).await.map_err(|e| e.to_string())?;
+        send_all(queue, &refs).await?;
+        queued += refs.len();
+        if refs.is_empty() {
+            break;
+        }
+    }
+    Ok(queued)
+}
+
+/// Pages of pending events one fan-out run takes at most (the next run takes the rest).
+const FAN_OUT_PAGES: usize = 10;
+
+/// Queues again deliveries that have been due for [`LOST_AFTER`] without an attempt (a message
+/// lost between the commit that made the delivery and the send, or a process killed before it).
+pub async fn sweep_lost(dispatcher: &Dispatcher, queue: &dyn Queue, now: DateTime<Utc>) -> Result<usize, String> {
+    let refs = deliveries::due(dispatcher.store.as_ref(), now - LOST_AFTER, 100).await.map_err(|e| e.to_string())?;
+    send_all(queue, &refs).await?;
+    Ok(refs.len())
+}
+
+async fn send_all(queue: &dyn Queue, refs: &[DeliveryRef]) -> Result<(), String> {
+    for r in refs {
         let body = serde_json::to_string(r).map_err(|e| e.to_string())?;
         queue.send(&body, Duration::ZERO).await.map_err(|e| e.to_string())?;
     }
-    Ok(refs.len())
+    Ok(())
+}
+
+/// The scheduled run: fan-out (the backstop for the stream) and the lost-message sweep.
+/// Returns how many messages it queued.
+pub async fn handle_schedule(dispatcher: &Dispatcher, queue: &dyn Queue, now: DateTime<Utc>) -> Result<usize, String> {
+    Ok(fan_out(dispatcher, queue, now).await? + sweep_lost(dispatcher, queue, now).await?)
 }
 
 /// Environment of the deployed function (set by `template.yaml`).
@@ -107,14 +137,21 @@ pub async fn handle(
     queue: &dyn Queue,
     payload: serde_json::Value,
 ) -> Result<serde_json::Value, String> {
-    if payload.get("Records").is_some() {
+    if payload.pointer("/Records/0/eventSource").and_then(|v| v.as_str()) == Some("aws:sqs") {
         let event: SqsEvent = serde_json::from_value(payload).map_err(|e| format!("malformed SQS event: {e}"))?;
         let response = handle_batch(dispatcher, queue, event).await;
         return serde_json::to_value(response).map_err(|e| e.to_string());
+    }
+    if payload.pointer("/Records/0/eventSource").and_then(|v| v.as_str()) == Some("aws:dynamodb") {
+        // The table's stream, filtered to new outbox events: fan out now rather than at the next
+        // scheduled run. The records only wake us; the outbox itself says what is pending, so a
+        // failed run is retried by Lambda (and caught by the schedule) without losing anything.
+        let queued = fan_out(dispatcher, queue, dispatcher.clock.now()).await?;
+        return Ok(serde_json::json!({ "queued": queued }));
     }
     if payload.get("detail-type").and_then(|v| v.as_str()) == Some("Scheduled Event") {
         let queued = handle_schedule(dispatcher, queue, dispatcher.clock.now()).await?;
         return Ok(serde_json::json!({ "queued": queued }));
     }
-    Err("unexpected event: neither an SQS batch nor a scheduled event".into())
+    Err("unexpected event: not an SQS batch, a DynamoDB stream batch or a scheduled event".into())
 }

@@ -16,13 +16,13 @@ async fn main() -> Result<(), Error> {
     let config = iron_webhook_dispatcher::Config::from_env()?;
     let sdk = iron_aws::load_config().await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let dispatcher = Arc::new(Dispatcher {
-        store: Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name, clock.clone())),
-        cipher: Arc::new(KmsKeyCipher::new(aws_sdk_kms::Client::new(&sdk), config.kms_key_id)),
+    // The deployed policy: https to public addresses only, never relaxed.
+    let dispatcher = Arc::new(Dispatcher::new(
+        Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name, clock.clone())),
+        Arc::new(KmsKeyCipher::new(aws_sdk_kms::Client::new(&sdk), config.kms_key_id)),
         clock,
-        destinations: iron_webhooks::DestinationPolicy::default(),
-        request_timeout: iron_dispatch::REQUEST_TIMEOUT,
-    });
+        iron_webhooks::DestinationPolicy::default(),
+    ));
     let queue = Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queue_url));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let (dispatcher, queue) = (dispatcher.clone(), queue.clone());

@@ -82,13 +82,8 @@ async fn schedule_then_queue_then_delivery() {
     .unwrap();
     let event = Event::new("member.created", &business, now, serde_json::json!({"id": "ath_1"}));
     store.transact(vec![events::outbox_op(&scope, &event)]).await.unwrap();
-    let dispatcher = Dispatcher {
-        store: store.clone(),
-        cipher,
-        clock: clock.clone(),
-        destinations: iron_webhooks::DestinationPolicy { allow_loopback_http: true },
-        request_timeout: std::time::Duration::from_secs(15),
-    };
+    let dispatcher =
+        Dispatcher::new(store.clone(), cipher, clock.clone(), iron_webhooks::DestinationPolicy::local_development());
 
     // The scheduled run (the sample EventBridge event) queues the new delivery.
     let schedule: serde_json::Value = serde_json::from_str(

@@ -161,14 +161,17 @@ pub async fn start(
             }
         }
     });
-    let dispatcher = Arc::new(iron_dispatch::Dispatcher {
-        store: embedded.table.clone(),
-        cipher: embedded.cipher.clone(),
-        clock: embedded.clock.clone(),
-        destinations: iron_webhooks::DestinationPolicy { allow_loopback_http: config.allow_local_webhooks },
-        request_timeout: iron_dispatch::REQUEST_TIMEOUT,
-    });
-    tokio::spawn(worker::run(dispatcher, embedded.queue.clone()));
+    let destinations = iron_webhooks::DestinationPolicy::default().allowing_loopback_http(config.allow_local_webhooks);
+    let dispatcher = Arc::new(iron_dispatch::Dispatcher::new(
+        embedded.table.clone(),
+        embedded.cipher.clone(),
+        embedded.clock.clone(),
+        destinations.clone(),
+    ));
+    // The table's change feed wakes the fan-out as soon as an event is committed (as the
+    // DynamoDB stream does on AWS); the worker also looks on its own every half second.
+    let outbox = embedded.table.watch(iron_store::keys::is_pending_event);
+    tokio::spawn(worker::run(dispatcher, embedded.queue.clone(), outbox));
     let scheduler = embedded.scheduler.clone();
     tokio::spawn(scheduler.run(Arc::new(|schedule| tracing::info!(name = %schedule.name, "schedule fired"))));
 
@@ -182,7 +185,7 @@ pub async fn start(
         .with_client_ip(ClientIpConfig { trust_forwarded_for: config.trust_forwarded_for })
         .with_cipher(embedded.cipher.clone())
         .with_delivery_queue(embedded.queue.clone())
-        .with_destinations(iron_webhooks::DestinationPolicy { allow_loopback_http: config.allow_local_webhooks });
+        .with_destinations(destinations);
     // The socket address is the client IP locally (allowlists, audit log).
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal());

@@ -1,49 +1,120 @@
-//! What AWS runs around the API, here in-process, with the same code: every 100 ms when idle
-//! (at once while a backlog drains) the dispatcher's scheduled run (outbox fan-out, lost-message sweep) and a receive from the durable
-//! embedded delivery queue, each message handled in its own task so a slow receiver holds up only
-//! its own deliveries. Queue and deliveries live in the data dir: a killed process resumes where
-//! it stopped (a message in flight at the kill comes back after its visibility timeout:
-//! at-least-once, with the same webhook-id).
+//! What AWS runs around the API, here in-process with the same code:
+//!
+//! - fan-out, woken by the table's change feed the moment an event is committed (the DynamoDB
+//!   stream's job on AWS), and on its own every [`FAN_OUT_EVERY`] for events other processes
+//!   wrote (`iron-admin`);
+//! - the lost-message sweep, every minute (the EventBridge schedule's job);
+//! - the delivery queue's consumer (SQS → Lambda's job): at most [`CONCURRENCY`] attempts at
+//!   once, each message kept invisible while its attempt runs, so nothing is received twice
+//!   because a backlog made it wait.
+//!
+//! Queue and deliveries live in the data dir: a killed process resumes where it stopped (a
+//! message in flight at the kill comes back after its visibility timeout: at-least-once, with
+//! the same webhook-id).
 
 use iron_dispatch::Dispatcher;
-use iron_store::{Queue, SqliteQueue};
+use iron_store::{Queue, QueueMessage, SqliteQueue};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
 
-/// How long a received message stays hidden while its attempt runs (longer than the 15 s
-/// request timeout).
+/// How long a received message stays hidden (longer than the 15 s request timeout); extended
+/// every third of it while the attempt is still running.
 pub const VISIBILITY: Duration = Duration::from_secs(16);
+/// Attempts in flight at once. A slow receiver holds only the slots of its own deliveries, and
+/// each endpoint's per-second budget keeps one endpoint from taking them all.
+pub const CONCURRENCY: usize = 64;
+/// How often fan-out looks for events nothing told it about.
+pub const FAN_OUT_EVERY: Duration = Duration::from_millis(500);
+/// How often deliveries due without an attempt are queued again.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-pub async fn run(dispatcher: Arc<Dispatcher>, queue: Arc<SqliteQueue>) {
+pub async fn run(dispatcher: Arc<Dispatcher>, queue: Arc<SqliteQueue>, outbox: Arc<Notify>) {
+    tokio::spawn(fan_out(dispatcher.clone(), queue.clone(), outbox));
+    tokio::spawn(sweep(dispatcher.clone(), queue.clone()));
+    consume(dispatcher, queue).await
+}
+
+async fn fan_out(dispatcher: Arc<Dispatcher>, queue: Arc<SqliteQueue>, outbox: Arc<Notify>) {
     loop {
         let now = dispatcher.clock.now();
-        if let Err(e) = iron_webhook_dispatcher::handle_schedule(&dispatcher, queue.as_ref(), now).await {
-            tracing::warn!(error = %e, "scheduled dispatcher run failed");
+        match iron_webhook_dispatcher::fan_out(&dispatcher, queue.as_ref(), now).await {
+            // More may be waiting behind a full run: look again at once.
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "fan-out failed"),
         }
-        let mut busy = false;
-        match queue.receive(10, VISIBILITY, Duration::ZERO).await {
-            Err(e) => tracing::warn!(error = %e, "delivery queue receive failed"),
-            Ok(messages) => {
-                busy = !messages.is_empty();
-                for m in messages {
-                    let (dispatcher, queue) = (dispatcher.clone(), queue.clone());
-                    tokio::spawn(async move {
-                        match iron_webhook_dispatcher::handle_message(&dispatcher, queue.as_ref(), &m.body).await {
-                            Ok(()) => {
-                                if let Err(e) = queue.delete(&m.receipt).await {
-                                    tracing::warn!(error = %e, "could not delete a handled message");
-                                }
-                            }
-                            // Left on the queue: it comes back after the visibility timeout.
-                            Err(e) => tracing::warn!(error = %e, message = %m.id, "delivery message not processed"),
-                        }
-                    });
+        tokio::select! {
+            _ = outbox.notified() => {}
+            _ = tokio::time::sleep(FAN_OUT_EVERY) => {}
+        }
+    }
+}
+
+async fn sweep(dispatcher: Arc<Dispatcher>, queue: Arc<SqliteQueue>) {
+    loop {
+        tokio::time::sleep(SWEEP_EVERY).await;
+        match iron_webhook_dispatcher::sweep_lost(&dispatcher, queue.as_ref(), dispatcher.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(queued = n, "deliveries due without an attempt queued again"),
+            Err(e) => tracing::warn!(error = %e, "lost-delivery sweep failed"),
+        }
+    }
+}
+
+async fn consume(dispatcher: Arc<Dispatcher>, queue: Arc<SqliteQueue>) {
+    let slots = Arc::new(Semaphore::new(CONCURRENCY));
+    loop {
+        // Receive only as many messages as there are free slots (at least one, at most ten).
+        let Ok(first) = slots.clone().acquire_owned().await else { return };
+        let mut permits = vec![first];
+        while permits.len() < 10 {
+            match slots.clone().try_acquire_owned() {
+                Ok(p) => permits.push(p),
+                Err(_) => break,
+            }
+        }
+        // Long polling: a send wakes the receive at once.
+        let messages = match queue.receive(permits.len(), VISIBILITY, Duration::from_secs(1)).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "delivery queue receive failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        for (message, permit) in messages.into_iter().zip(permits) {
+            let (dispatcher, queue) = (dispatcher.clone(), queue.clone());
+            tokio::spawn(async move {
+                process(&dispatcher, queue.as_ref(), message).await;
+                drop(permit);
+            });
+        }
+    }
+}
+
+/// One message: its attempt, with the message's invisibility extended while the attempt runs;
+/// deleted when done with, otherwise left to come back after the visibility timeout.
+async fn process(dispatcher: &Dispatcher, queue: &SqliteQueue, message: QueueMessage) {
+    let work = iron_webhook_dispatcher::handle_message(dispatcher, queue, &message.body);
+    tokio::pin!(work);
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + VISIBILITY / 3, VISIBILITY / 3);
+    let result = loop {
+        tokio::select! {
+            result = &mut work => break result,
+            _ = heartbeat.tick() => {
+                if let Err(e) = queue.change_visibility(&message.receipt, VISIBILITY).await {
+                    tracing::warn!(error = %e, message = %message.id, "could not extend a message's visibility");
                 }
             }
         }
-        // Drain a backlog without pausing; idle, look again every 100 ms.
-        if !busy {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    match result {
+        Ok(()) => {
+            if let Err(e) = queue.delete(&message.receipt).await {
+                tracing::warn!(error = %e, message = %message.id, "could not delete a handled message");
+            }
         }
+        Err(e) => tracing::warn!(error = %e, message = %message.id, "delivery message not processed"),
     }
 }

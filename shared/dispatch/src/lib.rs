@@ -10,7 +10,9 @@ use iron_store::repo::deliveries::{self, Attempt, Delivery, DeliveryRef, Deliver
 use iron_store::repo::{RepoError, webhook_health, webhooks};
 use iron_store::{Clock, KeyCipher, TableStore, TenantScope};
 use iron_webhooks::{DestinationPolicy, Outcome, RetryPolicy, WebhookSecret};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The longest a receiver may take.
@@ -26,7 +28,65 @@ pub struct Dispatcher {
     pub clock: Arc<dyn Clock>,
     pub destinations: DestinationPolicy,
     /// At most [`REQUEST_TIMEOUT`]; shorter only in tests.
-    pub request_timeout: Duration,
+    request_timeout: Duration,
+    /// HTTP clients by host and the addresses it was checked and pinned to, so deliveries to a
+    /// receiver reuse its connections (keep-alive) instead of connecting per attempt.
+    clients: Mutex<HashMap<(String, Vec<SocketAddr>), reqwest::Client>>,
+}
+
+/// Pinned clients kept at most (the map is emptied when full; they are cheap to make again).
+const CLIENTS_KEPT: usize = 512;
+
+impl Dispatcher {
+    pub fn new(
+        store: Arc<dyn TableStore>,
+        cipher: Arc<dyn KeyCipher>,
+        clock: Arc<dyn Clock>,
+        destinations: DestinationPolicy,
+    ) -> Dispatcher {
+        Dispatcher {
+            store,
+            cipher,
+            clock,
+            destinations,
+            request_timeout: REQUEST_TIMEOUT,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A shorter request timeout than [`REQUEST_TIMEOUT`] (tests); never a longer one.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Dispatcher {
+        self.request_timeout = timeout.min(REQUEST_TIMEOUT);
+        self
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// The client that connects `host` to exactly `addrs` (made once, then reused).
+    fn client(&self, host: &str, addrs: Vec<SocketAddr>) -> Result<reqwest::Client, String> {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (host.to_owned(), addrs);
+        if let Some(c) = clients.get(&key) {
+            return Ok(c.clone());
+        }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            // Straight to the checked addresses, never through a proxy from the environment.
+            .no_proxy()
+            .timeout(self.request_timeout)
+            .resolve_to_addrs(host, &key.1)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .user_agent("IronMetrics-Webhooks/1.0")
+            .build()
+            .map_err(|e| e.to_string())?;
+        if clients.len() >= CLIENTS_KEPT {
+            clients.clear();
+        }
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
 }
 
 /// What to do with the queue message after an attempt.
@@ -192,15 +252,9 @@ impl Dispatcher {
             Err(e) => return failed(e.to_string()),
         };
         let host = url.host_str().unwrap_or_default().to_owned();
-        let client = match reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(self.request_timeout.min(REQUEST_TIMEOUT))
-            .resolve_to_addrs(&host, &addrs)
-            .user_agent("IronMetrics-Webhooks/1.0")
-            .build()
-        {
+        let client = match self.client(&host, addrs) {
             Ok(c) => c,
-            Err(e) => return failed(e.to_string()),
+            Err(e) => return failed(e),
         };
         let sent = client
             .post(url)
@@ -212,9 +266,7 @@ impl Dispatcher {
             .send()
             .await;
         match sent {
-            Err(e) if e.is_timeout() => {
-                failed(format!("timed out after {} ms", self.request_timeout.min(REQUEST_TIMEOUT).as_millis()))
-            }
+            Err(e) if e.is_timeout() => failed(format!("timed out after {} ms", self.request_timeout.as_millis())),
             Err(e) => failed(format!("request failed: {e}")),
             Ok(resp) => {
                 let status = resp.status().as_u16();

@@ -11,7 +11,7 @@ use iron_domain::{Event, Id, IdKind, RetryPolicyName, Webhook};
 use iron_store::repo::deliveries::{self, DeliveryRef, DeliveryState};
 use iron_store::repo::{events, webhooks};
 use iron_store::{Clock, LocalKeyCipher, ManualClock, SqliteTable, TableStore, TenantScope};
-use iron_webhooks::{DestinationPolicy, WebhookSecret};
+use iron_webhooks::{DestinationPolicy, StaticResolver, WebhookSecret};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -91,22 +91,18 @@ async fn world(url: &str, policy: RetryPolicyName, destinations: DestinationPoli
     store.transact(vec![events::outbox_op(&scope, &event)]).await.unwrap();
     let made = deliveries::fan_out(store.as_ref(), now, 100).await.unwrap();
     assert_eq!(made.len(), 1);
-    let dispatcher = Dispatcher {
-        store: store.clone(),
-        cipher,
-        clock: clock.clone(),
-        destinations,
-        request_timeout: Duration::from_secs(15),
-    };
+    let dispatcher = Dispatcher::new(store.clone(), cipher, clock.clone(), destinations);
     (World { dispatcher, store, clock, scope, secret }, made[0].clone())
 }
 
-const LOCAL: DestinationPolicy = DestinationPolicy { allow_loopback_http: true };
+fn local() -> DestinationPolicy {
+    DestinationPolicy::local_development()
+}
 
 #[tokio::test]
 async fn a_delivery_is_signed_and_verifiable() {
     let (url, rx) = receiver(vec![(204, None)]).await;
-    let (w, r) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    let (w, r) = world(&url, RetryPolicyName::Standard, local()).await;
     assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done);
     let seen = rx.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1);
@@ -130,7 +126,7 @@ async fn a_delivery_is_signed_and_verifiable() {
 #[tokio::test]
 async fn failures_are_retried_on_schedule_then_fail_visibly() {
     let (url, rx) = receiver(vec![(500, None)]).await;
-    let (w, r) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    let (w, r) = world(&url, RetryPolicyName::Standard, local()).await;
     let Next::RetryIn(first) = w.dispatcher.attempt(&r).await.unwrap() else { panic!("retry expected") };
     assert!((48..=72).contains(&first.as_secs()), "about a minute: {first:?}");
     // Not due yet: a message that comes early does nothing.
@@ -159,12 +155,12 @@ async fn failures_are_retried_on_schedule_then_fail_visibly() {
 #[tokio::test]
 async fn gone_stops_and_retry_after_is_honoured() {
     let (url, _) = receiver(vec![(410, None)]).await;
-    let (w, r) = world(&url, RetryPolicyName::Extended, LOCAL).await;
+    let (w, r) = world(&url, RetryPolicyName::Extended, local()).await;
     assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done);
     assert_eq!(deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap().state, DeliveryState::Failed);
 
     let (url, _) = receiver(vec![(503, Some("900")), (200, None)]).await;
-    let (w, r) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    let (w, r) = world(&url, RetryPolicyName::Standard, local()).await;
     assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::RetryIn(Duration::from_secs(900)));
     w.clock.advance(chrono::Duration::seconds(900));
     assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done, "the receiver recovered");
@@ -186,6 +182,29 @@ async fn private_destinations_are_refused_at_delivery_time() {
     assert!(d.attempts[0].error.as_deref().unwrap().contains("https"), "{:?}", d.attempts[0].error);
 }
 
+#[tokio::test]
+async fn dns_answers_pointing_inside_are_refused_at_delivery() {
+    // DNS rebinding: `hooks.partner.test` resolved to a public address when it was registered;
+    // by delivery time it answers with a private, the metadata, or the loopback address. Each
+    // attempt is refused before any connection and says which address was refused.
+    let dns = Arc::new(StaticResolver::new());
+    let policy = DestinationPolicy::default().with_resolver(dns.clone());
+    let (w, r) = world("https://hooks.partner.test/iron", RetryPolicyName::Extended, policy.clone()).await;
+    dns.answer("hooks.partner.test", &["93.184.215.14".parse().unwrap()]);
+    assert!(policy.resolve(&url::Url::parse("https://hooks.partner.test/iron").unwrap()).await.is_ok());
+    for (i, inside) in ["10.0.0.7", "169.254.169.254", "127.0.0.1"].into_iter().enumerate() {
+        // One public and one inside answer: a single bad address refuses the whole name.
+        dns.answer("hooks.partner.test", &["93.184.215.14".parse().unwrap(), inside.parse().unwrap()]);
+        let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
+        w.clock.set(d.next_attempt_at);
+        assert!(matches!(w.dispatcher.attempt(&r).await.unwrap(), Next::RetryIn(_)));
+        let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
+        let error = d.attempts[i].error.as_deref().unwrap();
+        assert!(error.contains(inside) && error.contains("not a public address"), "{error}");
+        assert_eq!(d.attempts[i].status, None);
+    }
+}
+
 /// A second event for the same webhook, fanned out at the clock's time.
 async fn another_delivery(w: &World) -> DeliveryRef {
     let now = w.clock.now();
@@ -202,7 +221,7 @@ async fn webhook_state(w: &World) -> (bool, Option<String>) {
 #[tokio::test]
 async fn gone_disables_the_webhook_and_says_why() {
     let (url, _) = receiver(vec![(410, None)]).await;
-    let (w, r) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    let (w, r) = world(&url, RetryPolicyName::Standard, local()).await;
     w.dispatcher.attempt(&r).await.unwrap();
     let (active, reason) = webhook_state(&w).await;
     assert!(!active);
@@ -216,7 +235,7 @@ async fn gone_disables_the_webhook_and_says_why() {
 #[tokio::test]
 async fn a_webhook_failing_for_five_days_is_disabled() {
     let (url, _) = receiver(vec![(500, None)]).await;
-    let (w, r) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    let (w, r) = world(&url, RetryPolicyName::Standard, local()).await;
     w.dispatcher.attempt(&r).await.unwrap();
     let health =
         iron_store::repo::webhook_health::get(w.store.as_ref(), &w.scope, &webhook_id(&w).await).await.unwrap();
@@ -240,7 +259,7 @@ async fn webhook_id(w: &World) -> Id {
 #[tokio::test]
 async fn each_endpoint_has_its_own_delivery_budget() {
     let (url, rx) = receiver(vec![(200, None)]).await;
-    let (w, r) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    let (w, r) = world(&url, RetryPolicyName::Standard, local()).await;
     // Lower this webhook's budget to one delivery a second.
     let id = webhook_id(&w).await;
     let before = webhooks::get(w.store.as_ref(), &w.scope, &id).await.unwrap();
@@ -287,7 +306,7 @@ async fn flaky_receiver(slow: Option<Duration>) -> (String, Arc<Mutex<Vec<String
 #[tokio::test]
 async fn with_a_receiver_failing_half_the_time_every_event_ends_delivered_or_visibly_failed() {
     let (url, seen) = flaky_receiver(None).await;
-    let (w, first) = world(&url, RetryPolicyName::Standard, LOCAL).await;
+    let (w, first) = world(&url, RetryPolicyName::Standard, local()).await;
     let mut refs = vec![first];
     for _ in 0..19 {
         refs.push(another_delivery(&w).await);
@@ -318,8 +337,8 @@ async fn with_a_receiver_failing_half_the_time_every_event_ends_delivered_or_vis
 #[tokio::test]
 async fn a_receiver_that_times_out_is_backed_off_longer() {
     let (url, _) = flaky_receiver(Some(Duration::from_millis(800))).await;
-    let (mut w, r) = world(&url, RetryPolicyName::Standard, LOCAL).await;
-    w.dispatcher.request_timeout = Duration::from_millis(200);
+    let (mut w, r) = world(&url, RetryPolicyName::Standard, local()).await;
+    w.dispatcher = w.dispatcher.with_request_timeout(Duration::from_millis(200));
     let Next::RetryIn(wait) = w.dispatcher.attempt(&r).await.unwrap() else { panic!("retry expected") };
     assert!(wait >= Duration::from_secs(96), "a timeout counts as overload: the wait doubles ({wait:?})");
     let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();

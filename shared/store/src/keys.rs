@@ -171,9 +171,15 @@ pub fn event(scope: &TenantScope, event_id: &Id) -> Key {
 /// GSI2, sparse: events not yet fanned out to webhooks, oldest first, across businesses, in
 /// 8 shards so no one partition takes every write.
 pub fn outbox_pending_partition(shard: u8) -> String {
-    format!("OUTBOX#PENDING#{shard}")
+    format!("{OUTBOX_PENDING_PREFIX}{shard}")
 }
 pub const OUTBOX_SHARDS: u8 = 8;
+/// The prefix every pending-event GSI2 partition starts with (the DynamoDB stream's filter).
+pub const OUTBOX_PENDING_PREFIX: &str = "OUTBOX#PENDING#";
+/// Whether a written item is an event waiting for fan-out (what wakes the fan-out).
+pub fn is_pending_event(item: &crate::item::Item) -> bool {
+    item.get(crate::item::GSI2PK).and_then(|v| v.as_str()).is_some_and(|pk| pk.starts_with(OUTBOX_PENDING_PREFIX))
+}
 pub fn outbox_shard(event_id: &Id) -> u8 {
     (event_id.as_str().bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
         % u32::from(OUTBOX_SHARDS)) as u8

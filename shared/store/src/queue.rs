@@ -50,6 +50,8 @@ pub struct SqliteQueue {
     name: String,
     dead_letter: Option<(String, u32)>,
     clock: Arc<dyn Clock>,
+    /// Wakes a long-polling `receive` on `send` (SQS's long polling answers at once too).
+    sent: Arc<tokio::sync::Notify>,
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -69,12 +71,24 @@ impl SqliteQueue {
              CREATE INDEX IF NOT EXISTS messages_visible ON messages (queue, visible_at);",
         )
         .map_err(backend)?;
-        Ok(SqliteQueue { conn: Arc::new(Mutex::new(conn)), name: name.to_owned(), dead_letter: None, clock })
+        Ok(SqliteQueue {
+            conn: Arc::new(Mutex::new(conn)),
+            name: name.to_owned(),
+            dead_letter: None,
+            clock,
+            sent: Default::default(),
+        })
     }
 
     /// Another named queue in the same file.
     pub fn sibling(&self, name: &str) -> SqliteQueue {
-        SqliteQueue { conn: self.conn.clone(), name: name.to_owned(), dead_letter: None, clock: self.clock.clone() }
+        SqliteQueue {
+            conn: self.conn.clone(),
+            name: name.to_owned(),
+            dead_letter: None,
+            clock: self.clock.clone(),
+            sent: Default::default(),
+        }
     }
 
     pub fn with_dead_letter(mut self, queue: &str, max_receive_count: u32) -> SqliteQueue {
@@ -151,6 +165,10 @@ impl Queue for SqliteQueue {
             params![id, self.name, body, now + delay.as_millis() as i64, now],
         )
         .map_err(backend)?;
+        drop(conn);
+        if delay.is_zero() {
+            self.sent.notify_waiters();
+        }
         Ok(id)
     }
 
@@ -160,11 +178,19 @@ impl Queue for SqliteQueue {
         }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
+            // Registered before looking, so a send between the look and the wait still wakes us.
+            let sent = self.sent.notified();
             let got = self.receive_now(max, visibility)?;
             if !got.is_empty() || tokio::time::Instant::now() >= deadline {
                 return Ok(got);
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // A send wakes us at once; delayed messages and visibility timeouts come due on
+            // their own, so look again at least every 50 ms.
+            let next = deadline.min(tokio::time::Instant::now() + Duration::from_millis(50));
+            tokio::select! {
+                _ = sent => {}
+                _ = tokio::time::sleep_until(next) => {}
+            }
         }
     }
 

@@ -24,6 +24,14 @@ pub struct SqliteTable {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     clock: Arc<dyn Clock>,
+    /// The embedded counterpart of a DynamoDB stream with a filter: woken after a commit that
+    /// wrote a matching item.
+    watchers: std::sync::RwLock<Vec<Watcher>>,
+}
+
+struct Watcher {
+    matches: Box<dyn Fn(&Item) -> bool + Send + Sync>,
+    notify: Arc<tokio::sync::Notify>,
 }
 
 const SCHEMA: &str = "
@@ -69,7 +77,33 @@ impl SqliteTable {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(backend)?;
         tune(&conn)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
-        Ok(SqliteTable { conn: Mutex::new(conn), readers: Vec::new(), next_reader: AtomicUsize::new(0), clock })
+        Ok(SqliteTable {
+            conn: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
+            clock,
+            watchers: Default::default(),
+        })
+    }
+
+    /// Notifies (once per commit, coalescing) whenever a committed put or transaction wrote an
+    /// item `matches` accepts: what a DynamoDB stream with filter criteria does for a Lambda.
+    pub fn watch(&self, matches: impl Fn(&Item) -> bool + Send + Sync + 'static) -> Arc<tokio::sync::Notify> {
+        let notify = Arc::new(tokio::sync::Notify::new());
+        self.watchers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Watcher { matches: Box::new(matches), notify: notify.clone() });
+        notify
+    }
+
+    fn written<'a>(&self, items: impl Iterator<Item = &'a Item> + Clone) {
+        let watchers = self.watchers.read().unwrap_or_else(|e| e.into_inner());
+        for w in watchers.iter() {
+            if items.clone().any(|i| (w.matches)(i)) {
+                w.notify.notify_one();
+            }
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -330,7 +364,10 @@ impl TableStore for SqliteTable {
                 return Err(StoreError::ConditionFailed);
             }
             write_item(c, &item)
-        })
+        })?;
+        drop(conn);
+        self.written(std::iter::once(&item));
+        Ok(())
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> StoreResult<()> {
@@ -422,6 +459,12 @@ impl TableStore for SqliteTable {
                 }
             }
             Ok(())
-        })
+        })?;
+        drop(conn);
+        self.written(ops.iter().filter_map(|op| match op {
+            TxOp::Put { item, .. } => Some(item),
+            _ => None,
+        }));
+        Ok(())
     }
 }

@@ -7,13 +7,76 @@
 //! Local development may allow `http://` and loopback receivers, by an explicit setting;
 //! link-local and metadata addresses stay refused everywhere.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use url::Url;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Name resolution, as a port: the system resolver in every deployed and local process; a
+/// table of answers in tests, so they can make a name resolve to 10.0.0.1 or 169.254.169.254
+/// (or change its answer between registration and delivery, as DNS rebinding does).
+#[async_trait::async_trait]
+pub trait Resolve: Send + Sync + 'static {
+    async fn lookup(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>>;
+}
+
+/// The operating system's resolver (`getaddrinfo`, through tokio).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemResolver;
+
+#[async_trait::async_trait]
+impl Resolve for SystemResolver {
+    async fn lookup(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+        Ok(tokio::net::lookup_host((host, port)).await?.collect())
+    }
+}
+
+/// Fixed answers, changeable at any time (tests). Unknown names don't resolve.
+#[derive(Debug, Default)]
+pub struct StaticResolver {
+    answers: Mutex<HashMap<String, Vec<IpAddr>>>,
+}
+
+impl StaticResolver {
+    pub fn new() -> StaticResolver {
+        StaticResolver::default()
+    }
+
+    /// From now on `host` resolves to `addrs`.
+    pub fn answer(&self, host: &str, addrs: &[IpAddr]) {
+        self.answers.lock().unwrap_or_else(|e| e.into_inner()).insert(host.to_ascii_lowercase(), addrs.to_vec());
+    }
+}
+
+#[async_trait::async_trait]
+impl Resolve for StaticResolver {
+    async fn lookup(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+        let answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        match answers.get(&host.to_ascii_lowercase()) {
+            Some(ips) => Ok(ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect()),
+            None => Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such name")),
+        }
+    }
+}
+
+#[derive(Clone)]
 pub struct DestinationPolicy {
     /// Allow `http://` and loopback addresses (iron-local only; announced at start).
     pub allow_loopback_http: bool,
+    resolver: Arc<dyn Resolve>,
+}
+
+impl Default for DestinationPolicy {
+    /// The deployed policy: https to public addresses only, system DNS.
+    fn default() -> DestinationPolicy {
+        DestinationPolicy { allow_loopback_http: false, resolver: Arc::new(SystemResolver) }
+    }
+}
+
+impl std::fmt::Debug for DestinationPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DestinationPolicy").field("allow_loopback_http", &self.allow_loopback_http).finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,8 +97,8 @@ pub enum DestinationError {
     TooLong,
 }
 
-/// Why an address is refused, if it is.
-fn refused(ip: IpAddr, policy: DestinationPolicy) -> bool {
+/// Whether an address is refused.
+fn refused(ip: IpAddr, policy: &DestinationPolicy) -> bool {
     match ip {
         IpAddr::V4(v4) => refused_v4(v4, policy),
         IpAddr::V6(v6) => {
@@ -59,7 +122,7 @@ fn refused(ip: IpAddr, policy: DestinationPolicy) -> bool {
     }
 }
 
-fn refused_v4(ip: Ipv4Addr, policy: DestinationPolicy) -> bool {
+fn refused_v4(ip: Ipv4Addr, policy: &DestinationPolicy) -> bool {
     let [a, b, ..] = ip.octets();
     if ip.is_loopback() {
         return !policy.allow_loopback_http;
@@ -78,6 +141,22 @@ fn refused_v4(ip: Ipv4Addr, policy: DestinationPolicy) -> bool {
 }
 
 impl DestinationPolicy {
+    /// Local development (iron-local's `--allow-local-webhooks`): also `http://` to loopback.
+    pub fn local_development() -> DestinationPolicy {
+        DestinationPolicy { allow_loopback_http: true, ..DestinationPolicy::default() }
+    }
+
+    pub fn allowing_loopback_http(mut self, allow: bool) -> DestinationPolicy {
+        self.allow_loopback_http = allow;
+        self
+    }
+
+    /// Resolves names with `resolver` instead of the system's.
+    pub fn with_resolver(mut self, resolver: Arc<dyn Resolve>) -> DestinationPolicy {
+        self.resolver = resolver;
+        self
+    }
+
     /// Checks a URL's form and, if its host is an address literal, the address.
     pub fn check_url(&self, raw: &str) -> Result<Url, DestinationError> {
         if raw.len() > 2048 {
@@ -117,7 +196,7 @@ impl DestinationPolicy {
     }
 
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), DestinationError> {
-        if refused(ip, *self) { Err(DestinationError::Forbidden(ip)) } else { Ok(()) }
+        if refused(ip, self) { Err(DestinationError::Forbidden(ip)) } else { Ok(()) }
     }
 
     /// Resolves the URL's host now and checks every address; deliveries connect to exactly
@@ -128,10 +207,9 @@ impl DestinationPolicy {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, port)],
-            Err(_) => tokio::net::lookup_host((host, port))
-                .await
-                .map_err(|_| DestinationError::Unresolvable(host.to_owned()))?
-                .collect(),
+            Err(_) => {
+                self.resolver.lookup(host, port).await.map_err(|_| DestinationError::Unresolvable(host.to_owned()))?
+            }
         };
         if addrs.is_empty() {
             return Err(DestinationError::Unresolvable(host.to_owned()));
@@ -177,7 +255,7 @@ mod tests {
 
     #[test]
     fn local_development_relaxes_loopback_only() {
-        let local = DestinationPolicy { allow_loopback_http: true };
+        let local = DestinationPolicy::local_development();
         assert!(local.check_url("http://127.0.0.1:9999/hook").is_ok());
         assert!(local.check_url("http://localhost:9999/hook").is_ok());
         assert!(local.check_url("http://[::1]:9999/hook").is_ok());
@@ -192,8 +270,34 @@ mod tests {
         // `localhost` resolves to loopback: refused at delivery even if it passed a form check.
         let url = Url::parse("https://localhost:8443/hook").unwrap();
         assert!(matches!(strict.resolve(&url).await, Err(DestinationError::Forbidden(_))));
-        let local = DestinationPolicy { allow_loopback_http: true };
+        let local = DestinationPolicy::local_development();
         let addrs = local.resolve(&Url::parse("http://127.0.0.1:9/hook").unwrap()).await.unwrap();
         assert_eq!(addrs, vec!["127.0.0.1:9".parse().unwrap()]);
+    }
+
+    #[tokio::test]
+    async fn dns_answers_are_checked_address_by_address() {
+        let dns = Arc::new(StaticResolver::new());
+        let strict = DestinationPolicy::default().with_resolver(dns.clone());
+        let local = DestinationPolicy::local_development().with_resolver(dns.clone());
+        let url = Url::parse("https://hooks.partner.test/iron").unwrap();
+        let public: IpAddr = "93.184.215.14".parse().unwrap();
+        dns.answer("hooks.partner.test", &[public]);
+        assert_eq!(strict.resolve(&url).await.unwrap(), vec![SocketAddr::new(public, 443)]);
+        for inside in
+            ["127.0.0.1", "10.0.0.1", "10.255.255.254", "169.254.169.254", "::1", "fd12::1", "::ffff:10.1.1.1"]
+        {
+            let ip: IpAddr = inside.parse().unwrap();
+            dns.answer("hooks.partner.test", &[public, ip]);
+            assert_eq!(strict.resolve(&url).await, Err(DestinationError::Forbidden(ip)), "{inside}");
+        }
+        // The local relaxation covers loopback only: private and metadata answers stay refused.
+        for inside in ["10.0.0.1", "169.254.169.254"] {
+            let ip: IpAddr = inside.parse().unwrap();
+            dns.answer("hooks.partner.test", &[ip]);
+            assert_eq!(local.resolve(&url).await, Err(DestinationError::Forbidden(ip)), "{inside}");
+        }
+        let unknown = Url::parse("https://nowhere.partner.test/").unwrap();
+        assert_eq!(strict.resolve(&unknown).await, Err(DestinationError::Unresolvable("nowhere.partner.test".into())));
     }
 }

@@ -6,6 +6,6 @@ pub mod destination;
 pub mod retry;
 pub mod signing;
 
-pub use destination::{DestinationError, DestinationPolicy};
+pub use destination::{DestinationError, DestinationPolicy, Resolve, StaticResolver, SystemResolver};
 pub use retry::{Outcome, RetryPolicy};
 pub use signing::{SignatureError, WebhookSecret};

@@ -124,7 +124,7 @@ fn repo_err(id: &str) -> impl Fn(RepoError) -> ApiError + '_ {
 }
 
 async fn check_url(state: &AppState, raw: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    let policy = state.destinations;
+    let policy = &state.destinations;
     match policy.check_url(raw) {
         Err(e) => {
             errors.push(FieldError { field: "/url".into(), message: e.to_string() });

@@ -38,8 +38,15 @@ impl TestApp {
     pub fn local_webhooks() -> TestApp {
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let store: Arc<dyn TableStore> = Arc::new(SqliteTable::in_memory(clock.clone()).unwrap());
+        Self::with_state(store, clock, |s| s.with_destinations(iron_webhooks::DestinationPolicy::local_development()))
+    }
+
+    /// The deployed destination rules, with DNS answers the test decides.
+    pub fn with_dns(resolver: Arc<iron_webhooks::StaticResolver>) -> TestApp {
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let store: Arc<dyn TableStore> = Arc::new(SqliteTable::in_memory(clock.clone()).unwrap());
         Self::with_state(store, clock, |s| {
-            s.with_destinations(iron_webhooks::DestinationPolicy { allow_loopback_http: true })
+            s.with_destinations(iron_webhooks::DestinationPolicy::default().with_resolver(resolver))
         })
     }
 
