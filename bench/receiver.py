@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A webhook receiver for benchmarks: answers 204 at once and logs arrival time, webhook-id and
-the event's timestamp (so event -> delivered latency can be computed). Threaded, HTTP/1.1.
+the event's timestamp (so event -> delivered latency can be computed) and the path. Threaded, HTTP/1.1.
 
 Usage: receiver.py PORT LOGFILE
 """
@@ -39,7 +39,7 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             pass
         with lock:
-            out.write(f"{now:.6f} {self.headers.get('webhook-id', '-')} {sent if sent else '-'}\n")
+            out.write(f"{now:.6f} {self.headers.get('webhook-id', '-')} {sent if sent else '-'} {self.path}\n")
         self.send_response(204)
         self.send_header("Content-Length", "0")
         self.end_headers()

@@ -51,10 +51,7 @@ async fn the_log_shows_every_attempt_and_failed_deliveries_can_be_sent_again() {
     let sent = app.json("POST", &format!("{V1}/webhooks/{hook_id}/test"), &key, json!({}), None).await;
     assert_eq!(sent.status, 202, "{}", sent.body);
     let delivery_id = sent.body["deliveryId"].as_str().unwrap().to_owned();
-    let r = DeliveryRef {
-        business_id: scope.business_id().clone(),
-        delivery_id: iron_domain::Id::parse(&delivery_id).unwrap(),
-    };
+    let r = DeliveryRef::new(scope.business_id().clone(), iron_domain::Id::parse(&delivery_id).unwrap());
     for _ in 0..3 {
         dispatcher.attempt(&r).await.unwrap();
         app.clock.advance(chrono::Duration::minutes(15));
@@ -101,7 +98,7 @@ async fn the_log_shows_every_attempt_and_failed_deliveries_can_be_sent_again() {
     for _ in 0..2 {
         let sent = app.json("POST", &format!("{V1}/webhooks/{hook_id}/test"), &key, json!({}), None).await;
         let id = iron_domain::Id::parse(sent.body["deliveryId"].as_str().unwrap()).unwrap();
-        let r = DeliveryRef { business_id: scope.business_id().clone(), delivery_id: id };
+        let r = DeliveryRef::new(scope.business_id().clone(), id);
         for _ in 0..3 {
             dispatcher.attempt(&r).await.unwrap();
             app.clock.advance(chrono::Duration::minutes(30));

@@ -52,13 +52,16 @@ pub struct ItemFailure {
 /// or rescheduled on the queue), `Err` when it should come back.
 pub async fn handle_message(dispatcher: &Dispatcher, queue: &dyn Queue, body: &str) -> Result<(), String> {
     let r: DeliveryRef = serde_json::from_str(body).map_err(|e| format!("not a delivery reference: {e}"))?;
-    match dispatcher.attempt(&r).await.map_err(|e| e.to_string())? {
-        Next::Done => Ok(()),
-        Next::RetryIn(wait) => {
-            let delay = wait.min(iron_store::queue::MAX_DELAY);
-            queue.send(body, delay).await.map(|_| ()).map_err(|e| e.to_string())
-        }
-    }
+    let (next, wait) = match dispatcher.attempt(&r).await.map_err(|e| e.to_string())? {
+        Next::Done => return Ok(()),
+        // A retry asks for a new place in the budget when it comes due.
+        Next::RetryIn(wait) => (r.with_slot(None), wait),
+        Next::Reserved { slot, wait } => (r.with_slot(Some(slot)), wait),
+    };
+    // Waits past SQS's 15-minute maximum delay come back early and are sent on again.
+    let delay = wait.min(iron_store::queue::MAX_DELAY);
+    let body = serde_json::to_string(&next).map_err(|e| e.to_string())?;
+    queue.send(&body, delay).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
 pub async fn handle_batch(dispatcher: &Dispatcher, queue: &dyn Queue, event: SqsEvent) -> BatchResponse {

@@ -46,8 +46,20 @@ fn sqs_event(bodies: &[String]) -> serde_json::Value {
     serde_json::json!({ "Records": records })
 }
 
-#[tokio::test]
-async fn schedule_then_queue_then_delivery() {
+struct Fixture {
+    clock: Arc<ManualClock>,
+    store: Arc<dyn TableStore>,
+    queue: SqliteQueue,
+    scope: TenantScope,
+    dispatcher: Dispatcher,
+    status: Arc<AtomicU16>,
+    hits: Arc<AtomicUsize>,
+    _dir: tempfile::TempDir,
+}
+
+/// A business with one webhook on `member.created` (its receiver answers `status`) and one
+/// event in the outbox, not yet fanned out.
+async fn fixture() -> Fixture {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn TableStore> = Arc::new(SqliteTable::open(&dir.path().join("t.db"), clock.clone()).unwrap());
@@ -84,14 +96,20 @@ async fn schedule_then_queue_then_delivery() {
     store.transact(vec![events::outbox_op(&scope, &event)]).await.unwrap();
     let dispatcher =
         Dispatcher::new(store.clone(), cipher, clock.clone(), iron_webhooks::DestinationPolicy::local_development());
+    Fixture { clock, store, queue, scope, dispatcher, status, hits, _dir: dir }
+}
+
+fn sample(name: &str) -> serde_json::Value {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn schedule_then_queue_then_delivery() {
+    let Fixture { clock, store, queue, scope, dispatcher, status, hits, _dir } = fixture().await;
 
     // The scheduled run (the sample EventBridge event) queues the new delivery.
-    let schedule: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/eventbridge-schedule.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    let out = iron_webhook_dispatcher::handle(&dispatcher, &queue, schedule).await.unwrap();
+    let out = iron_webhook_dispatcher::handle(&dispatcher, &queue, sample("eventbridge-schedule.json")).await.unwrap();
     assert_eq!(out["queued"], 1);
     let messages = queue.receive(10, Duration::from_secs(30), Duration::ZERO).await.unwrap();
     assert_eq!(messages.len(), 1);
@@ -123,4 +141,43 @@ async fn schedule_then_queue_then_delivery() {
         deliveries::get(store.as_ref(), &scope, &r.delivery_id).await.unwrap().state,
         deliveries::DeliveryState::Delivered
     );
+}
+
+#[tokio::test]
+async fn a_stream_record_fans_out_at_once() {
+    // The table's stream (the sample DynamoDB event) wakes the fan-out without waiting for the
+    // schedule; a second wake for the same event queues nothing more.
+    let f = fixture().await;
+    let stream = sample("dynamodb-outbox-stream.json");
+    let out = iron_webhook_dispatcher::handle(&f.dispatcher, &f.queue, stream.clone()).await.unwrap();
+    assert_eq!(out["queued"], 1);
+    let again = iron_webhook_dispatcher::handle(&f.dispatcher, &f.queue, stream.clone()).await.unwrap();
+    assert_eq!(again["queued"], 0);
+    f.status.store(204, Ordering::SeqCst);
+    let messages = f.queue.receive(10, Duration::from_secs(30), Duration::ZERO).await.unwrap();
+    assert_eq!(messages.len(), 1);
+    let response =
+        iron_webhook_dispatcher::handle(&f.dispatcher, &f.queue, sqs_event(&[messages[0].body.clone()])).await.unwrap();
+    assert_eq!(response, serde_json::json!({"batchItemFailures": []}));
+    assert_eq!(f.hits.load(Ordering::SeqCst), 1);
+
+    // The sample's new image is what the template's filter lets through, and what the local
+    // change feed wakes on.
+    let image = &stream["Records"][0]["dynamodb"]["NewImage"];
+    let gsi2pk = image["GSI2PK"]["S"].as_str().unwrap();
+    assert!(gsi2pk.starts_with(iron_store::keys::OUTBOX_PENDING_PREFIX));
+    let item: iron_store::Item = [("GSI2PK".to_owned(), serde_json::json!(gsi2pk))].into_iter().collect();
+    assert!(iron_store::keys::is_pending_event(&item));
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+    assert!(
+        template.contains(&format!(r#"{{"prefix": "{}"}}"#, iron_store::keys::OUTBOX_PENDING_PREFIX)),
+        "template.yaml's stream filter names the outbox prefix"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_invocation_is_an_error() {
+    let f = fixture().await;
+    let err = iron_webhook_dispatcher::handle(&f.dispatcher, &f.queue, serde_json::json!({"hello": "world"})).await;
+    assert!(err.unwrap_err().contains("unexpected event"));
 }

@@ -1,5 +1,9 @@
 //! KMS envelope encryption: a data key per value from `GenerateDataKey`, AES-256-GCM locally,
 //! only the KMS-encrypted data key stored. The encryption context binds both layers to a tenant.
+//!
+//! Decrypted data keys are kept in memory for [`DATA_KEY_TTL`] (by encrypted key and context),
+//! so signing every webhook delivery doesn't cost a `Decrypt` call: KMS's request quota is per
+//! account and Region, and a busy dispatcher would otherwise spend it.
 
 use crate::sdk_error;
 use async_trait::async_trait;
@@ -10,15 +14,53 @@ use iron_store::cipher::{EncryptionContext, context_aad, open, seal};
 use iron_store::table::StoreResult;
 use iron_store::{Envelope, KeyCipher, StoreError};
 use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
+
+/// How long a decrypted data key is reused.
+pub const DATA_KEY_TTL: Duration = Duration::from_secs(300);
+/// Data keys kept at most (the oldest half is dropped when full).
+const DATA_KEYS_KEPT: usize = 1024;
+
+/// (encrypted data key, context bytes) → (plaintext data key, when it was decrypted).
+type DataKeys = HashMap<(Vec<u8>, Vec<u8>), (Zeroizing<Vec<u8>>, Instant)>;
 
 pub struct KmsKeyCipher {
     client: Client,
     key_id: String,
+    data_keys: Mutex<DataKeys>,
+    decrypt_calls: AtomicU64,
 }
 
 impl KmsKeyCipher {
     pub fn new(client: Client, key_id: impl Into<String>) -> KmsKeyCipher {
-        KmsKeyCipher { client, key_id: key_id.into() }
+        KmsKeyCipher { client, key_id: key_id.into(), data_keys: Mutex::default(), decrypt_calls: AtomicU64::new(0) }
+    }
+
+    /// `Decrypt` calls made to KMS so far (the cache's effect, for tests and metrics).
+    pub fn decrypt_calls(&self) -> u64 {
+        self.decrypt_calls.load(Ordering::Relaxed)
+    }
+
+    fn cached(&self, id: &(Vec<u8>, Vec<u8>)) -> Option<Zeroizing<Vec<u8>>> {
+        let keys = self.data_keys.lock().unwrap_or_else(|e| e.into_inner());
+        keys.get(id).filter(|(_, at)| at.elapsed() < DATA_KEY_TTL).map(|(k, _)| k.clone())
+    }
+
+    fn keep(&self, id: (Vec<u8>, Vec<u8>), data_key: Zeroizing<Vec<u8>>) {
+        let mut keys = self.data_keys.lock().unwrap_or_else(|e| e.into_inner());
+        if keys.len() >= DATA_KEYS_KEPT {
+            keys.retain(|_, (_, at)| at.elapsed() < DATA_KEY_TTL);
+            if keys.len() >= DATA_KEYS_KEPT {
+                let mut ages: Vec<Instant> = keys.values().map(|(_, at)| *at).collect();
+                ages.sort();
+                let cut = ages[ages.len() / 2];
+                keys.retain(|_, (_, at)| *at > cut);
+            }
+        }
+        keys.insert(id, (data_key, Instant::now()));
     }
 }
 
@@ -53,6 +95,12 @@ impl KeyCipher for KmsKeyCipher {
     }
 
     async fn decrypt(&self, envelope: &Envelope, context: &EncryptionContext) -> StoreResult<Vec<u8>> {
+        let aad = context_aad(context);
+        let id = (envelope.encrypted_data_key.clone(), aad.clone());
+        if let Some(data_key) = self.cached(&id) {
+            return open(&data_key, &envelope.nonce, &envelope.ciphertext, &aad);
+        }
+        self.decrypt_calls.fetch_add(1, Ordering::Relaxed);
         let out = self
             .client
             .decrypt()
@@ -67,7 +115,15 @@ impl KeyCipher for KmsKeyCipher {
                 }
                 other => other,
             })?;
-        let data_key = out.plaintext().ok_or_else(|| StoreError::Backend("Decrypt returned no plaintext".into()))?;
-        open(data_key.as_ref(), &envelope.nonce, &envelope.ciphertext, &context_aad(context))
+        let data_key = Zeroizing::new(
+            out.plaintext()
+                .ok_or_else(|| StoreError::Backend("Decrypt returned no plaintext".into()))?
+                .as_ref()
+                .to_vec(),
+        );
+        let plaintext = open(&data_key, &envelope.nonce, &envelope.ciphertext, &aad)?;
+        // Kept only once it has opened the value: a data key is cached only if it is genuine.
+        self.keep(id, data_key);
+        Ok(plaintext)
     }
 }

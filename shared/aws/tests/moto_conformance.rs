@@ -35,8 +35,24 @@ async fn kms_envelope_encryption() {
     let client = aws_sdk_kms::Client::new(&config);
     let key = client.create_key().send().await.expect("create key");
     let key_id = key.key_metadata().expect("metadata").key_id().to_owned();
-    let cipher: Arc<dyn KeyCipher> = Arc::new(KmsKeyCipher::new(client, key_id));
-    iron_store::conformance::key_cipher(cipher).await;
+    let kms = Arc::new(KmsKeyCipher::new(client, key_id));
+    let cipher: Arc<dyn KeyCipher> = kms.clone();
+    iron_store::conformance::key_cipher(cipher.clone()).await;
+
+    // Decrypted data keys are reused: one Decrypt call for many reads of one value, and a
+    // wrong context still goes to KMS and fails.
+    let context: iron_store::cipher::EncryptionContext =
+        [("business".to_owned(), "biz_1".to_owned())].into_iter().collect();
+    let sealed = cipher.encrypt(b"whsec_cached", &context).await.unwrap();
+    let before = kms.decrypt_calls();
+    for _ in 0..5 {
+        assert_eq!(cipher.decrypt(&sealed, &context).await.unwrap(), b"whsec_cached");
+    }
+    assert_eq!(kms.decrypt_calls(), before + 1);
+    let other: iron_store::cipher::EncryptionContext =
+        [("business".to_owned(), "biz_2".to_owned())].into_iter().collect();
+    assert!(cipher.decrypt(&sealed, &other).await.is_err());
+    assert_eq!(kms.decrypt_calls(), before + 2);
 }
 
 #[tokio::test]

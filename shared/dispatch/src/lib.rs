@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use iron_domain::RetryPolicyName;
 use iron_store::repo::deliveries::{self, Attempt, Delivery, DeliveryRef, DeliveryState};
+use iron_store::repo::webhook_health::Slot;
 use iron_store::repo::{RepoError, webhook_health, webhooks};
 use iron_store::{Clock, KeyCipher, TableStore, TenantScope};
 use iron_webhooks::{DestinationPolicy, Outcome, RetryPolicy, WebhookSecret};
@@ -96,6 +97,9 @@ pub enum Next {
     Done,
     /// Try again after this long.
     RetryIn(Duration),
+    /// The attempt has its place in the webhook's budget at this second (Unix seconds): make it
+    /// after `wait`, carrying the reservation.
+    Reserved { slot: i64, wait: Duration },
 }
 
 /// What one HTTP exchange came to.
@@ -135,16 +139,26 @@ impl Dispatcher {
             Err(e) => return Err(e),
         };
         // Each endpoint's own budget: a slow or busy receiver delays only its deliveries.
-        if !webhook_health::take_slot(
-            self.store.as_ref(),
-            &scope,
-            &hook.webhook.id,
-            hook.webhook.rate_limit_per_second,
-            now,
-        )
-        .await?
-        {
-            return Ok(Next::RetryIn(Duration::from_secs(1)));
+        let until =
+            |second: i64| (DateTime::from_timestamp(second, 0).unwrap_or(now) - now).to_std().unwrap_or_default();
+        match r.slot {
+            Some(slot) if slot > now.timestamp() => return Ok(Next::Reserved { slot, wait: until(slot) }),
+            // Its reserved second has come.
+            Some(_) => {}
+            None => {
+                let per_second = hook.webhook.rate_limit_per_second;
+                match webhook_health::reserve_slot(self.store.as_ref(), &scope, &hook.webhook.id, per_second, now)
+                    .await?
+                {
+                    Slot::Now => {}
+                    // Spread over the second, not all at its first millisecond.
+                    Slot::At(slot) => {
+                        let spread = Duration::from_millis(rand::random::<u64>() % 1000);
+                        return Ok(Next::Reserved { slot, wait: until(slot) + spread });
+                    }
+                    Slot::Busy(from) => return Ok(Next::RetryIn(until(from))),
+                }
+            }
         }
         let event = deliveries::event(self.store.as_ref(), &scope, &delivery.event_id).await?;
         let body = serde_json::json!({ "type": event.event_type, "timestamp": event.created_at, "data": event.data })

@@ -266,13 +266,27 @@ async fn each_endpoint_has_its_own_delivery_budget() {
     let mut after = before.clone();
     after.webhook.rate_limit_per_second = 1;
     webhooks::update(w.store.as_ref(), &w.scope, &before, &after).await.unwrap();
-    let r2 = another_delivery(&w).await;
+    let (r2, r3) = (another_delivery(&w).await, another_delivery(&w).await);
+    let second = w.clock.now().timestamp();
     assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done);
-    assert_eq!(w.dispatcher.attempt(&r2).await.unwrap(), Next::RetryIn(Duration::from_secs(1)), "over budget: later");
+    // Over budget: each waiting delivery gets its own later second, once.
+    let Next::Reserved { slot, wait } = w.dispatcher.attempt(&r2).await.unwrap() else { panic!("reservation") };
+    assert_eq!(slot, second + 1);
+    assert!(wait > Duration::ZERO && wait < Duration::from_secs(2), "{wait:?}");
+    let Next::Reserved { slot: slot3, .. } = w.dispatcher.attempt(&r3).await.unwrap() else { panic!("reservation") };
+    assert_eq!(slot3, second + 2);
     assert_eq!(rx.seen.lock().unwrap().len(), 1);
-    w.clock.advance(chrono::Duration::seconds(1));
-    assert_eq!(w.dispatcher.attempt(&r2).await.unwrap(), Next::Done);
+    // Received early, the reservation just waits on.
+    assert!(
+        matches!(w.dispatcher.attempt(&r2.with_slot(Some(slot))).await.unwrap(), Next::Reserved { slot: s, .. } if s == slot)
+    );
+    w.clock.set(chrono::DateTime::from_timestamp(second + 1, 0).unwrap());
+    // Its second has come: delivered without asking the (now full) second again.
+    assert_eq!(w.dispatcher.attempt(&r2.with_slot(Some(slot))).await.unwrap(), Next::Done);
     assert_eq!(rx.seen.lock().unwrap().len(), 2);
+    // A newcomer queues behind the reservations already made.
+    let r4 = another_delivery(&w).await;
+    assert!(matches!(w.dispatcher.attempt(&r4).await.unwrap(), Next::Reserved { slot: s, .. } if s == second + 3));
 }
 
 /// A receiver that fails every other request, and one that is too slow.

@@ -145,6 +145,10 @@ pub fn webhook_stats_partition(scope: &TenantScope) -> String {
 pub fn webhook_rate(scope: &TenantScope, webhook_id: &Id, second: i64) -> Key {
     Key::new(format!("{}#WEBHOOKRATE", biz(scope)), format!("{webhook_id}#{second}"))
 }
+/// The first second of a webhook's budget that may still have room (a hint, kept briefly).
+pub fn webhook_rate_frontier(scope: &TenantScope, webhook_id: &Id) -> Key {
+    Key::new(format!("{}#WEBHOOKRATE", biz(scope)), format!("{webhook_id}#FRONTIER"))
+}
 
 // ---- deliveries ----
 

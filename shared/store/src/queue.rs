@@ -52,6 +52,12 @@ pub struct SqliteQueue {
     clock: Arc<dyn Clock>,
     /// Wakes a long-polling `receive` on `send` (SQS's long polling answers at once too).
     sent: Arc<tokio::sync::Notify>,
+    _checkpointer: Option<Arc<crate::sqlite::Checkpointer>>,
+}
+
+/// A receipt is `<message id>:<receive count>`: its message's id (the primary key).
+fn message_id(receipt: &str) -> &str {
+    receipt.split_once(':').map_or(receipt, |(id, _)| id)
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -62,21 +68,28 @@ impl SqliteQueue {
     pub fn open(path: &Path, name: &str, clock: Arc<dyn Clock>) -> StoreResult<SqliteQueue> {
         let conn = Connection::open(path).map_err(backend)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
+        // As the table: a killed process loses nothing (the WAL is written before a commit
+        // returns); only a power cut may lose the last commits, and a delivery whose message
+        // is lost that way is queued again by the dispatcher's lost-delivery sweep.
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(backend)?;
         conn.pragma_update(None, "busy_timeout", 5000).map_err(backend)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS messages (
                id TEXT PRIMARY KEY, queue TEXT NOT NULL, body TEXT NOT NULL,
                visible_at INTEGER NOT NULL, receive_count INTEGER NOT NULL DEFAULT 0,
                receipt TEXT, sent_at INTEGER NOT NULL);
-             CREATE INDEX IF NOT EXISTS messages_visible ON messages (queue, visible_at);",
+             DROP INDEX IF EXISTS messages_visible;
+             CREATE INDEX IF NOT EXISTS messages_due ON messages (queue, visible_at, sent_at);",
         )
         .map_err(backend)?;
+        let checkpointer = crate::sqlite::Checkpointer::start(path, &conn)?;
         Ok(SqliteQueue {
             conn: Arc::new(Mutex::new(conn)),
             name: name.to_owned(),
             dead_letter: None,
             clock,
             sent: Default::default(),
+            _checkpointer: Some(Arc::new(checkpointer)),
         })
     }
 
@@ -88,6 +101,7 @@ impl SqliteQueue {
             dead_letter: None,
             clock: self.clock.clone(),
             sent: Default::default(),
+            _checkpointer: self._checkpointer.clone(),
         }
     }
 
@@ -126,10 +140,10 @@ impl SqliteQueue {
                     break;
                 }
                 let receipt = format!("{id}:{}", count + 1);
-                conn.execute(
+                conn.prepare_cached(
                     "UPDATE messages SET receive_count = receive_count + 1, receipt = ?1, visible_at = ?2 WHERE id = ?3",
-                    params![receipt, now + visibility.as_millis() as i64, id],
                 )
+                .and_then(|mut st| st.execute(params![receipt, now + visibility.as_millis() as i64, id]))
                 .map_err(backend)?;
                 out.push(QueueMessage { id, body, receipt, receive_count: count + 1 });
             }
@@ -160,11 +174,9 @@ impl Queue for SqliteQueue {
         let now = self.now_ms();
         let id = iron_domain::Id::generate(iron_domain::IdKind::Referral, now).as_str()[4..].to_owned();
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        conn.execute(
-            "INSERT INTO messages (id, queue, body, visible_at, sent_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, self.name, body, now + delay.as_millis() as i64, now],
-        )
-        .map_err(backend)?;
+        conn.prepare_cached("INSERT INTO messages (id, queue, body, visible_at, sent_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .and_then(|mut st| st.execute(params![id, self.name, body, now + delay.as_millis() as i64, now]))
+            .map_err(backend)?;
         drop(conn);
         if delay.is_zero() {
             self.sent.notify_waiters();
@@ -197,7 +209,8 @@ impl Queue for SqliteQueue {
     async fn delete(&self, receipt: &str) -> StoreResult<()> {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let n = conn
-            .execute("DELETE FROM messages WHERE receipt = ?1 AND queue = ?2", params![receipt, self.name])
+            .prepare_cached("DELETE FROM messages WHERE id = ?1 AND receipt = ?2 AND queue = ?3")
+            .and_then(|mut st| st.execute(params![message_id(receipt), receipt, self.name]))
             .map_err(backend)?;
         if n == 0 {
             return Err(StoreError::Invalid("the receipt handle is stale or unknown".into()));
@@ -209,10 +222,8 @@ impl Queue for SqliteQueue {
         let visible_at = self.now_ms() + timeout.as_millis() as i64;
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let n = conn
-            .execute(
-                "UPDATE messages SET visible_at = ?1 WHERE receipt = ?2 AND queue = ?3",
-                params![visible_at, receipt, self.name],
-            )
+            .prepare_cached("UPDATE messages SET visible_at = ?1 WHERE id = ?2 AND receipt = ?3 AND queue = ?4")
+            .and_then(|mut st| st.execute(params![visible_at, message_id(receipt), receipt, self.name]))
             .map_err(backend)?;
         if n == 0 {
             return Err(StoreError::Invalid("the receipt handle is stale or unknown".into()));

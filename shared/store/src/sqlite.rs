@@ -27,6 +27,46 @@ pub struct SqliteTable {
     /// The embedded counterpart of a DynamoDB stream with a filter: woken after a commit that
     /// wrote a matching item.
     watchers: std::sync::RwLock<Vec<Watcher>>,
+    _checkpointer: Option<Checkpointer>,
+}
+
+/// Copies the WAL into the database file on its own thread and connection, every
+/// [`CHECKPOINT_EVERY`], so no commit waits for a checkpoint and its `fsync` (SQLite's automatic
+/// checkpoint runs inside whichever commit crosses 1,000 pages, holding the writer). Passive: it
+/// never blocks readers or the writer. Stops when dropped.
+pub(crate) struct Checkpointer {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+pub(crate) const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl Checkpointer {
+    /// Turns off `writer`'s automatic checkpoints and starts checkpointing `path` instead.
+    pub(crate) fn start(path: &Path, writer: &Connection) -> StoreResult<Checkpointer> {
+        writer.pragma_update(None, "wal_autocheckpoint", 0).map_err(backend)?;
+        let conn = Connection::open(path).map_err(backend)?;
+        conn.pragma_update(None, "busy_timeout", 5000).map_err(backend)?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Checkpointer { stop })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 struct Watcher {
@@ -58,6 +98,8 @@ impl SqliteTable {
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> StoreResult<SqliteTable> {
         let conn = Connection::open(path).map_err(backend)?;
         let mut table = Self::init(conn, clock)?;
+        let checkpointer = Checkpointer::start(path, &table.lock())?;
+        table._checkpointer = Some(checkpointer);
         for _ in 0..READERS {
             let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
             let reader = Connection::open_with_flags(path, flags).map_err(backend)?;
@@ -76,6 +118,7 @@ impl SqliteTable {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(backend)?;
         tune(&conn)?;
+
         conn.execute_batch(SCHEMA).map_err(backend)?;
         Ok(SqliteTable {
             conn: Mutex::new(conn),
@@ -83,6 +126,7 @@ impl SqliteTable {
             next_reader: AtomicUsize::new(0),
             clock,
             watchers: Default::default(),
+            _checkpointer: None,
         })
     }
 
@@ -240,7 +284,10 @@ impl SqliteTable {
 fn tune(conn: &Connection) -> StoreResult<()> {
     conn.pragma_update(None, "busy_timeout", 5000).map_err(backend)?;
     conn.pragma_update(None, "cache_size", -65_536).map_err(backend)?;
-    conn.pragma_update(None, "mmap_size", 268_435_456).map_err(backend)?;
+    // No memory map: a read connection drops its whole map whenever another connection has
+    // written since its last read (SQLite's rule in WAL mode), and under a write-heavy load
+    // (webhook delivery) the unmapping and refaulting cost more than mapped reads saved.
+    conn.pragma_update(None, "mmap_size", 0).map_err(backend)?;
     Ok(())
 }
 
@@ -287,8 +334,8 @@ fn push_filter(filter: &Filter, sql: &mut String, args: &mut Vec<SqlValue>) -> S
 
 fn read_live(conn: &Connection, key: &Key, now: i64) -> StoreResult<Option<Item>> {
     let body: Option<String> = conn
-        .query_row("SELECT body FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk], |r| r.get(0))
-        .optional()
+        .prepare_cached("SELECT body FROM items WHERE pk = ?1 AND sk = ?2")
+        .and_then(|mut st| st.query_row(params![key.pk, key.sk], |r| r.get(0)).optional())
         .map_err(backend)?;
     let Some(body) = body else { return Ok(None) };
     let item: Item = serde_json::from_str(&body).map_err(|e| StoreError::Backend(e.to_string()))?;
@@ -318,18 +365,20 @@ fn write_item(conn: &Connection, item: &Item) -> StoreResult<()> {
     let (g2p, g2s) = gsi(item::GSI2PK, item::GSI2SK);
     let ttl = item.get(item::TTL).and_then(Value::as_i64);
     let body = Value::Object(item.clone()).to_string();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ttl, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (pk, sk) DO UPDATE SET gsi1pk = excluded.gsi1pk, gsi1sk = excluded.gsi1sk,
            gsi2pk = excluded.gsi2pk, gsi2sk = excluded.gsi2sk, ttl = excluded.ttl, body = excluded.body",
-        params![key.pk, key.sk, g1p, g1s, g2p, g2s, ttl, body],
     )
+    .and_then(|mut st| st.execute(params![key.pk, key.sk, g1p, g1s, g2p, g2s, ttl, body]))
     .map_err(backend)?;
     Ok(())
 }
 
 fn delete_item(conn: &Connection, key: &Key) -> StoreResult<()> {
-    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map_err(backend)?;
+    conn.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2")
+        .and_then(|mut st| st.execute(params![key.pk, key.sk]))
+        .map_err(backend)?;
     Ok(())
 }
 

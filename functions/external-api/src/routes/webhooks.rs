@@ -95,7 +95,8 @@ pub struct WebhookIn {
     pub description: Option<String>,
     /// `standard` (3 attempts, default) or `extended` (8 attempts over about a day).
     pub retry_policy: Option<RetryPolicyName>,
-    /// 1–100, default 10.
+    /// Deliveries per second to this endpoint at most: 1–1000, default 10 (1000 is what one
+    /// DynamoDB item, the budget's counter, takes in writes per second).
     pub rate_limit_per_second: Option<u32>,
 }
 
@@ -155,9 +156,12 @@ fn check_events(events: &[String], errors: &mut Vec<FieldError>) {
     }
 }
 
+/// The highest per-endpoint budget: one DynamoDB item (the second's counter) takes 1,000 writes/s.
+const MAX_RATE_PER_SECOND: u32 = 1000;
+
 fn check_rate(rate: Option<u32>, errors: &mut Vec<FieldError>) {
-    if rate.is_some_and(|r| !(1..=100).contains(&r)) {
-        errors.push(FieldError { field: "/rateLimitPerSecond".into(), message: "must be 1 to 100".into() });
+    if rate.is_some_and(|r| !(1..=MAX_RATE_PER_SECOND).contains(&r)) {
+        errors.push(FieldError { field: "/rateLimitPerSecond".into(), message: "must be 1 to 1000".into() });
     }
 }
 
@@ -411,10 +415,7 @@ pub async fn test(
         .map_err(repo_err(&id))?;
     // Straight onto the delivery queue; if that fails, the dispatcher's sweep finds it.
     if let Some(queue) = &state.delivery_queue {
-        let r = iron_store::repo::deliveries::DeliveryRef {
-            business_id: delivery.business_id.clone(),
-            delivery_id: delivery.id.clone(),
-        };
+        let r = iron_store::repo::deliveries::DeliveryRef::new(delivery.business_id.clone(), delivery.id.clone());
         if let Err(e) = queue.send(&serde_json::to_string(&r).unwrap_or_default(), std::time::Duration::ZERO).await {
             tracing::warn!(error = %e, "test delivery not queued; the sweep will pick it up");
         }

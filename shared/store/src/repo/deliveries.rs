@@ -118,6 +118,20 @@ pub fn delivery_item(scope: &TenantScope, d: &Delivery) -> crate::Item {
 pub struct DeliveryRef {
     pub business_id: Id,
     pub delivery_id: Id,
+    /// The second of the webhook's per-second budget already reserved for this attempt (a
+    /// message waiting for its turn carries it, so it doesn't queue for a slot again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<i64>,
+}
+
+impl DeliveryRef {
+    pub fn new(business_id: Id, delivery_id: Id) -> DeliveryRef {
+        DeliveryRef { business_id, delivery_id, slot: None }
+    }
+
+    pub fn with_slot(&self, slot: Option<i64>) -> DeliveryRef {
+        DeliveryRef { slot, ..self.clone() }
+    }
 }
 
 /// Fans out up to `limit` pending events per shard, oldest first. Returns the deliveries made,
@@ -152,11 +166,7 @@ pub async fn fan_out(store: &dyn TableStore, now: DateTime<Utc>, limit: usize) -
                     .map(|d| TxOp::Put { item: delivery_item(&scope, d), condition: Condition::NotExists }),
             );
             match store.transact(ops).await {
-                Ok(()) => made.extend(
-                    deliveries
-                        .iter()
-                        .map(|d| DeliveryRef { business_id: d.business_id.clone(), delivery_id: d.id.clone() }),
-                ),
+                Ok(()) => made.extend(deliveries.iter().map(|d| DeliveryRef::new(d.business_id.clone(), d.id.clone()))),
                 // Another fan-out got there first.
                 Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => {}
                 Err(e) => return Err(e.into()),
@@ -178,7 +188,7 @@ pub async fn due(store: &dyn TableStore, now: DateTime<Utc>, limit: usize) -> Re
             .await?;
         for item in page.items {
             let d: Delivery = decode(item)?;
-            out.push(DeliveryRef { business_id: d.business_id, delivery_id: d.id });
+            out.push(DeliveryRef::new(d.business_id, d.id));
         }
     }
     Ok(out)

@@ -9,6 +9,7 @@ use crate::tenant::TenantScope;
 use chrono::{DateTime, Duration, Utc};
 use iron_domain::Id;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -86,18 +87,55 @@ pub async fn success_rate_24h(
     Ok((all > 0).then(|| ((ok as f64 / all as f64) * 10_000.0).round() / 10_000.0))
 }
 
-/// Takes one delivery from the webhook's per-second budget; `false` when it is spent.
-pub async fn take_slot(
+/// A place in a webhook's per-second delivery budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// This second has room: deliver now.
+    Now,
+    /// Reserved in this later second (Unix seconds): deliver then, without asking again.
+    At(i64),
+    /// No room in the seconds looked at; ask again from this second.
+    Busy(i64),
+}
+
+/// Seconds one reservation looks ahead at most.
+const LOOK_AHEAD: i64 = 8;
+
+/// Reserves one delivery in the webhook's per-second budget: this second if it has room,
+/// otherwise the first later second with room. A backlog thus waits once, each delivery for
+/// its own second, instead of every waiting message coming back every second to try again.
+/// Seconds are counters with a ceiling (atomic on both stores); a frontier item remembers where
+/// the room starts so a long backlog isn't probed second by second from now each time.
+pub async fn reserve_slot(
     store: &dyn TableStore,
     scope: &TenantScope,
     webhook: &Id,
     per_second: u32,
     now: DateTime<Utc>,
-) -> RepoResult<bool> {
-    let key = keys::webhook_rate(scope, webhook, now.timestamp());
-    match store.increment(&key, "n", 1, Some(i64::from(per_second)), Some(now.timestamp() + 120)).await {
-        Ok(_) => Ok(true),
-        Err(StoreError::ConditionFailed) => Ok(false),
-        Err(e) => Err(e.into()),
+) -> RepoResult<Slot> {
+    let this_second = now.timestamp();
+    let frontier_key = keys::webhook_rate_frontier(scope, webhook);
+    let frontier = store.get(&frontier_key).await?.and_then(|i| i.get("from").and_then(Value::as_i64)).unwrap_or(0);
+    let from = this_second.max(frontier);
+    let limit = i64::from(per_second);
+    let move_frontier = |to: i64| {
+        let mut item = crate::item::counter_item(&frontier_key, Some(to + 600));
+        item.insert("from".into(), Value::from(to));
+        store.put(item, Condition::None)
+    };
+    for second in from..from + LOOK_AHEAD {
+        let key = keys::webhook_rate(scope, webhook, second);
+        match store.increment(&key, "n", 1, Some(limit), Some(second + 120)).await {
+            Ok(taken) => {
+                if taken >= limit && second >= frontier {
+                    move_frontier(second + 1).await?;
+                }
+                return Ok(if second == this_second { Slot::Now } else { Slot::At(second) });
+            }
+            Err(StoreError::ConditionFailed) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
+    move_frontier(from + LOOK_AHEAD).await?;
+    Ok(Slot::Busy(from + LOOK_AHEAD))
 }
