@@ -13,8 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 receiver=${RECEIVER:-node}
 case "$receiver" in
-  node) start_receiver() { node bench/receiver.js "$@"; } ;;
-  python) start_receiver() { python3 bench/receiver.py "$@"; } ;;
+  node) start_receiver() { exec node bench/receiver.js "$@"; } ;;
+  python) start_receiver() { exec python3 bench/receiver.py "$@"; } ;;
   *) echo "RECEIVER must be node or python" >&2; exit 2 ;;
 esac
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/iron-target}"
