@@ -28,11 +28,7 @@ async fn receiver(status: Arc<AtomicU16>, hits: Arc<AtomicUsize>) -> String {
 }
 
 fn sqs_event(bodies: &[String]) -> serde_json::Value {
-    let sample: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/sqs-delivery.json")).unwrap(),
-    )
-    .unwrap();
-    let template = sample["Records"][0].clone();
+    let template = sample("sqs-delivery.json")["Records"][0].clone();
     let records: Vec<serde_json::Value> = bodies
         .iter()
         .enumerate()
