@@ -140,12 +140,13 @@ pub async fn handle(
     queue: &dyn Queue,
     payload: serde_json::Value,
 ) -> Result<serde_json::Value, String> {
-    if payload.pointer("/Records/0/eventSource").and_then(|v| v.as_str()) == Some("aws:sqs") {
+    let source = payload.pointer("/Records/0/eventSource").and_then(|v| v.as_str()).map(str::to_owned);
+    if source.as_deref() == Some("aws:sqs") {
         let event: SqsEvent = serde_json::from_value(payload).map_err(|e| format!("malformed SQS event: {e}"))?;
         let response = handle_batch(dispatcher, queue, event).await;
         return serde_json::to_value(response).map_err(|e| e.to_string());
     }
-    if payload.pointer("/Records/0/eventSource").and_then(|v| v.as_str()) == Some("aws:dynamodb") {
+    if source.as_deref() == Some("aws:dynamodb") {
         // The table's stream, filtered to new outbox events: fan out now rather than at the next
         // scheduled run. The records only wake us; the outbox itself says what is pending, so a
         // failed run is retried by Lambda (and caught by the schedule) without losing anything.

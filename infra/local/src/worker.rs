@@ -38,11 +38,9 @@ pub async fn run(dispatcher: Arc<Dispatcher>, queue: Arc<SqliteQueue>, outbox: A
 async fn fan_out(dispatcher: Arc<Dispatcher>, queue: Arc<SqliteQueue>, outbox: Arc<Notify>) {
     loop {
         let now = dispatcher.clock.now();
-        match iron_webhook_dispatcher::fan_out(&dispatcher, queue.as_ref(), now).await {
-            // More may be waiting behind a full run: look again at once.
-            Ok(n) if n > 0 => continue,
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "fan-out failed"),
+        // One run pages through what is pending until a page makes nothing (or its page cap).
+        if let Err(e) = iron_webhook_dispatcher::fan_out(&dispatcher, queue.as_ref(), now).await {
+            tracing::warn!(error = %e, "fan-out failed");
         }
         tokio::select! {
             _ = outbox.notified() => {}

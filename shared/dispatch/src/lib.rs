@@ -61,10 +61,6 @@ impl Dispatcher {
         self
     }
 
-    pub fn request_timeout(&self) -> Duration {
-        self.request_timeout
-    }
-
     /// The client that connects `host` to exactly `addrs` (made once, then reused).
     fn client(&self, host: &str, addrs: Vec<SocketAddr>) -> Result<reqwest::Client, String> {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
