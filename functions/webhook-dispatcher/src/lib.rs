@@ -51,7 +51,7 @@ pub struct ItemFailure {
 /// Handles one queue message: `Ok` when the message is done with (delivered, failed for good,
 /// or rescheduled on the queue), `Err` when it should come back.
 pub async fn handle_message(dispatcher: &Dispatcher, queue: &dyn Queue, body: &str) -> Result<(), String> {
-    let r: DeliveryRef = serde_json::from_str(body).map_err(|e| format!("not a delivery reference: {e}"))?;
+    let r = DeliveryRef::from_message(body)?;
     let (next, wait) = match dispatcher.attempt(&r).await.map_err(|e| e.to_string())? {
         Next::Done => return Ok(()),
         // A retry asks for a new place in the budget when it comes due.
@@ -60,8 +60,7 @@ pub async fn handle_message(dispatcher: &Dispatcher, queue: &dyn Queue, body: &s
     };
     // Waits past SQS's 15-minute maximum delay come back early and are sent on again.
     let delay = wait.min(iron_store::queue::MAX_DELAY);
-    let body = serde_json::to_string(&next).map_err(|e| e.to_string())?;
-    queue.send(&body, delay).await.map(|_| ()).map_err(|e| e.to_string())
+    queue.send(&next.to_message(), delay).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
 pub async fn handle_batch(dispatcher: &Dispatcher, queue: &dyn Queue, event: SqsEvent) -> BatchResponse {
@@ -103,8 +102,7 @@ pub async fn sweep_lost(dispatcher: &Dispatcher, queue: &dyn Queue, now: DateTim
 
 async fn send_all(queue: &dyn Queue, refs: &[DeliveryRef]) -> Result<(), String> {
     for r in refs {
-        let body = serde_json::to_string(r).map_err(|e| e.to_string())?;
-        queue.send(&body, Duration::ZERO).await.map_err(|e| e.to_string())?;
+        queue.send(&r.to_message(), Duration::ZERO).await.map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -123,13 +121,12 @@ pub struct Config {
     pub queue_url: String,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Config, String> {
-        let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} must be set"));
+impl iron_lambda::FromEnv for Config {
+    fn from_env(env: &iron_lambda::Env) -> Result<Config, iron_lambda::ConfigError> {
         Ok(Config {
-            table_name: var("TABLE_NAME")?,
-            kms_key_id: var("KMS_KEY_ID")?,
-            queue_url: var("DELIVERY_QUEUE_URL")?,
+            table_name: env.required("TABLE_NAME", "the DynamoDB table")?,
+            kms_key_id: env.required("KMS_KEY_ID", "the KMS key for stored secrets")?,
+            queue_url: env.required("DELIVERY_QUEUE_URL", "the webhook delivery queue")?,
         })
     }
 }

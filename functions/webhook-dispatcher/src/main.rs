@@ -1,32 +1,26 @@
-//! Lambda entry point: wires the AWS adapters; SQS batches and schedule events go to the lib.
+//! Lambda entry point: wires the AWS adapters; SQS batches, stream records and schedule events
+//! go to the lib.
 
-use iron_aws::{DynamoTable, KmsKeyCipher, SqsQueue};
 use iron_dispatch::Dispatcher;
-use iron_store::{Clock, SystemClock};
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
 use std::sync::Arc;
 
+// mimalloc, as in every function.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    iron_http::telemetry::init(true);
-    let config = iron_webhook_dispatcher::Config::from_env()?;
-    let sdk = iron_aws::load_config().await;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+async fn main() -> Result<(), iron_lambda::Error> {
+    let boot = iron_lambda::Boot::init()?;
+    let config: iron_webhook_dispatcher::Config = boot.config()?;
+    let aws = boot.aws().await;
     // The deployed policy: https to public addresses only, never relaxed.
-    let dispatcher = Arc::new(Dispatcher::new(
-        Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name, clock.clone())),
-        Arc::new(KmsKeyCipher::new(aws_sdk_kms::Client::new(&sdk), config.kms_key_id)),
-        clock,
-        iron_webhooks::DestinationPolicy::default(),
-    ));
-    let queue = Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queue_url));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+    let destinations = iron_webhooks::DestinationPolicy::default();
+    let cipher = aws.kms_cipher(&config.kms_key_id);
+    let dispatcher = Arc::new(Dispatcher::new(aws.table(&config.table_name), cipher, aws.clock.clone(), destinations));
+    let queue = aws.sqs_queue(&config.queue_url);
+    iron_lambda::serve_events(move |event| {
         let (dispatcher, queue) = (dispatcher.clone(), queue.clone());
-        async move { iron_webhook_dispatcher::handle(&dispatcher, queue.as_ref(), event.payload).await }
-    }))
+        async move { iron_webhook_dispatcher::handle(&dispatcher, queue.as_ref(), event).await }
+    })
     .await
 }

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::http::Request;
-use iron_http::AppState;
+use iron_http::ApiContext;
 use iron_store::{SqliteTable, SystemClock, TableStore};
 use std::path::Path;
 use std::process::Command;
@@ -31,7 +31,7 @@ fn field<'a>(text: &'a str, prefix: &str) -> &'a str {
 }
 
 async fn status_with(store: Arc<dyn TableStore>, key: &str) -> u16 {
-    let router = iron_external_api::router(AppState::new(store, Arc::new(SystemClock)));
+    let router = iron_http::into_app(iron_athletes_api::routes(ApiContext::new(store, Arc::new(SystemClock))));
     let req = Request::get("/api/external/v1/athletes?limit=1")
         .header("authorization", format!("Bearer {key}"))
         .body(Body::empty())

@@ -7,15 +7,19 @@ pub mod worker;
 use axum::Router;
 use chrono::Utc;
 use iron_domain::{ApiKeySecret, RateTier, Scope};
-use iron_http::{AppState, AuditSink, BatchedAudit, ClientIpConfig, NoAudit};
+use iron_http::{ApiContext, AuditSink, BatchedAudit, ClientIpConfig, NoAudit};
 use iron_store::repo::platform::{self, NewKey};
 use iron_store::{
-    Clock, InProcessScheduler, LocalKeyCipher, SqliteQueue, SqliteTable, SystemClock, TableStore, TenantScope,
+    Clock, InProcessScheduler, KeyCipher, LocalKeyCipher, Queue, SqliteQueue, SqliteTable, SystemClock, TableStore,
+    TenantScope,
 };
+use iron_webhooks::DestinationPolicy;
+use iron_webhooks_api::WebhooksState;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use utoipa_axum::router::OpenApiRouter;
 
 #[derive(Debug, Clone)]
 pub struct LocalConfig {
@@ -60,9 +64,77 @@ impl Embedded {
     }
 }
 
-/// Every endpoint group's router, merged. New function crates add their router here.
-pub fn app(state: AppState) -> Router {
-    iron_external_api::router(state)
+/// What the endpoint groups run on, over whichever adapters the caller chose: the shared API
+/// context, and what only the webhooks group uses.
+#[derive(Clone)]
+pub struct Groups {
+    pub api: ApiContext,
+    pub webhooks: WebhooksState,
+}
+
+impl Groups {
+    pub fn new(
+        api: ApiContext,
+        cipher: Arc<dyn KeyCipher>,
+        delivery_queue: Arc<dyn Queue>,
+        destinations: DestinationPolicy,
+    ) -> Groups {
+        let webhooks = WebhooksState { api: api.clone(), cipher, delivery_queue, destinations };
+        Groups { api, webhooks }
+    }
+}
+
+/// Every endpoint group's routes with their OpenAPI parts. A new group adds its line here (and
+/// its function in `template.yaml`).
+pub fn routes(groups: &Groups) -> OpenApiRouter {
+    iron_athletes_api::routes(groups.api.clone())
+        .merge(iron_access_api::routes(groups.api.clone()))
+        .merge(iron_webhooks_api::routes(groups.webhooks.clone()))
+        .merge(iron_docs_api::routes())
+}
+
+/// The whole API in one router, the outer layers applied once (what iron-local serves).
+pub fn app(groups: &Groups) -> Router {
+    iron_http::into_app(routes(groups))
+}
+
+/// The OpenAPI document assembled from every group's part (the committed `docs/openapi.json`).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = SqliteTable::in_memory(clock.clone()).map(Arc::new);
+    let Ok(store) = store else { return iron_docs_api::assemble([]) };
+    let queue: Arc<dyn Queue> = Arc::new(NoQueue);
+    let groups = Groups::new(
+        ApiContext::new(store, clock),
+        Arc::new(LocalKeyCipher::from_bytes([0; 32])),
+        queue,
+        DestinationPolicy::default(),
+    );
+    iron_docs_api::assemble([routes(&groups).into_openapi()])
+}
+
+/// A queue that takes nothing (only to build routers for their OpenAPI parts).
+struct NoQueue;
+
+#[async_trait::async_trait]
+impl Queue for NoQueue {
+    async fn send(&self, _: &str, _: Duration) -> iron_store::table::StoreResult<String> {
+        Err(iron_store::StoreError::Invalid("no queue here".into()))
+    }
+    async fn receive(
+        &self,
+        _: usize,
+        _: Duration,
+        _: Duration,
+    ) -> iron_store::table::StoreResult<Vec<iron_store::QueueMessage>> {
+        Ok(Vec::new())
+    }
+    async fn delete(&self, _: &str) -> iron_store::table::StoreResult<()> {
+        Ok(())
+    }
+    async fn change_visibility(&self, _: &str, _: Duration) -> iron_store::table::StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// What a start found or made.
@@ -180,14 +252,12 @@ pub async fn start(
     } else {
         Arc::new(NoAudit)
     };
-    let state = AppState::new(embedded.table.clone(), embedded.clock.clone())
+    let api = ApiContext::new(embedded.table.clone(), embedded.clock.clone())
         .with_audit(audit)
-        .with_client_ip(ClientIpConfig { trust_forwarded_for: config.trust_forwarded_for })
-        .with_cipher(embedded.cipher.clone())
-        .with_delivery_queue(embedded.queue.clone())
-        .with_destinations(destinations);
+        .with_client_ip(ClientIpConfig { trust_forwarded_for: config.trust_forwarded_for });
+    let groups = Groups::new(api, embedded.cipher.clone(), embedded.queue.clone(), destinations);
     // The socket address is the client IP locally (allowlists, audit log).
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let service = app(&groups).into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal());
     Ok((Started { addr, api_key, business_name, business_id, seeded }, server.into_future()))
 }

@@ -4,6 +4,7 @@
 pub mod dynamo;
 pub mod eventbridge;
 pub mod kms;
+#[cfg(feature = "testing")]
 pub mod moto;
 pub mod sqs;
 

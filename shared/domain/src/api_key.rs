@@ -250,6 +250,45 @@ impl ApiKey {
     pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
         self.status == ApiKeyStatus::Active && self.expires_at.is_none_or(|at| now < at)
     }
+
+    /// The escalation rule, for minting a key and for acting on one: a key can't grant, or
+    /// manage a key holding, scopes it lacks or a tier above its own. The error says which.
+    pub fn covers(&self, scopes: &[Scope], tier: RateTier) -> Result<(), String> {
+        let excess: Vec<_> = scopes.iter().filter(|s| !self.has_scope(**s)).map(|s| s.as_str()).collect();
+        if !excess.is_empty() {
+            return Err(format!("this key doesn't hold the scopes involved: {}", excess.join(", ")));
+        }
+        if tier.rank() > self.tier.rank() {
+            return Err(format!("this key's tier ({}) is below the one involved", self.tier.as_str()));
+        }
+        Ok(())
+    }
+
+    /// The expiry and allowlist of a key this key mints: never outliving it, never usable from
+    /// an address it isn't. Omitted ones are inherited. The error says which rule was broken.
+    pub fn bound_grant(
+        &self,
+        expires_at: Option<DateTime<Utc>>,
+        allowed_ips: Vec<ipnet::IpNet>,
+    ) -> Result<(Option<DateTime<Utc>>, Vec<ipnet::IpNet>), String> {
+        let expires_at = match (self.expires_at, expires_at) {
+            (Some(limit), Some(asked)) if asked > limit => {
+                return Err(format!("a key can't create a key that outlives it (this one expires {limit})"));
+            }
+            (Some(limit), None) => Some(limit),
+            (_, asked) => asked,
+        };
+        let allowed_ips = if self.allowed_ips.is_empty() {
+            allowed_ips
+        } else if allowed_ips.is_empty() {
+            self.allowed_ips.clone()
+        } else if allowed_ips.iter().all(|net| self.allowed_ips.iter().any(|mine| mine.contains(net))) {
+            allowed_ips
+        } else {
+            return Err("a key can't allow addresses outside its own allowlist".into());
+        };
+        Ok((expires_at, allowed_ips))
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! is unknown, revoked or expired gets 401; a valid key without the endpoint's scope gets 403;
 //! a key over its tier's minute or day allowance gets 429 with `Retry-After`.
 
-use crate::AppState;
+use crate::ApiContext;
 use crate::client_ip::ClientIp;
 use crate::error::ApiError;
 use crate::request::RequestId;
@@ -14,24 +14,60 @@ use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use iron_domain::{ApiKey, ApiKeySecret, ApiKeyStatus, AuditRecord, Scope};
-use iron_store::TenantScope;
 use iron_store::repo::{platform, rate_limit};
+use iron_store::{TableStore, TenantScope};
+use std::sync::Arc;
 
 /// The authenticated caller: its key (never the secret) and the business it may touch.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Principal {
     pub key: ApiKey,
-    pub tenant: TenantScope,
+    tenant: TenantScope,
+    store: Arc<dyn TableStore>,
+}
+
+impl std::fmt::Debug for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Principal").field("key", &self.key.id).field("tenant", &self.tenant).finish()
+    }
+}
+
+/// The one way a handler reaches data: the table, scoped to the caller's business. Made only by
+/// [`Principal::require`], so a handler can't touch data without naming the scope it needs, and
+/// every repository call it makes carries the caller's own [`TenantScope`].
+#[derive(Clone, Copy)]
+pub struct Tenant<'a> {
+    store: &'a dyn TableStore,
+    scope: &'a TenantScope,
+}
+
+impl<'a> Tenant<'a> {
+    pub fn store(&self) -> &'a dyn TableStore {
+        self.store
+    }
+
+    pub fn scope(&self) -> &'a TenantScope {
+        self.scope
+    }
+
+    pub fn business_id(&self) -> &'a iron_domain::Id {
+        self.scope.business_id()
+    }
 }
 
 impl Principal {
-    /// The tenant scope, if the key holds `scope`; else 403.
-    pub fn require(&self, scope: Scope) -> Result<&TenantScope, ApiError> {
+    /// The caller's business, if the key holds `scope`; else 403.
+    pub fn require(&self, scope: Scope) -> Result<Tenant<'_>, ApiError> {
         if self.key.has_scope(scope) {
-            Ok(&self.tenant)
+            Ok(Tenant { store: self.store.as_ref(), scope: &self.tenant })
         } else {
             Err(ApiError::Forbidden(format!("this API key lacks the `{scope}` scope this endpoint needs")))
         }
+    }
+
+    /// For the shared layers (idempotency records, last use), which act for any scope.
+    pub(crate) fn scope(&self) -> &TenantScope {
+        &self.tenant
     }
 }
 
@@ -97,7 +133,7 @@ impl KeyUseThrottle {
 
 /// Middleware for every authenticated route: key, IP allowlist, rate limit, last use, audit.
 /// Every request whose key is valid is audited, refused ones (403 IP, 429) included.
-pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn authenticate(State(state): State<ApiContext>, mut req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let principal = match resolve(&state, req.headers()).await {
         Ok(p) => p,
@@ -176,7 +212,7 @@ fn route_template(req: &Request) -> String {
     }
 }
 
-async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+async fn resolve(state: &ApiContext, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let presented = presented_key(headers)?;
     let secret =
         ApiKeySecret::parse(presented).ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
@@ -190,5 +226,5 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Principal, Api
     if !key.is_usable(now) {
         return Err(ApiError::Unauthorized("the API key has expired".into()));
     }
-    Ok(Principal { tenant: TenantScope::of_key(&key), key })
+    Ok(Principal { tenant: TenantScope::of_key(&key), key, store: state.store.clone() })
 }

@@ -8,7 +8,7 @@
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::{AppState, MAX_BODY_BYTES};
+use crate::{ApiContext, MAX_BODY_BYTES};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -46,7 +46,7 @@ fn parse_key(raw: &HeaderValue) -> Result<String, ApiError> {
     Ok(key.to_owned())
 }
 
-pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn idempotency(State(state): State<ApiContext>, req: Request, next: Next) -> Response {
     if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
         return next.run(req).await;
     }
@@ -67,7 +67,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     hasher.update(b"\n");
     hasher.update(&bytes);
     let fingerprint = hex::encode(hasher.finalize());
-    let (store, scope, key_id) = (state.store.as_ref(), &principal.tenant, &principal.key.id);
+    let (store, scope, key_id) = (state.store.as_ref(), principal.scope(), &principal.key.id);
 
     match idempotency::claim(store, scope, key_id, &idem, &fingerprint, state.clock.now()).await {
         Err(e) => ApiError::from(e).into_response(),

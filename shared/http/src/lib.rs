@@ -14,7 +14,7 @@ pub mod telemetry;
 pub mod versioning;
 
 pub use audit::{AuditSink, BatchedAudit, InlineAudit, NoAudit};
-pub use auth::{Principal, authenticate};
+pub use auth::{Principal, Tenant, authenticate};
 pub use body::JsonBody;
 pub use client_ip::{ClientIp, ClientIpConfig};
 pub use error::ApiError;
@@ -23,74 +23,70 @@ pub use params::QueryParams;
 pub use request::{RequestId, finish};
 pub use versioning::{BetaFeatures, deprecated};
 
-use iron_store::{Clock, KeyCipher, Queue, TableStore};
-use iron_webhooks::DestinationPolicy;
+use axum::middleware::{from_fn, from_fn_with_state};
+use iron_store::{Clock, TableStore};
 use std::sync::Arc;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
 
-/// What every handler may reach: the ports, never an AWS type.
+/// What every endpoint group shares: the table, the clock, where audit records go, and how the
+/// client IP is found. Each group's own state holds one of these beside what only it uses
+/// (`FromRef`), so no function carries another group's clients.
+///
+/// The table is not public: handlers reach tenant data only through
+/// [`Principal::require`](auth::Principal::require), which hands out a [`Tenant`] handle.
 #[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn TableStore>,
+pub struct ApiContext {
+    pub(crate) store: Arc<dyn TableStore>,
     pub clock: Arc<dyn Clock>,
-    pub audit: Arc<dyn AuditSink>,
-    pub client_ip: ClientIpConfig,
+    pub(crate) audit: Arc<dyn AuditSink>,
+    pub(crate) client_ip: ClientIpConfig,
     /// Throttles the "last used" write to once a minute per key in this process.
-    pub key_use: Arc<auth::KeyUseThrottle>,
-    /// Encrypts stored secrets (webhook signing secrets). None: such endpoints answer 503.
-    pub cipher: Option<Arc<dyn KeyCipher>>,
-    /// Where webhooks may point.
-    pub destinations: DestinationPolicy,
-    /// The webhook delivery queue, for deliveries made outside the outbox fan-out (test events).
-    /// Without it they wait for the dispatcher's sweep.
-    pub delivery_queue: Option<Arc<dyn Queue>>,
+    pub(crate) key_use: Arc<auth::KeyUseThrottle>,
 }
 
-impl AppState {
-    /// State with audit records written inline, kept [`DEFAULT_AUDIT_RETENTION_DAYS`].
-    pub fn new(store: Arc<dyn TableStore>, clock: Arc<dyn Clock>) -> AppState {
+impl ApiContext {
+    /// A context with audit records written inline, kept [`DEFAULT_AUDIT_RETENTION_DAYS`].
+    pub fn new(store: Arc<dyn TableStore>, clock: Arc<dyn Clock>) -> ApiContext {
         let audit = Arc::new(InlineAudit::new(store.clone(), chrono::Duration::days(DEFAULT_AUDIT_RETENTION_DAYS)));
-        AppState {
-            store,
-            clock,
-            audit,
-            client_ip: ClientIpConfig::default(),
-            key_use: Arc::default(),
-            cipher: None,
-            destinations: DestinationPolicy::default(),
-            delivery_queue: None,
-        }
+        ApiContext { store, clock, audit, client_ip: ClientIpConfig::default(), key_use: Arc::default() }
     }
 
-    pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> AppState {
+    pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> ApiContext {
         self.audit = audit;
         self
     }
 
-    pub fn with_cipher(mut self, cipher: Arc<dyn KeyCipher>) -> AppState {
-        self.cipher = Some(cipher);
-        self
-    }
-
-    /// Local development only: allow http and loopback webhook receivers.
-    pub fn with_destinations(mut self, policy: DestinationPolicy) -> AppState {
-        self.destinations = policy;
-        self
-    }
-
-    pub fn with_delivery_queue(mut self, queue: Arc<dyn Queue>) -> AppState {
-        self.delivery_queue = Some(queue);
-        self
-    }
-
-    /// The key cipher, or 503 when this deployment has none.
-    pub fn cipher(&self) -> Result<&dyn KeyCipher, ApiError> {
-        self.cipher.as_deref().ok_or(ApiError::Unavailable)
-    }
-
-    pub fn with_client_ip(mut self, config: ClientIpConfig) -> AppState {
+    pub fn with_client_ip(mut self, config: ClientIpConfig) -> ApiContext {
         self.client_ip = config;
         self
     }
+}
+
+/// Wraps one path's handlers in authentication (and, inside it, idempotency for mutating
+/// methods). The layers wrap each method's handler, not the path: a wrong method gets its 405
+/// before any key is checked.
+pub fn authed<S: Clone + Send + Sync + 'static>(
+    api: &ApiContext,
+    routes: UtoipaMethodRouter<S>,
+) -> UtoipaMethodRouter<S> {
+    routes.map(|route| {
+        route
+            .route_layer(from_fn_with_state(api.clone(), idempotency::idempotency))
+            .route_layer(from_fn_with_state(api.clone(), authenticate))
+    })
+}
+
+/// The layers every endpoint group's API routes share (beta-feature names checked, the client
+/// IP resolved), applied by the group to its own routes. The outer layers of a whole binary are
+/// [`finish`]'s.
+pub fn api_group(api: &ApiContext, routes: OpenApiRouter) -> OpenApiRouter {
+    routes.layer(from_fn(versioning::check_beta_features)).layer(from_fn_with_state(api.client_ip, client_ip::resolve))
+}
+
+/// A whole binary's router from its endpoint groups' routes: the OpenAPI parts dropped (the
+/// docs entry serves the document) and the outer layers applied once.
+pub fn into_app(routes: OpenApiRouter) -> axum::Router {
+    finish(routes.split_for_parts().0)
 }
 
 /// How long audit records are kept unless configured (`IRON_AUDIT_RETENTION_DAYS`).

@@ -3,25 +3,34 @@
 //!
 //! Ports: [`TableStore`] (DynamoDB single-table semantics), [`Queue`] (SQS semantics),
 //! [`KeyCipher`] (KMS envelope encryption), [`Clock`] and [`Scheduler`] (EventBridge rules).
-//! The AWS adapters live in the `iron-aws` crate; the embedded ones here.
+//! The AWS adapters live in the `iron-aws` crate; the embedded ones here, behind the `embedded`
+//! feature (SQLite), so Lambda binaries don't link them. The conformance suites every adapter
+//! passes are behind `testing`.
 
 pub mod cipher;
 pub mod clock;
+#[cfg(feature = "testing")]
 pub mod conformance;
 pub mod item;
 pub mod keys;
 pub mod queue;
 pub mod repo;
 pub mod scheduler;
+#[cfg(feature = "embedded")]
 pub mod sqlite;
+#[cfg(feature = "embedded")]
+pub mod sqlite_queue;
 pub mod table;
 pub mod tenant;
 
 pub use cipher::{Envelope, KeyCipher, LocalKeyCipher};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use item::{Cursor, Filter, Index, Item, Key, Page, Query, SkCondition};
-pub use queue::{Queue, QueueMessage, SqliteQueue};
+pub use queue::{Queue, QueueMessage};
 pub use scheduler::{InProcessScheduler, ScheduleExpression, ScheduleTarget, Scheduler};
+#[cfg(feature = "embedded")]
 pub use sqlite::SqliteTable;
+#[cfg(feature = "embedded")]
+pub use sqlite_queue::SqliteQueue;
 pub use table::{Condition, StoreError, TableStore, TxOp};
 pub use tenant::TenantScope;

@@ -112,27 +112,7 @@ pub fn delivery_item(scope: &TenantScope, d: &Delivery) -> crate::Item {
     keys::with_ttl(item, (d.created_at + RETENTION).timestamp())
 }
 
-/// A delivery that is due, named by business and id (what a queue message carries).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeliveryRef {
-    pub business_id: Id,
-    pub delivery_id: Id,
-    /// The second of the webhook's per-second budget already reserved for this attempt (a
-    /// message waiting for its turn carries it, so it doesn't queue for a slot again).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slot: Option<i64>,
-}
-
-impl DeliveryRef {
-    pub fn new(business_id: Id, delivery_id: Id) -> DeliveryRef {
-        DeliveryRef { business_id, delivery_id, slot: None }
-    }
-
-    pub fn with_slot(&self, slot: Option<i64>) -> DeliveryRef {
-        DeliveryRef { slot, ..self.clone() }
-    }
-}
+pub use iron_domain::webhook::DeliveryRef;
 
 /// Fans out up to `limit` pending events per shard, oldest first. Returns the deliveries made,
 /// to enqueue. Safe to run concurrently and to repeat: an event is fanned out once.

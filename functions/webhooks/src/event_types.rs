@@ -1,0 +1,98 @@
+//! `GET /event-types` (scope `manage:webhooks`): the catalogue of events a webhook can
+//! subscribe to, with a JSON Schema (2020-12) of each delivery's body.
+
+use axum::Json;
+use iron_athletes_api::athletes::AthleteOut;
+use iron_domain::Scope;
+use iron_domain::event::EVENT_TYPES;
+use iron_http::{ApiError, ListEnvelope, Principal};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::sync::OnceLock;
+use utoipa::ToSchema;
+
+/// The event types the product emits today; the others are reserved for features to come.
+const EMITTED: &[&str] = &["member.created", "webhook.test"];
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventTypeOut {
+    #[schema(example = "member.created")]
+    pub name: String,
+    pub description: String,
+    /// Whether the product sends this event yet (others may be subscribed to in advance).
+    pub emitted: bool,
+    /// JSON Schema of the delivery body (`type`, `timestamp`, `data`).
+    #[schema(value_type = Object)]
+    pub schema: Value,
+}
+
+/// The JSON Schema of a wire type with the schemas it refers to as `$defs`, straight from the
+/// type (not through the whole OpenAPI document).
+fn schema_of<T: ToSchema>() -> (Value, Value) {
+    let mut refs = Vec::new();
+    T::schemas(&mut refs);
+    let mut defs = serde_json::Map::new();
+    defs.insert(T::name().into_owned(), serde_json::to_value(T::schema()).unwrap_or_default());
+    for (name, schema) in refs {
+        defs.insert(name, serde_json::to_value(schema).unwrap_or_default());
+    }
+    let text = Value::Object(defs).to_string().replace("#/components/schemas/", "#/$defs/");
+    (json!({ "$ref": format!("#/$defs/{}", T::name()) }), serde_json::from_str(&text).unwrap_or_default())
+}
+
+fn envelope(event_type: &str, data: Value) -> Value {
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "required": ["type", "timestamp", "data"],
+        "properties": {
+            "type": { "const": event_type },
+            "timestamp": { "type": "string", "format": "date-time" },
+            "data": data
+        }
+    })
+}
+
+fn catalogue() -> &'static Vec<EventTypeOut> {
+    static CATALOGUE: OnceLock<Vec<EventTypeOut>> = OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        let (member, member_defs) = schema_of::<AthleteOut>();
+        EVENT_TYPES
+            .iter()
+            .map(|(name, description)| {
+                let data = match *name {
+                    "member.created" => member.clone(),
+                    "webhook.test" => json!({
+                        "type": "object",
+                        "required": ["webhookId", "message"],
+                        "properties": { "webhookId": { "type": "string" }, "message": { "type": "string" } }
+                    }),
+                    _ => json!({ "type": "object", "description": "defined when the feature that emits it ships" }),
+                };
+                let mut schema = envelope(name, data);
+                if *name == "member.created" {
+                    schema["$defs"] = member_defs.clone();
+                }
+                EventTypeOut {
+                    name: (*name).into(),
+                    description: (*description).into(),
+                    emitted: EMITTED.contains(name),
+                    schema,
+                }
+            })
+            .collect()
+    })
+}
+
+/// List event types
+///
+/// Every event a webhook can subscribe to, with the JSON Schema of its delivery body.
+#[utoipa::path(get, path = "/api/external/v1/event-types", operation_id = "listEventTypes", tag = "webhooks",
+    responses((status = 200, description = "The catalogue", body = ListEnvelope<EventTypeOut>),
+              (status = 403, description = "The key lacks `manage:webhooks`", body = iron_http::error::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn list(principal: Principal) -> Result<Json<ListEnvelope<EventTypeOut>>, ApiError> {
+    principal.require(Scope::ManageWebhooks)?;
+    Ok(Json(ListEnvelope::new(catalogue().clone(), None)))
+}

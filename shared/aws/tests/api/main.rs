@@ -1,0 +1,3 @@
+//! The AWS adapters against moto: one test binary for the crate.
+
+mod moto_conformance;
