@@ -61,13 +61,16 @@ impl Modify for Security {
     }
 }
 
-/// The whole document: the shared parts and every group's operations and schemas.
+/// The whole document: the shared parts, every group's operations and schemas, and what the
+/// shared layers add to each operation ([`crate::contract`]).
 pub fn assemble(parts: impl IntoIterator<Item = utoipa::openapi::OpenApi>) -> utoipa::openapi::OpenApi {
     let mut doc = Base::openapi();
     for part in parts {
         doc.merge(part);
     }
-    doc
+    let mut json = serde_json::to_value(&doc).unwrap_or_default();
+    crate::contract::complete(&mut json);
+    serde_json::from_value(json).unwrap_or(doc)
 }
 
 /// `GET /api/external/v1/openapi.json` (the committed document) and the explorer at `/docs`.

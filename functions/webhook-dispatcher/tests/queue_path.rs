@@ -5,7 +5,7 @@
 use iron_dispatch::Dispatcher;
 use iron_domain::{Event, Id, IdKind, RetryPolicyName, Webhook};
 use iron_store::repo::{deliveries, events, webhooks};
-use iron_store::{Clock, LocalKeyCipher, ManualClock, Queue, SqliteQueue, SqliteTable, TableStore, TenantScope};
+use iron_store::{Clock, LocalKeyCipher, ManualClock, Queue, SqliteQueue, SqliteTable, TableStore};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -46,7 +46,7 @@ struct Fixture {
     clock: Arc<ManualClock>,
     store: Arc<dyn TableStore>,
     queue: SqliteQueue,
-    scope: TenantScope,
+    scope: iron_store::OperatorScope,
     dispatcher: Dispatcher,
     status: Arc<AtomicU16>,
     hits: Arc<AtomicUsize>,
@@ -65,7 +65,7 @@ async fn fixture() -> Fixture {
     let url = receiver(status.clone(), hits.clone()).await;
     let now = clock.now();
     let business = Id::generate(IdKind::Business, now.timestamp_millis());
-    let scope = TenantScope::operator(business.clone());
+    let scope = iron_store::OperatorScope::new(business.clone());
     let webhook = Webhook {
         id: Id::generate(IdKind::Webhook, now.timestamp_millis()),
         business_id: business.clone(),

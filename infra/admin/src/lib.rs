@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use iron_domain::{Id, IdKind, RateTier, Scope};
 use iron_store::repo::platform::{self, NewKey};
-use iron_store::{Clock, SqliteTable, SystemClock, TableStore, TenantScope};
+use iron_store::{Clock, OperatorScope, SqliteTable, SystemClock, TableStore};
 use std::ffi::OsString;
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -132,9 +132,9 @@ async fn open_store(cli: &Cli, clock: Arc<dyn Clock>) -> Result<Arc<dyn TableSto
     }
 }
 
-fn business_scope(raw: &str) -> Result<TenantScope, String> {
+fn business_scope(raw: &str) -> Result<OperatorScope, String> {
     Id::parse_kind(IdKind::Business, raw)
-        .map(TenantScope::operator)
+        .map(OperatorScope::new)
         .ok_or_else(|| format!("`{raw}` is not a business id (biz_…)"))
 }
 
@@ -304,7 +304,7 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
             let id = Id::parse_kind(IdKind::ApiKey, &key).ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
             let grace = chrono::Duration::hours(i64::from(grace_hours));
             let (new, secret, old) =
-                platform::rotate_key(store, &business_scope(&business)?, &id, grace, now).await.map_err(err)?;
+                platform::rotate_key(store, &*business_scope(&business)?, &id, grace, now).await.map_err(err)?;
             let until = old.expires_at.map(|t| t.to_rfc3339()).unwrap_or_default();
             let _ = writeln!(out, "rotated key {} into {}; the old key works until {until}", old.id, new.id);
             let _ = writeln!(out, "This secret is shown once; store it now.");
@@ -312,13 +312,13 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
         }
         Command::Key(KeyCommand::Revoke { business, key }) => {
             let id = Id::parse_kind(IdKind::ApiKey, &key).ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
-            let key = platform::revoke_key(store, &business_scope(&business)?, &id, now).await.map_err(err)?;
+            let key = platform::revoke_key(store, &*business_scope(&business)?, &id, now).await.map_err(err)?;
             let _ = writeln!(out, "revoked key {} ({}); it stops working at once", key.id, key.prefix);
         }
         Command::Key(KeyCommand::SetTier { business, key, tier }) => {
             let id = Id::parse_kind(IdKind::ApiKey, &key).ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
             let tier: RateTier = tier.parse()?;
-            let key = platform::set_tier(store, &business_scope(&business)?, &id, tier).await.map_err(err)?;
+            let key = platform::set_tier(store, &*business_scope(&business)?, &id, tier).await.map_err(err)?;
             let _ = writeln!(out, "key {} is now on the {} tier", key.id, key.tier.as_str());
         }
     }

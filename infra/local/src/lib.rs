@@ -11,7 +11,6 @@ use iron_http::{ApiContext, AuditSink, BatchedAudit, ClientIpConfig, NoAudit};
 use iron_store::repo::platform::{self, NewKey};
 use iron_store::{
     Clock, InProcessScheduler, KeyCipher, LocalKeyCipher, Queue, SqliteQueue, SqliteTable, SystemClock, TableStore,
-    TenantScope,
 };
 use iron_webhooks::DestinationPolicy;
 use iron_webhooks_api::WebhooksState;
@@ -169,7 +168,7 @@ pub async fn ensure_demo(
                 (summary.business.id, true)
             }
         };
-    let scope = TenantScope::operator(business_id.clone());
+    let scope = iron_store::OperatorScope::new(business_id.clone());
     let business = platform::get_business(store, &scope)
         .await
         .map_err(|e| format!("the demo business is missing from the data dir: {e}"))?;

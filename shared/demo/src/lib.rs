@@ -13,7 +13,7 @@ use iron_domain::{
 };
 use iron_store::repo::platform;
 use iron_store::repo::{RepoResult, athletes, fitness_tests, referrals};
-use iron_store::{TableStore, TenantScope, TxOp};
+use iron_store::{OperatorScope, TableStore, TxOp};
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 
@@ -139,7 +139,7 @@ impl Default for DemoSize {
 #[derive(Debug, Clone)]
 pub struct DemoSummary {
     pub business: Business,
-    pub scope: TenantScope,
+    pub scope: OperatorScope,
     pub locations: Vec<Location>,
     pub athletes: usize,
     pub tests: usize,
@@ -177,7 +177,7 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
         timezone: "Europe/Madrid".into(),
         created_at: opened,
     };
-    let scope = TenantScope::operator(business.id.clone());
+    let scope = OperatorScope::new(business.id.clone());
     let profile = iron_store::keys::with_gsi1(
         iron_store::keys::item_of(
             "business",

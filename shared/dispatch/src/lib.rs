@@ -9,7 +9,7 @@ use iron_domain::RetryPolicyName;
 use iron_store::repo::deliveries::{self, Attempt, Delivery, DeliveryRef, DeliveryState};
 use iron_store::repo::webhook_health::Slot;
 use iron_store::repo::{RepoError, webhook_health, webhooks};
-use iron_store::{Clock, KeyCipher, TableStore, TenantScope};
+use iron_store::{Clock, KeyCipher, OperatorScope, TableStore, TenantScope};
 use iron_webhooks::{DestinationPolicy, Outcome, RetryPolicy, WebhookSecret};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -117,7 +117,8 @@ impl Dispatcher {
     /// Makes the attempt that is due for `r`, if any.
     pub async fn attempt(&self, r: &DeliveryRef) -> Result<Next, RepoError> {
         let now = self.clock.now();
-        let scope = TenantScope::operator(r.business_id.clone());
+        // The business the queued delivery belongs to (the message was written by this system).
+        let scope = OperatorScope::new(r.business_id.clone());
         let delivery = match deliveries::get(self.store.as_ref(), &scope, &r.delivery_id).await {
             Err(RepoError::NotFound) => return Ok(Next::Done),
             other => other?,

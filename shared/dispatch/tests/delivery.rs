@@ -10,7 +10,7 @@ use iron_dispatch::{Dispatcher, Next};
 use iron_domain::{Event, Id, IdKind, RetryPolicyName, Webhook};
 use iron_store::repo::deliveries::{self, DeliveryRef, DeliveryState};
 use iron_store::repo::{events, webhooks};
-use iron_store::{Clock, LocalKeyCipher, ManualClock, SqliteTable, TableStore, TenantScope};
+use iron_store::{Clock, LocalKeyCipher, ManualClock, SqliteTable, TableStore};
 use iron_webhooks::{DestinationPolicy, StaticResolver, WebhookSecret};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -49,7 +49,7 @@ struct World {
     dispatcher: Dispatcher,
     store: Arc<dyn TableStore>,
     clock: Arc<ManualClock>,
-    scope: TenantScope,
+    scope: iron_store::OperatorScope,
     secret: WebhookSecret,
 }
 
@@ -59,7 +59,7 @@ async fn world(url: &str, policy: RetryPolicyName, destinations: DestinationPoli
     let cipher = Arc::new(LocalKeyCipher::from_bytes([9; 32]));
     let now = clock.now();
     let business = Id::generate(IdKind::Business, now.timestamp_millis());
-    let scope = TenantScope::operator(business.clone());
+    let scope = iron_store::OperatorScope::new(business.clone());
     let webhook = Webhook {
         id: Id::generate(IdKind::Webhook, now.timestamp_millis()),
         business_id: business.clone(),

@@ -216,7 +216,7 @@ async fn resolve(state: &ApiContext, headers: &HeaderMap) -> Result<Principal, A
     let presented = presented_key(headers)?;
     let secret =
         ApiKeySecret::parse(presented).ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
-    let key = platform::lookup_key(state.store.as_ref(), &secret.hash())
+    let (key, tenant) = platform::authenticate(state.store.as_ref(), &secret.hash())
         .await?
         .ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
     let now = state.clock.now();
@@ -226,5 +226,5 @@ async fn resolve(state: &ApiContext, headers: &HeaderMap) -> Result<Principal, A
     if !key.is_usable(now) {
         return Err(ApiError::Unauthorized("the API key has expired".into()));
     }
-    Ok(Principal { tenant: TenantScope::of_key(&key), key, store: state.store.clone() })
+    Ok(Principal { tenant, key, store: state.store.clone() })
 }

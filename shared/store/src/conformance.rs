@@ -527,7 +527,7 @@ pub async fn scheduler(s: Arc<dyn Scheduler>) {
 /// Events become one delivery per subscribed, active webhook of their own business, once.
 pub async fn fan_out_scenario(s: Arc<dyn TableStore>, c: Arc<ManualClock>) {
     use crate::repo::{deliveries, events, webhooks};
-    use crate::{Clock, TenantScope};
+    use crate::Clock;
     use iron_domain::{Event, Id, IdKind, RetryPolicyName, Webhook};
     let now = c.now();
     let envelope =
@@ -552,7 +552,7 @@ pub async fn fan_out_scenario(s: Arc<dyn TableStore>, c: Arc<ManualClock>) {
     };
     let b = Id::generate(IdKind::Business, now.timestamp_millis());
     let other = Id::generate(IdKind::Business, now.timestamp_millis());
-    let (sb, so) = (TenantScope::operator(b.clone()), TenantScope::operator(other.clone()));
+    let (sb, so) = (crate::tenant::TenantScope::new(b.clone()), crate::tenant::TenantScope::new(other.clone()));
     let w1 = hook(&b, &["member.created"], true);
     let w2 = hook(&b, &["test.completed"], true);
     let off = hook(&b, &["member.created"], false);
@@ -572,7 +572,7 @@ pub async fn fan_out_scenario(s: Arc<dyn TableStore>, c: Arc<ManualClock>) {
     let mut pairs = Vec::new();
     for r in &made {
         let d =
-            deliveries::get(s.as_ref(), &TenantScope::operator(r.business_id.clone()), &r.delivery_id).await.unwrap();
+            deliveries::get(s.as_ref(), &crate::tenant::TenantScope::new(r.business_id.clone()), &r.delivery_id).await.unwrap();
         assert_eq!(d.state, deliveries::DeliveryState::Pending);
         pairs.push((d.event_id.clone(), d.webhook_id.clone()));
     }

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod conformance;
 pub mod item;
 pub mod keys;
+pub mod metered;
 pub mod queue;
 pub mod repo;
 pub mod scheduler;
@@ -34,3 +35,5 @@ pub use sqlite::SqliteTable;
 pub use sqlite_queue::SqliteQueue;
 pub use table::{Condition, StoreError, TableStore, TxOp};
 pub use tenant::TenantScope;
+#[cfg(feature = "operator")]
+pub use tenant::OperatorScope;

@@ -1,6 +1,13 @@
 //! Tenant scoping by construction. Every key of a business's data is built from a
-//! [`TenantScope`]; repositories take one, and the only ways to get one are from an authenticated
-//! API key (the request's own business) or, explicitly, as the platform operator.
+//! [`TenantScope`]; repositories take one for every call. Request code gets one in one way only:
+//! authentication ([`platform::authenticate`](crate::repo::platform::authenticate)) makes it from
+//! the key that was presented, and the API hands it to a handler only through
+//! `Principal::require(scope)`.
+//!
+//! Tools that act on a business they name (iron-admin, the demo seed, iron-local's start-up,
+//! background workers reading the business from a message, tests) use an [`OperatorScope`],
+//! which exists only with this crate's `operator` feature. No API function enables it, and CI
+//! builds the API functions on their own, so request code that reached for one wouldn't compile.
 
 use iron_domain::{ApiKey, Id};
 
@@ -10,17 +17,41 @@ pub struct TenantScope {
 }
 
 impl TenantScope {
-    /// The scope of the business that owns an authenticated key.
-    pub fn of_key(key: &ApiKey) -> TenantScope {
-        TenantScope { business_id: key.business_id.clone() }
+    pub(crate) fn new(business_id: Id) -> TenantScope {
+        TenantScope { business_id }
     }
 
-    /// For platform-operator tooling (CLI, seeding), which acts on a business it names.
-    pub fn operator(business_id: Id) -> TenantScope {
-        TenantScope { business_id }
+    /// The scope of the business that owns a key this crate looked up.
+    pub(crate) fn of_key(key: &ApiKey) -> TenantScope {
+        TenantScope::new(key.business_id.clone())
     }
 
     pub fn business_id(&self) -> &Id {
         &self.business_id
+    }
+}
+
+/// The platform operator acting on a business it names. Derefs to that business's
+/// [`TenantScope`], so every repository takes it.
+#[cfg(feature = "operator")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OperatorScope(TenantScope);
+
+#[cfg(feature = "operator")]
+impl OperatorScope {
+    pub fn new(business_id: Id) -> OperatorScope {
+        OperatorScope(TenantScope::new(business_id))
+    }
+
+    pub fn tenant(&self) -> &TenantScope {
+        &self.0
+    }
+}
+
+#[cfg(feature = "operator")]
+impl std::ops::Deref for OperatorScope {
+    type Target = TenantScope;
+    fn deref(&self) -> &TenantScope {
+        &self.0
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 const V1: &str = "/api/external/v1";
 
-async fn setup(app: &TestApp) -> (TenantScope, String, String) {
+async fn setup(app: &TestApp) -> (iron_store::OperatorScope, String, String) {
     let (_, scope) =
         platform::create_business(app.store.as_ref(), "Box Ñandú", "America/Argentina/Buenos_Aires", app.clock_now())
             .await

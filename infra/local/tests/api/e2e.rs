@@ -141,7 +141,7 @@ async fn first_start_seeds_restart_keeps_data_and_key() {
     let store = iron_store::SqliteTable::open(&data.join("table.db"), Arc::new(iron_store::SystemClock)).unwrap();
     let secret = iron_domain::ApiKeySecret::parse(&key).unwrap();
     let record = iron_store::repo::platform::lookup_key(&store, &secret.hash()).await.unwrap().unwrap();
-    let scope = iron_store::TenantScope::of_key(&record);
+    let scope = iron_store::OperatorScope::new(record.business_id.clone());
     iron_store::repo::platform::revoke_key(&store, &scope, &record.id, chrono::Utc::now()).await.unwrap();
     assert_eq!(get(&client, &format!("{}/api/external/v1/athletes", second.base), &key).await.0, 401);
     drop(second);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 const V1: &str = "/api/external/v1";
 
-async fn business(app: &TestApp, name: &str) -> TenantScope {
+async fn business(app: &TestApp, name: &str) -> iron_store::OperatorScope {
     platform::create_business(app.store.as_ref(), name, "Europe/Madrid", app.clock_now()).await.unwrap().1
 }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 /// The write of one record, expiring `retention` after it happened.
 pub fn write_op(record: &AuditRecord, retention: Duration) -> TxOp {
-    let scope = TenantScope::operator(record.business_id.clone());
+    let scope = TenantScope::new(record.business_id.clone());
     let sk = keys::audit_sk(record.at, &record.request_id);
     let mut item = keys::item_of("audit", encode(record), keys::audit(&scope, &sk));
     item.insert("statusClass".into(), Value::String(record.status_class()));

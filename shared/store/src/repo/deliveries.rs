@@ -58,7 +58,7 @@ pub struct Attempt {
 /// Records an attempt and the delivery's new state, if no one else recorded this attempt first
 /// (`Ok(false)` then: a duplicate queue message lost the race).
 pub async fn record_attempt(store: &dyn TableStore, before: &Delivery, after: &Delivery) -> RepoResult<bool> {
-    let scope = TenantScope::operator(before.business_id.clone());
+    let scope = TenantScope::new(before.business_id.clone());
     let seen = Condition::AttrEquals("attempt".into(), Value::from(before.attempt));
     match store.put(delivery_item(&scope, after), seen).await {
         Ok(()) => Ok(true),
@@ -124,7 +124,7 @@ pub async fn fan_out(store: &dyn TableStore, now: DateTime<Utc>, limit: usize) -
         for item in page.items {
             let mut stored = item.clone();
             let event: Event = decode(item)?;
-            let scope = TenantScope::operator(event.business_id.clone());
+            let scope = TenantScope::new(event.business_id.clone());
             if !hooks_of.contains_key(&event.business_id) {
                 hooks_of.insert(event.business_id.clone(), webhooks::list(store, &scope).await?);
             }

@@ -10,19 +10,21 @@ use chrono::{DateTime, Utc};
 use iron_domain::{ApiKey, ApiKeySecret, ApiKeyStatus, Business, Id, IdKind, KeyHash, Location, RateTier, Scope};
 use serde_json::Value;
 
+/// Creates a business (operator action): returns it and the operator's scope over it.
+#[cfg(feature = "operator")]
 pub async fn create_business(
     store: &dyn TableStore,
     name: &str,
     timezone: &str,
     now: DateTime<Utc>,
-) -> RepoResult<(Business, TenantScope)> {
+) -> RepoResult<(Business, crate::OperatorScope)> {
     let business = Business {
         id: Id::generate(IdKind::Business, now.timestamp_millis()),
         name: name.to_owned(),
         timezone: timezone.to_owned(),
         created_at: now,
     };
-    let scope = TenantScope::operator(business.id.clone());
+    let scope = crate::OperatorScope::new(business.id.clone());
     let item = keys::with_gsi1(
         keys::item_of("business", encode(&business), keys::business_profile(&scope)),
         keys::BUSINESS_LIST_GSI1PK.into(),
@@ -37,6 +39,7 @@ pub async fn get_business(store: &dyn TableStore, scope: &TenantScope) -> RepoRe
     decode(item)
 }
 
+#[cfg(feature = "operator")]
 pub async fn list_businesses(store: &dyn TableStore) -> RepoResult<Vec<Business>> {
     let mut out = Vec::new();
     let mut cursor = None;
@@ -225,6 +228,15 @@ pub async fn revoke_key(
         }
     }
     Err(RepoError::Conflict { field: "revision".into(), message: "the key keeps changing; retry".into() })
+}
+
+/// Resolves a presented key's hash to its key and the scope of the key's business, if the key
+/// exists (usable or not): the one way request code gets a [`TenantScope`].
+pub async fn authenticate(store: &dyn TableStore, hash: &KeyHash) -> RepoResult<Option<(ApiKey, TenantScope)>> {
+    Ok(lookup_key(store, hash).await?.map(|key| {
+        let scope = TenantScope::of_key(&key);
+        (key, scope)
+    }))
 }
 
 /// Resolves a presented key's hash to its key, if it exists (usable or not).
