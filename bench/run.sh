@@ -13,11 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-20}
 conns=${2:-32}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/iron-target}"
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk"; exit 1; }
 
 cargo build --release -p iron-local -p iron-admin -p iron-external-api >&2
-bin="$CARGO_TARGET_DIR/release"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 RUST_LOG=warn "$bin/iron-local" --port "$port" --data-dir "$data" >"$data/banner.txt" &

@@ -97,22 +97,54 @@ pub struct ApiKeyCreatedOut {
 #[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiKeyIn {
-    /// 1–100 characters, e.g. "Zapier integration".
+    /// 1–100 characters (trimmed), e.g. "Zapier integration".
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
-    /// At least one; none beyond the calling key's own.
+    /// At least one; none beyond the calling key's own (403).
+    #[schema(value_type = Vec<iron_domain::Scope>, min_items = 1)]
     pub scopes: Vec<String>,
-    /// Default: the calling key's tier; never higher.
+    /// Default: the calling key's tier; never higher (403).
+    #[schema(value_type = Option<iron_domain::RateTier>)]
     pub tier: Option<String>,
+    /// In the future, and not after the calling key's own expiry (403).
     pub expires_at: Option<DateTime<Utc>>,
-    /// IPv4/IPv6 addresses or CIDR ranges (at most 50); omitted or empty: anywhere.
+    /// IPv4/IPv6 addresses or CIDR ranges (at most 50), within the calling key's own allowlist
+    /// (403); omitted or empty: anywhere (or the calling key's allowlist).
     #[serde(default)]
+    #[schema(max_items = 50, inline, value_type = Vec<IpOrRange>)]
     pub allowed_ips: Vec<String>,
 }
+
+/// An IPv4 or IPv6 address, or an IPv4 CIDR range (IPv6 ranges are accepted too; JSON Schema has
+/// no format for them).
+pub struct IpOrRange;
+
+impl utoipa::PartialSchema for IpOrRange {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        let octet = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+        let format = |f| ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(f)));
+        AnyOfBuilder::new()
+            .item(format(KnownFormat::Ipv4))
+            .item(format(KnownFormat::Ipv6))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(format!("^({octet}\\.){{3}}{octet}/(3[0-2]|[12]?[0-9])$")))
+                    .description(Some("An IPv4 CIDR range, e.g. `203.0.113.0/24`")),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for IpOrRange {}
 
 #[derive(Debug, Default, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotateIn {
     /// How long the old key keeps working: 0–720 hours, default 24.
+    #[schema(minimum = 0, maximum = 720)]
+    #[serde(default, deserialize_with = "iron_http::body::whole_number")]
     pub grace_period_hours: Option<u32>,
 }
 
@@ -176,7 +208,6 @@ pub async fn get_one(
 /// Send an `Idempotency-Key` header to retry safely.
 #[utoipa::path(post, path = "/api/external/v1/api-keys", operation_id = "createApiKey", tag = "api-keys",
     request_body = ApiKeyIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 characters; retries with the same key replay the first response for 24 h")),
     responses((status = 201, description = "The key, with its secret", body = ApiKeyCreatedOut),
               (status = 403, description = "More scopes or a higher tier than the calling key", body = iron_http::error::Problem, content_type = "application/problem+json"),
               (status = 422, description = "Invalid fields (listed in `errors`)", body = iron_http::error::Problem, content_type = "application/problem+json")),

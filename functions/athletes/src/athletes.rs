@@ -72,7 +72,7 @@ pub struct AthleteDetailOut {
 /// A new member. The body is validated field by field (every problem is listed in `errors`);
 /// this schema states the same rules.
 #[derive(Debug, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"firstName": "José", "lastName": "Núñez", "email": "Jose.Nunez@Example.com", "externalId": "CRM-1042"}))]
 #[allow(dead_code)]
 pub struct AthleteIn {
@@ -108,13 +108,15 @@ pub struct AthleteIn {
 
 /// The fields to change; absent ones stay, `null` clears an optional one.
 #[derive(Debug, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"status": "inactive", "phone": null}))]
 #[allow(dead_code)]
 pub struct AthletePatch {
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    /// Can't be cleared.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S", nullable = false)]
     first_name: Option<String>,
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    /// Can't be cleared.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S", nullable = false)]
     last_name: Option<String>,
     #[schema(max_length = 254, format = Email)]
     email: Option<String>,
@@ -123,6 +125,8 @@ pub struct AthletePatch {
     birth_date: Option<NaiveDate>,
     /// `null` means `undisclosed`.
     sex: Option<Sex>,
+    /// Can't be cleared.
+    #[schema(nullable = false)]
     status: Option<AthleteStatus>,
     #[schema(pattern = "^loc_[0-9A-HJKMNP-TV-Z]{26}$")]
     location_id: Option<String>,
@@ -142,11 +146,11 @@ fn not_found(id: &str) -> ApiError {
 #[utoipa::path(
     get, path = "/api/external/v1/athletes", operation_id = "listAthletes", tag = "athletes",
     params(
-        ("q" = Option<String>, Query, description = "Search name or email; case- and accent-insensitive (`jose nunez` finds `José Núñez`). 1–100 characters."),
-        ("locationId" = Option<String>, Query, description = "Only athletes of this location (`loc_…`)."),
-        ("updatedSince" = Option<String>, Query, description = "Only athletes updated at or after this RFC 3339 time; results are then ordered by `updatedAt`."),
-        ("limit" = Option<u32>, Query, description = "Page size, 1–100 (default 25)."),
-        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page."),
+        ("q" = Option<String>, Query, max_length = 100, description = "Search name or email; case- and accent-insensitive (`jose nunez` finds `José Núñez`). 1–100 characters."),
+        ("locationId" = Option<String>, Query, pattern = "^loc_[0-9A-HJKMNP-TV-Z]{26}$", description = "Only athletes of this location (`loc_…`)."),
+        ("updatedSince" = Option<String>, Query, format = DateTime, description = "Only athletes updated at or after this RFC 3339 time; results are then ordered by `updatedAt`."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1–100 (default 25)."),
+        ("cursor" = Option<String>, Query, min_length = 1, max_length = 2048, pattern = "^[A-Za-z0-9_-]+$", description = "`nextCursor` of the previous page, unchanged (with the same filters)."),
     ),
     responses(
         (status = 200, description = "A page of athletes", body = ListEnvelope<AthleteOut>),

@@ -39,8 +39,8 @@ pub struct ReferralTotalsOut {
 #[utoipa::path(
     get, path = "/api/external/v1/referrals", operation_id = "getReferralStats", tag = "analytics",
     params(
-        ("dateFrom" = Option<String>, Query, description = "First day (YYYY-MM-DD, UTC), inclusive. Default: 89 days before `dateTo`."),
-        ("dateTo" = Option<String>, Query, description = "Last day (YYYY-MM-DD, UTC), inclusive. Default: today."),
+        ("dateFrom" = Option<String>, Query, format = Date, description = "First day (YYYY-MM-DD, UTC), inclusive. Default: 89 days before `dateTo`."),
+        ("dateTo" = Option<String>, Query, format = Date, description = "Last day (YYYY-MM-DD, UTC), inclusive. Default: today."),
     ),
     responses(
         (status = 200, description = "Stats per partner", body = ReferralReportOut),

@@ -88,12 +88,12 @@ impl From<FitnessTest> for TestOut {
 #[utoipa::path(
     get, path = "/api/external/v1/tests", operation_id = "listTests", tag = "tests",
     params(
-        ("athleteId" = Option<String>, Query, description = "Only this athlete's tests (`ath_…`)."),
+        ("athleteId" = Option<String>, Query, pattern = "^ath_[0-9A-HJKMNP-TV-Z]{26}$", description = "Only this athlete's tests (`ath_…`)."),
         ("testType" = Option<TestType>, Query, description = "Only tests of this type."),
-        ("dateFrom" = Option<String>, Query, description = "First day (YYYY-MM-DD, UTC), inclusive."),
-        ("dateTo" = Option<String>, Query, description = "Last day (YYYY-MM-DD, UTC), inclusive."),
-        ("limit" = Option<u32>, Query, description = "Page size, 1–100 (default 25)."),
-        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page."),
+        ("dateFrom" = Option<String>, Query, format = Date, description = "First day (YYYY-MM-DD, UTC), inclusive."),
+        ("dateTo" = Option<String>, Query, format = Date, description = "Last day (YYYY-MM-DD, UTC), inclusive."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1–100 (default 25)."),
+        ("cursor" = Option<String>, Query, min_length = 1, max_length = 2048, pattern = "^[A-Za-z0-9_-]+$", description = "`nextCursor` of the previous page, unchanged (with the same filters)."),
     ),
     responses(
         (status = 200, description = "A page of tests", body = ListEnvelope<TestSummaryOut>),
@@ -135,7 +135,6 @@ pub async fn list(principal: Principal, params: QueryParams) -> Result<Json<List
     get, path = "/api/external/v1/tests/{id}", operation_id = "getTest", tag = "tests",
     params(
         ("id" = String, Path, description = "Test id (`tst_…`)"),
-        ("X-Beta-Features" = Option<String>, Header, description = "Comma list of beta features; `test-zones` adds heart-rate training zones."),
     ),
     responses(
         (status = 200, description = "The test", body = TestOut),

@@ -12,6 +12,10 @@
 
 use serde_json::{Map, Value, json};
 
+/// The operations a beta feature changes (`X-Beta-Features`; every other operation only
+/// refuses unknown names, with the 400 it documents).
+const BETA_OPERATIONS: &[&str] = &["getTest"];
+
 const PROBLEM: &str = "#/components/schemas/Problem";
 
 fn problem(description: &str) -> Value {
@@ -49,12 +53,16 @@ fn components(doc: &mut Value) {
         }
     });
     let c = doc["components"].as_object_mut().expect("components");
-    c.entry("headers").or_insert_with(|| json!({})).as_object_mut().expect("headers").extend(
-        headers.as_object().cloned().unwrap_or_default(),
-    );
-    c.entry("parameters").or_insert_with(|| json!({})).as_object_mut().expect("parameters").extend(
-        params.as_object().cloned().unwrap_or_default(),
-    );
+    c.entry("headers")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("headers")
+        .extend(headers.as_object().cloned().unwrap_or_default());
+    c.entry("parameters")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("parameters")
+        .extend(params.as_object().cloned().unwrap_or_default());
 }
 
 fn rate_headers() -> Value {
@@ -94,7 +102,15 @@ const LINKS: &[Link] = &[
         "createWebhook",
         "201",
         &[("id", "$response.body#/id")],
-        &["getWebhook", "updateWebhook", "deleteWebhook", "rotateWebhookSecret", "testWebhook", "listDeliveries", "recoverDeliveries"],
+        &[
+            "getWebhook",
+            "updateWebhook",
+            "deleteWebhook",
+            "rotateWebhookSecret",
+            "testWebhook",
+            "listDeliveries",
+            "recoverDeliveries",
+        ],
     ),
     (
         "testWebhook",
@@ -149,7 +165,9 @@ pub fn complete(doc: &mut Value) {
             let mutating = ["post", "put", "patch", "delete"].contains(&method.as_str());
             let has_body = op.contains_key("requestBody");
             if authed {
-                add_param(op, "X-Beta-Features");
+                if op.get("operationId").and_then(Value::as_str).is_some_and(|id| BETA_OPERATIONS.contains(&id)) {
+                    add_param(op, "X-Beta-Features");
+                }
                 if mutating {
                     add_param(op, "Idempotency-Key");
                 }
@@ -165,9 +183,17 @@ pub fn complete(doc: &mut Value) {
                 }
             }
             if authed {
-                add(responses, "400", "A malformed or unknown parameter or header (named in `errors`), or a body that is not the JSON this operation takes");
+                add(
+                    responses,
+                    "400",
+                    "A malformed or unknown parameter or header (named in `errors`), or a body that is not the JSON this operation takes",
+                );
                 add(responses, "401", "Missing, invalid, revoked or expired API key");
-                add(responses, "403", "The key lacks this operation's scope, or the request comes from outside the key's IP allowlist");
+                add(
+                    responses,
+                    "403",
+                    "The key lacks this operation's scope, or the request comes from outside the key's IP allowlist",
+                );
                 add(responses, "429", "The key's rate limit is used up; see `Retry-After`");
                 add(responses, "503", "Storage is busy; retry shortly");
                 let limited = responses.get_mut("429").and_then(|r| r.as_object_mut()).expect("429");
@@ -178,8 +204,16 @@ pub fn complete(doc: &mut Value) {
                     add(responses, "404", "No such resource in this business");
                 }
                 if mutating {
-                    add(responses, "409", "A request with this `Idempotency-Key` is still running, or the resource changed meanwhile");
-                    add(responses, "422", "The `Idempotency-Key` was used with a different request, or the body is invalid (listed in `errors`)");
+                    add(
+                        responses,
+                        "409",
+                        "A request with this `Idempotency-Key` is still running, or the resource changed meanwhile",
+                    );
+                    add(
+                        responses,
+                        "422",
+                        "The `Idempotency-Key` was used with a different request, or the body is invalid (listed in `errors`)",
+                    );
                 }
                 if has_body {
                     add(responses, "413", "The body is over 1 MiB");

@@ -100,18 +100,28 @@ async fn delivery_of(tenant: Tenant<'_>, webhook: &Id, raw: &str) -> Result<Deli
     }
 }
 
+/// Where a delivery stands (the `status` filter and field).
+#[derive(Debug, Clone, Copy, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
 /// List a webhook's deliveries
 ///
 /// Newest first; kept 30 days.
 #[utoipa::path(get, path = "/api/external/v1/webhooks/{id}/deliveries", operation_id = "listDeliveries", tag = "webhooks",
     params(
         ("id" = String, Path, description = "Webhook id (`whk_…`)"),
-        ("status" = Option<String>, Query, description = "`pending`, `delivered` or `failed`."),
-        ("eventType" = Option<String>, Query, description = "Only this event type."),
-        ("since" = Option<String>, Query, description = "Created at or after this RFC 3339 time."),
-        ("until" = Option<String>, Query, description = "Created at or before this RFC 3339 time."),
-        ("limit" = Option<u32>, Query, description = "Page size, 1–100 (default 25)."),
-        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page."),
+        ("status" = inline(Option<DeliveryStatus>), Query, description = "`pending`, `delivered` or `failed`."),
+        ("eventType" = Option<String>, Query, max_length = 100, description = "Only this event type."),
+        ("since" = Option<String>, Query, format = DateTime, description = "Created at or after this RFC 3339 time."),
+        ("until" = Option<String>, Query, format = DateTime, description = "Created at or before this RFC 3339 time."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1–100 (default 25)."),
+        ("cursor" = Option<String>, Query, min_length = 1, max_length = 2048, pattern = "^[A-Za-z0-9_-]+$", description = "`nextCursor` of the previous page, unchanged (with the same filters)."),
     ),
     responses((status = 200, description = "A page of deliveries", body = ListEnvelope<DeliveryOut>)),
     security(("bearer" = []), ("apiKey" = [])))]

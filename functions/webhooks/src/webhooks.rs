@@ -88,27 +88,55 @@ pub struct WebhookWithSecretOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookIn {
-    /// `https://…` (public addresses only).
+    /// `https://…` to a public address (a name resolving to, or a literal, private, loopback,
+    /// link-local or metadata address is refused: 422).
+    #[schema(max_length = 2048, pattern = "^https://[^\\s]+$")]
     pub url: String,
     /// Event types to receive (see `GET /event-types`).
+    #[schema(value_type = Vec<EventTypeName>, min_items = 1, max_items = 50)]
     pub events: Vec<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// `standard` (3 attempts, default) or `extended` (8 attempts over about a day).
     pub retry_policy: Option<RetryPolicyName>,
     /// Deliveries per second to this endpoint at most: 1–1000, default 10 (1000 is what one
     /// DynamoDB item, the budget's counter, takes in writes per second).
+    #[schema(minimum = 1, maximum = 1000)]
+    #[serde(default, deserialize_with = "iron_http::body::whole_number")]
     pub rate_limit_per_second: Option<u32>,
 }
+
+/// An event type of the catalogue (`GET /event-types`): the schema lists them.
+pub struct EventTypeName;
+
+impl utoipa::PartialSchema for EventTypeName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(iron_domain::event::EVENT_TYPES.iter().map(|(name, _)| *name)))
+            .description(Some("An event type (see `GET /event-types`)"))
+            .into()
+    }
+}
+
+impl ToSchema for EventTypeName {}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookPatch {
+    /// As at registration.
+    #[schema(max_length = 2048, pattern = "^https://[^\\s]+$")]
     pub url: Option<String>,
+    #[schema(value_type = Option<Vec<EventTypeName>>, min_items = 1, max_items = 50)]
     pub events: Option<Vec<String>>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// `true` re-enables a disabled webhook (and clears its disabled reason).
     pub active: Option<bool>,
     pub retry_policy: Option<RetryPolicyName>,
+    #[schema(minimum = 1, maximum = 1000)]
+    #[serde(default, deserialize_with = "iron_http::body::whole_number")]
     pub rate_limit_per_second: Option<u32>,
 }
 

@@ -15,8 +15,10 @@ pub enum TestType {
     /// Ramp test to exhaustion with gas exchange (1 min stages): gives VO2max and peak power.
     Vo2maxRamp,
     /// Cooper 12-minute run: distance estimates VO2max.
+    #[serde(rename = "cooper_12min", alias = "cooper12min")]
     Cooper12min,
     /// 2,000 m row on an ergometer: time and average power.
+    #[serde(rename = "row_2k", alias = "row2k")]
     Row2k,
 }
 

@@ -37,3 +37,19 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::OptionalFromRequest<S> 
         <JsonBody<T> as FromRequest<S>>::from_request(req, state).await.map(Some)
     }
 }
+
+/// Deserialises an optional whole number that JSON may spell `307` or `307.0` (JSON Schema counts
+/// both as an integer, and so do clients that send every number as a float).
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    use serde::Deserialize;
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => {
+            let whole = n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64));
+            match whole.and_then(|v| u32::try_from(v).ok()) {
+                Some(v) => Ok(Some(v)),
+                None => Err(serde::de::Error::custom(format!("`{n}` is not a whole number from 0 to {}", u32::MAX))),
+            }
+        }
+    }
+}

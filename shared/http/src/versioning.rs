@@ -43,19 +43,32 @@ impl BetaFeatures {
     pub fn enabled(&self, name: &str) -> bool {
         self.0.contains(&name)
     }
+
+    /// The features a request's `X-Beta-Features` header names (a value that isn't visible
+    /// ASCII names none that exist: 400).
+    pub fn of(headers: &axum::http::HeaderMap) -> Result<BetaFeatures, ApiError> {
+        match headers.get("x-beta-features").map(|v| v.to_str()) {
+            None => Ok(BetaFeatures::default()),
+            Some(Ok(v)) => BetaFeatures::parse(Some(v)),
+            Some(Err(_)) => Err(ApiError::BadParameter {
+                param: "X-Beta-Features".into(),
+                detail: "must be a comma list of feature names (visible ASCII)".into(),
+            }),
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for BetaFeatures {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        BetaFeatures::parse(parts.headers.get("x-beta-features").and_then(|v| v.to_str().ok()))
+        BetaFeatures::of(&parts.headers)
     }
 }
 
 /// Refuses unknown beta features on every route, whether or not the handler reads them.
 pub async fn check_beta_features(req: Request, next: Next) -> Response {
-    if let Err(e) = BetaFeatures::parse(req.headers().get("x-beta-features").and_then(|v| v.to_str().ok())) {
+    if let Err(e) = BetaFeatures::of(req.headers()) {
         return e.into_response();
     }
     next.run(req).await

@@ -526,8 +526,8 @@ pub async fn scheduler(s: Arc<dyn Scheduler>) {
 
 /// Events become one delivery per subscribed, active webhook of their own business, once.
 pub async fn fan_out_scenario(s: Arc<dyn TableStore>, c: Arc<ManualClock>) {
-    use crate::repo::{deliveries, events, webhooks};
     use crate::Clock;
+    use crate::repo::{deliveries, events, webhooks};
     use iron_domain::{Event, Id, IdKind, RetryPolicyName, Webhook};
     let now = c.now();
     let envelope =
@@ -571,8 +571,9 @@ pub async fn fan_out_scenario(s: Arc<dyn TableStore>, c: Arc<ManualClock>) {
     assert_eq!(made.len(), 3, "{made:?}");
     let mut pairs = Vec::new();
     for r in &made {
-        let d =
-            deliveries::get(s.as_ref(), &crate::tenant::TenantScope::new(r.business_id.clone()), &r.delivery_id).await.unwrap();
+        let d = deliveries::get(s.as_ref(), &crate::tenant::TenantScope::new(r.business_id.clone()), &r.delivery_id)
+            .await
+            .unwrap();
         assert_eq!(d.state, deliveries::DeliveryState::Pending);
         pairs.push((d.event_id.clone(), d.webhook_id.clone()));
     }

@@ -34,6 +34,6 @@ pub use sqlite::SqliteTable;
 #[cfg(feature = "embedded")]
 pub use sqlite_queue::SqliteQueue;
 pub use table::{Condition, StoreError, TableStore, TxOp};
-pub use tenant::TenantScope;
 #[cfg(feature = "operator")]
 pub use tenant::OperatorScope;
+pub use tenant::TenantScope;

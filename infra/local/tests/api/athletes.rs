@@ -350,3 +350,22 @@ async fn openapi_document_and_offline_explorer() {
     let css = app.send(Request::get("/docs/swagger-ui.css").body(Body::empty()).unwrap()).await;
     assert_eq!(css.status, 200);
 }
+
+/// Each test type filters by the name the document and the responses use (found by the
+/// contract run: `cooper_12min` and `row_2k` were stored as `cooper12min` and `row2k`, so those
+/// filters matched nothing). Records stored with the old spelling still read.
+#[tokio::test]
+async fn every_test_type_filters_by_its_documented_name() {
+    let app = TestApp::new();
+    let demo = app.seed(8).await;
+    let key = app.key(&demo.scope, &[Scope::ReadTests], RateTier::Unlimited).await;
+    for name in ["lactate_step", "vo2max_ramp", "cooper_12min", "row_2k"] {
+        let page = app.get(&format!("{V1}/tests?testType={name}&limit=100"), &key).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let data = page.body["data"].as_array().unwrap();
+        assert!(!data.is_empty(), "the demo has {name} tests");
+        assert!(data.iter().all(|t| t["testType"] == name), "{name}: {}", page.body);
+    }
+    let old: iron_domain::TestType = serde_json::from_str("\"row2k\"").unwrap();
+    assert_eq!(old.as_str(), "row_2k");
+}
