@@ -1,6 +1,6 @@
 # `sam build` (every function has `BuildMethod: makefile`, built in source; see samconfig.toml)
 # calls one `build-<Function>` target per function. The first one builds every function in ONE
-# cargo invocation (`cargo lambda build --release`: zig, LTO, stripped); the others find that
+# cargo invocation (`cargo lambda build --profile lambda`: zig, size-optimised, fat LTO, stripped); the others find that
 # build done (cargo has nothing left to do) and only copy their binary.
 #
 #   make lambdas                    # the same build by hand; binaries in $(TARGET_DIR)/lambda/<bin>/bootstrap
@@ -12,7 +12,7 @@ LAMBDA_FLAGS ?=
 
 .PHONY: lambdas
 lambdas:
-	cargo lambda build --release $(LAMBDA_FLAGS) $(PACKAGES)
+	cargo lambda build --profile lambda $(LAMBDA_FLAGS) $(PACKAGES)
 
 define function
 .PHONY: build-$(1)Function

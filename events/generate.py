@@ -3,7 +3,8 @@
 
 Each event is what API Gateway sends the function for one route. `bak_REPLACE_WITH_YOUR_KEY`
 and the example ids are placeholders: the tests substitute real ones; by hand, edit them before
-`cargo lambda invoke external-api --data-file events/<name>.json`.
+`cargo lambda invoke <function> --data-file events/<name>.json` (the function template.yaml routes
+the event's path to: athletes-api, access-api, webhooks-api or docs-api).
 """
 import json
 import pathlib
@@ -60,50 +61,57 @@ def event(route_key, method, path, query="", key=KEY, proxy=None, body=None, ext
     return e
 
 
-API = "ANY /api/external/v1/{proxy+}"
+V1 = "/api/external/v1/"
+
+
+def api(method, path, query="", **kw):
+    """An event on one of the HTTP API's routes as template.yaml declares them: each group's
+    prefix (`ANY /api/external/v1/<group>`) and everything under it (`…/<group>/{proxy+}`)."""
+    group, _, rest = path[len(V1):].partition("/")
+    if rest:
+        return event(f"ANY {V1}{group}/{{proxy+}}", method, path, query, proxy=rest, **kw)
+    return event(f"ANY {V1}{group}", method, path, query, **kw)
+
+
 EVENTS = {
-    "athletes-list": event(API, "GET", "/api/external/v1/athletes", "limit=2&q=nunez", proxy="athletes"),
-    "athletes-get": event(API, "GET", f"/api/external/v1/athletes/{ATHLETE}", proxy=f"athletes/{ATHLETE}"),
-    "tests-list": event(API, "GET", "/api/external/v1/tests", "testType=lactate_step&limit=5", proxy="tests"),
-    "tests-get": event(API, "GET", f"/api/external/v1/tests/{TEST}", proxy=f"tests/{TEST}"),
-    "referrals": event(API, "GET", "/api/external/v1/referrals", "dateFrom=2026-01-01&dateTo=2026-11-22", proxy="referrals"),
-    "athletes-unauthenticated": event(API, "GET", "/api/external/v1/athletes", key=None, proxy="athletes"),
-    "athletes-bad-limit": event(API, "GET", "/api/external/v1/athletes", "limit=500", proxy="athletes"),
-    "openapi": event(API, "GET", "/api/external/v1/openapi.json", key=None, proxy="openapi.json"),
+    "athletes-list": api("GET", "/api/external/v1/athletes", "limit=2&q=nunez"),
+    "athletes-get": api("GET", f"/api/external/v1/athletes/{ATHLETE}"),
+    "tests-list": api("GET", "/api/external/v1/tests", "testType=lactate_step&limit=5"),
+    "tests-get": api("GET", f"/api/external/v1/tests/{TEST}"),
+    "referrals": api("GET", "/api/external/v1/referrals", "dateFrom=2026-01-01&dateTo=2026-11-22"),
+    "athletes-unauthenticated": api("GET", "/api/external/v1/athletes", key=None),
+    "athletes-bad-limit": api("GET", "/api/external/v1/athletes", "limit=500"),
+    "openapi": event("GET /api/external/v1/openapi.json", "GET", "/api/external/v1/openapi.json", key=None),
     "docs": event("GET /docs/{proxy+}", "GET", "/docs/", key=None, proxy=""),
     "health": event("GET /health", "GET", "/health", key=None),
-    "api-keys-list": event(API, "GET", "/api/external/v1/api-keys", proxy="api-keys"),
-    "api-keys-create": event(API, "POST", "/api/external/v1/api-keys", proxy="api-keys",
+    "api-keys-list": api("GET", "/api/external/v1/api-keys"),
+    "api-keys-create": api("POST", "/api/external/v1/api-keys",
                              body={"name": "Zapier", "scopes": ["read:athletes"], "allowedIps": ["203.0.113.0/24"]},
                              extra_headers={"idempotency-key": "create-zapier-key-1"}),
-    "api-keys-rotate": event(API, "POST", f"/api/external/v1/api-keys/{KEY_ID}/rotate", proxy=f"api-keys/{KEY_ID}/rotate",
+    "api-keys-rotate": api("POST", f"/api/external/v1/api-keys/{KEY_ID}/rotate",
                              body={"gracePeriodHours": 48}),
-    "api-keys-revoke": event(API, "DELETE", f"/api/external/v1/api-keys/{KEY_ID}", proxy=f"api-keys/{KEY_ID}"),
-    "audit-log": event(API, "GET", "/api/external/v1/audit-log", "statusClass=2xx&limit=10", proxy="audit-log"),
-    "athletes-create": event(API, "POST", "/api/external/v1/athletes", proxy="athletes",
+    "api-keys-revoke": api("DELETE", f"/api/external/v1/api-keys/{KEY_ID}"),
+    "audit-log": api("GET", "/api/external/v1/audit-log", "statusClass=2xx&limit=10"),
+    "athletes-create": api("POST", "/api/external/v1/athletes",
                              body={"firstName": "José", "lastName": "Núñez", "email": "Jose.Nunez@Example.com", "externalId": "CRM-1042"},
                              extra_headers={"idempotency-key": "create-crm-1042"}),
-    "athletes-update": event(API, "PATCH", f"/api/external/v1/athletes/{ATHLETE}", proxy=f"athletes/{ATHLETE}",
+    "athletes-update": api("PATCH", f"/api/external/v1/athletes/{ATHLETE}",
                              body={"status": "inactive", "phone": None}),
-    "event-types": event(API, "GET", "/api/external/v1/event-types", proxy="event-types"),
-    "webhooks-create": event(API, "POST", "/api/external/v1/webhooks", proxy="webhooks",
+    "event-types": api("GET", "/api/external/v1/event-types"),
+    "webhooks-create": api("POST", "/api/external/v1/webhooks",
                              body={"url": "https://93.184.215.14/iron", "events": ["member.created"], "description": "CRM sync"}),
-    "webhooks-list": event(API, "GET", "/api/external/v1/webhooks", proxy="webhooks"),
-    "webhooks-update": event(API, "PATCH", f"/api/external/v1/webhooks/{WEBHOOK}", proxy=f"webhooks/{WEBHOOK}",
+    "webhooks-list": api("GET", "/api/external/v1/webhooks"),
+    "webhooks-update": api("PATCH", f"/api/external/v1/webhooks/{WEBHOOK}",
                              body={"active": False}),
-    "webhooks-rotate-secret": event(API, "POST", f"/api/external/v1/webhooks/{WEBHOOK}/rotate-secret",
-                                    proxy=f"webhooks/{WEBHOOK}/rotate-secret"),
-    "webhooks-test": event(API, "POST", f"/api/external/v1/webhooks/{WEBHOOK}/test", proxy=f"webhooks/{WEBHOOK}/test"),
-    "deliveries-list": event(API, "GET", f"/api/external/v1/webhooks/{WEBHOOK}/deliveries", "status=failed&limit=10",
-                             proxy=f"webhooks/{WEBHOOK}/deliveries"),
-    "deliveries-get": event(API, "GET", f"/api/external/v1/webhooks/{WEBHOOK}/deliveries/{DELIVERY}",
-                            proxy=f"webhooks/{WEBHOOK}/deliveries/{DELIVERY}"),
-    "deliveries-retry": event(API, "POST", f"/api/external/v1/webhooks/{WEBHOOK}/deliveries/{DELIVERY}/retry",
-                              proxy=f"webhooks/{WEBHOOK}/deliveries/{DELIVERY}/retry"),
-    "webhooks-recover": event(API, "POST", f"/api/external/v1/webhooks/{WEBHOOK}/recover", proxy=f"webhooks/{WEBHOOK}/recover",
+    "webhooks-rotate-secret": api("POST", f"/api/external/v1/webhooks/{WEBHOOK}/rotate-secret"),
+    "webhooks-test": api("POST", f"/api/external/v1/webhooks/{WEBHOOK}/test"),
+    "deliveries-list": api("GET", f"/api/external/v1/webhooks/{WEBHOOK}/deliveries", "status=failed&limit=10"),
+    "deliveries-get": api("GET", f"/api/external/v1/webhooks/{WEBHOOK}/deliveries/{DELIVERY}"),
+    "deliveries-retry": api("POST", f"/api/external/v1/webhooks/{WEBHOOK}/deliveries/{DELIVERY}/retry"),
+    "webhooks-recover": api("POST", f"/api/external/v1/webhooks/{WEBHOOK}/recover",
                               body={"since": "2026-11-01T00:00:00Z"}),
-    "webhooks-delete": event(API, "DELETE", f"/api/external/v1/webhooks/{WEBHOOK}", proxy=f"webhooks/{WEBHOOK}"),
-    "tests-get-beta-zones": event(API, "GET", f"/api/external/v1/tests/{TEST}", proxy=f"tests/{TEST}",
+    "webhooks-delete": api("DELETE", f"/api/external/v1/webhooks/{WEBHOOK}"),
+    "tests-get-beta-zones": api("GET", f"/api/external/v1/tests/{TEST}",
                                   extra_headers={"x-beta-features": "test-zones"}),
 }
 

@@ -65,6 +65,8 @@ def before_call(ctx, case, **kwargs):
             query["dateFrom"] = (b - dt.timedelta(days=730)).date().isoformat()
         elif a and not b and (now - a).days > 730:
             query["dateTo"] = (a + dt.timedelta(days=730)).date().isoformat()
+        elif a and not b and a > now:
+            query["dateTo"] = query["dateFrom"]  # the default end is today
     if case.operation.path.endswith("/deliveries") and "eventType" in query and isinstance(query["eventType"], str):
         if len(query["eventType"]) <= 100:
             query["eventType"] = "member.created"

@@ -70,7 +70,7 @@ pub struct AthleteDetailOut {
 }
 
 /// A new member. The body is validated field by field (every problem is listed in `errors`);
-/// this schema states the same rules.
+/// this schema states the same rules. `null` is the same as leaving an optional field out.
 #[derive(Debug, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"firstName": "José", "lastName": "Núñez", "email": "Jose.Nunez@Example.com", "externalId": "CRM-1042"}))]
@@ -83,26 +83,24 @@ pub struct AthleteIn {
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     last_name: String,
     /// Unique in the business, compared case- and accent-insensitively.
-    #[schema(max_length = 254, format = Email, nullable = false)]
+    #[schema(max_length = 254, format = Email)]
     email: Option<String>,
     /// Digits, spaces and `+ - ( ) .`
-    #[schema(min_length = 1, max_length = 40, pattern = r"^ *[0-9+\-().][0-9 +\-().]*$", nullable = false)]
+    #[schema(min_length = 1, max_length = 40, pattern = r"^ *[0-9+\-().][0-9 +\-().]*$")]
     phone: Option<String>,
     /// 1900-01-01 to today.
-    #[schema(nullable = false)]
     birth_date: Option<NaiveDate>,
-    #[schema(nullable = false)]
     sex: Option<Sex>,
+    /// Can't be null.
     #[schema(nullable = false)]
     status: Option<AthleteStatus>,
     /// A location of this business (`loc_…`).
-    #[schema(pattern = "^loc_[0-9A-HJKMNP-TV-Z]{26}$", nullable = false)]
+    #[schema(pattern = "^loc_[0-9A-HJKMNP-TV-Z]{26}$")]
     location_id: Option<String>,
     /// The business's own id; unique in the business.
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S", nullable = false)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     external_id: Option<String>,
     /// 1900-01-01 to today; default today.
-    #[schema(nullable = false)]
     joined_on: Option<NaiveDate>,
 }
 

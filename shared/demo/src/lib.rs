@@ -177,17 +177,7 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
         timezone: "Europe/Madrid".into(),
         created_at: opened,
     };
-    let scope = OperatorScope::new(business.id.clone());
-    let profile = iron_store::keys::with_gsi1(
-        iron_store::keys::item_of(
-            "business",
-            serde_json::to_value(&business).unwrap_or_default(),
-            iron_store::keys::business_profile(&scope),
-        ),
-        iron_store::keys::BUSINESS_LIST_GSI1PK.into(),
-        business.id.to_string(),
-    );
-    store.put(profile, iron_store::Condition::NotExists).await?;
+    let scope = platform::put_business(store, &business).await?;
     let locations = vec![
         Location {
             id: id(&mut rng, IdKind::Location, opened),
@@ -201,12 +191,7 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
         },
     ];
     for loc in &locations {
-        let item = iron_store::keys::item_of(
-            "location",
-            serde_json::to_value(loc).unwrap_or_default(),
-            iron_store::keys::location(&scope, &loc.id),
-        );
-        store.put(item, iron_store::Condition::NotExists).await?;
+        platform::put_location(store, &scope, loc).await?;
     }
 
     let mut members: Vec<Athlete> = Vec::with_capacity(size.athletes);

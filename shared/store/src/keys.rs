@@ -28,6 +28,10 @@ pub fn api_key_lookup(hash: &str) -> Key {
 
 /// Index entry listing all businesses (GSI1), for the operator.
 pub const BUSINESS_LIST_GSI1PK: &str = "BUSINESSES";
+/// A business's entry in the [`BUSINESS_LIST_GSI1PK`] listing.
+pub fn business_listing(business_id: &Id) -> Key {
+    Key::new(BUSINESS_LIST_GSI1PK, business_id.as_str())
+}
 
 // ---- business-level records ----
 
@@ -67,9 +71,17 @@ pub fn athlete(scope: &TenantScope, id: &Id) -> Key {
 pub fn athletes_by_updated_partition(scope: &TenantScope) -> String {
     format!("{}#ATHLETE#UPDATED", biz(scope))
 }
+/// An athlete's entry in [`athletes_by_updated_partition`].
+pub fn athlete_by_updated(scope: &TenantScope, updated_at: DateTime<Utc>, id: &Id) -> Key {
+    Key::new(athletes_by_updated_partition(scope), time_sk(updated_at, id))
+}
 /// GSI2: athletes of one location.
 pub fn athletes_by_location_partition(scope: &TenantScope, location_id: &Id) -> String {
     format!("{}#LOC#{location_id}#ATHLETE", biz(scope))
+}
+/// An athlete's entry in [`athletes_by_location_partition`].
+pub fn athlete_by_location(scope: &TenantScope, location_id: &Id, id: &Id) -> Key {
+    Key::new(athletes_by_location_partition(scope, location_id), id.as_str())
 }
 /// Uniqueness guard: one athlete per (folded) email in a business.
 pub fn athlete_email_guard(scope: &TenantScope, folded_email: &str) -> Key {
@@ -96,8 +108,25 @@ pub fn tests_by_time_partition(scope: &TenantScope) -> String {
 pub fn tests_of_athlete_partition(scope: &TenantScope, athlete_id: &Id) -> String {
     format!("{}#ATHLETE#{athlete_id}#TEST", biz(scope))
 }
-pub fn performed_sk(at: DateTime<Utc>, id: &Id) -> String {
+/// A test's entries in [`tests_by_time_partition`] and [`tests_of_athlete_partition`].
+pub fn test_by_time(scope: &TenantScope, at: DateTime<Utc>, id: &Id) -> Key {
+    Key::new(tests_by_time_partition(scope), time_sk(at, id))
+}
+pub fn test_of_athlete(scope: &TenantScope, athlete_id: &Id, at: DateTime<Utc>, id: &Id) -> Key {
+    Key::new(tests_of_athlete_partition(scope, athlete_id), time_sk(at, id))
+}
+/// `<timestamp>#<id>`: the sort key of every time-ordered listing (tests, referrals, deliveries,
+/// the outbox, athletes by update).
+pub fn time_sk(at: DateTime<Utc>, id: &Id) -> String {
     format!("{}#{id}", ts(at))
+}
+/// Sort-key bounds covering `from..=to` (either open) in a `<timestamp>#…` listing.
+pub fn time_bounds(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> (String, String) {
+    (from.map(ts).unwrap_or_else(|| "0".into()), to.map(up_to).unwrap_or_else(|| "~".into()))
+}
+/// The highest sort key at or before `at` in a `<timestamp>#…` listing.
+pub fn up_to(at: DateTime<Utc>) -> String {
+    format!("{}#~", ts(at))
 }
 /// Sort-key bounds covering whole days `from..=to` in a `<timestamp>#<id>` index.
 pub fn day_bounds(from: Option<NaiveDate>, to: Option<NaiveDate>) -> (String, String) {
@@ -118,7 +147,7 @@ pub fn referrals_partition(scope: &TenantScope) -> String {
     format!("{}#REFERRAL", biz(scope))
 }
 pub fn referral(scope: &TenantScope, referred_at: DateTime<Utc>, id: &Id) -> Key {
-    Key::new(referrals_partition(scope), performed_sk(referred_at, id))
+    Key::new(referrals_partition(scope), time_sk(referred_at, id))
 }
 
 // ---- webhooks ----
@@ -134,9 +163,16 @@ pub fn webhook(scope: &TenantScope, id: &Id) -> Key {
 pub fn webhook_health(scope: &TenantScope, webhook_id: &Id) -> Key {
     Key::new(format!("{}#WEBHOOKHEALTH", biz(scope)), webhook_id.as_str())
 }
-/// Hourly delivery counters of a webhook (`ok` / `failed`), kept two days.
-pub fn webhook_stats(scope: &TenantScope, webhook_id: &Id, hour: &str) -> Key {
-    Key::new(format!("{}#WEBHOOKSTATS", biz(scope)), format!("{webhook_id}#{hour}"))
+/// Hourly delivery counters of a webhook (`ok` / `failed`) for the hour of `at`, kept two days.
+pub fn webhook_stats(scope: &TenantScope, webhook_id: &Id, at: DateTime<Utc>) -> Key {
+    Key::new(webhook_stats_partition(scope), webhook_stats_sk(webhook_id, at))
+}
+fn webhook_stats_sk(webhook_id: &Id, at: DateTime<Utc>) -> String {
+    format!("{webhook_id}#{}", at.format("%Y%m%d%H"))
+}
+/// Sort-key bounds of a webhook's hourly counters from the hour of `from` to that of `to`.
+pub fn webhook_stats_bounds(webhook_id: &Id, from: DateTime<Utc>, to: DateTime<Utc>) -> (String, String) {
+    (webhook_stats_sk(webhook_id, from), webhook_stats_sk(webhook_id, to))
 }
 pub fn webhook_stats_partition(scope: &TenantScope) -> String {
     format!("{}#WEBHOOKSTATS", biz(scope))
@@ -166,6 +202,14 @@ pub fn delivery_due_sk(at: DateTime<Utc>, business: &Id, id: &Id) -> String {
 pub fn deliveries_of_webhook_partition(scope: &TenantScope, webhook_id: &Id) -> String {
     format!("{}#WEBHOOK#{webhook_id}#DELIVERY", biz(scope))
 }
+/// A delivery's entry in [`deliveries_of_webhook_partition`].
+pub fn delivery_of_webhook(scope: &TenantScope, webhook_id: &Id, created_at: DateTime<Utc>, id: &Id) -> Key {
+    Key::new(deliveries_of_webhook_partition(scope, webhook_id), time_sk(created_at, id))
+}
+/// A pending delivery's entry in [`deliveries_due_partition`].
+pub fn delivery_due(shard: u8, at: DateTime<Utc>, business: &Id, id: &Id) -> Key {
+    Key::new(deliveries_due_partition(shard), delivery_due_sk(at, business, id))
+}
 
 // ---- events (the transactional outbox) ----
 
@@ -183,6 +227,10 @@ pub const OUTBOX_PENDING_PREFIX: &str = "OUTBOX#PENDING#";
 /// Whether a written item is an event waiting for fan-out (what wakes the fan-out).
 pub fn is_pending_event(item: &crate::item::Item) -> bool {
     item.get(crate::item::GSI2PK).and_then(|v| v.as_str()).is_some_and(|pk| pk.starts_with(OUTBOX_PENDING_PREFIX))
+}
+/// A pending event's entry in [`outbox_pending_partition`].
+pub fn outbox_pending(created_at: DateTime<Utc>, event_id: &Id) -> Key {
+    Key::new(outbox_pending_partition(outbox_shard(event_id)), time_sk(created_at, event_id))
 }
 pub fn outbox_shard(event_id: &Id) -> u8 {
     (event_id.as_str().bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
@@ -204,6 +252,10 @@ pub fn audit(scope: &TenantScope, sk: &str) -> Key {
 pub fn audit_by_key_partition(scope: &TenantScope, key_id: &Id) -> String {
     format!("{}#AUDIT#KEY#{key_id}", biz(scope))
 }
+/// A record's entry in [`audit_by_key_partition`] (same sort key as the record).
+pub fn audit_by_key(scope: &TenantScope, key_id: &Id, sk: &str) -> Key {
+    Key::new(audit_by_key_partition(scope, key_id), sk)
+}
 
 // ---- idempotency ----
 
@@ -214,9 +266,13 @@ pub fn idempotency(scope: &TenantScope, api_key_id: &Id, idempotency_key: &str) 
 
 // ---- rate limiting ----
 
-/// Per-key request counter for one window (`M#202611220815` or `D#20261122`); expires after it.
-pub fn rate_counter(scope: &TenantScope, key_id: &Id, window: &str) -> Key {
-    Key::new(format!("{}#RATE", biz(scope)), format!("{key_id}#{window}"))
+/// Per-key request counter of the UTC minute starting at `minute` (`…#M#202611220815`).
+pub fn rate_minute(scope: &TenantScope, key_id: &Id, minute: DateTime<Utc>) -> Key {
+    Key::new(format!("{}#RATE", biz(scope)), format!("{key_id}#M#{}", minute.format("%Y%m%d%H%M")))
+}
+/// Per-key request counter of the UTC day starting at `day` (`…#D#20261122`).
+pub fn rate_day(scope: &TenantScope, key_id: &Id, day: DateTime<Utc>) -> Key {
+    Key::new(format!("{}#RATE", biz(scope)), format!("{key_id}#D#{}", day.format("%Y%m%d")))
 }
 
 // ---- item assembly ----
@@ -237,15 +293,17 @@ pub fn item_of(entity_type: &str, body: Value, key: Key) -> Item {
     item
 }
 
-pub fn with_gsi1(mut item: Item, pk: String, sk: String) -> Item {
-    item.insert(GSI1PK.into(), Value::String(pk));
-    item.insert(GSI1SK.into(), Value::String(sk));
+/// The item with its entry in GSI1 (a key built by one of this module's index functions).
+pub fn with_gsi1(mut item: Item, entry: Key) -> Item {
+    item.insert(GSI1PK.into(), Value::String(entry.pk));
+    item.insert(GSI1SK.into(), Value::String(entry.sk));
     item
 }
 
-pub fn with_gsi2(mut item: Item, pk: String, sk: String) -> Item {
-    item.insert(GSI2PK.into(), Value::String(pk));
-    item.insert(GSI2SK.into(), Value::String(sk));
+/// The item with its entry in GSI2.
+pub fn with_gsi2(mut item: Item, entry: Key) -> Item {
+    item.insert(GSI2PK.into(), Value::String(entry.pk));
+    item.insert(GSI2SK.into(), Value::String(entry.sk));
     item
 }
 
@@ -260,4 +318,32 @@ pub fn strip_keys(mut item: Item) -> Item {
         item.remove(attr);
     }
     item
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every key shape is built in this module: no repository formats a key, a sort key or an
+    /// index entry of its own.
+    #[test]
+    fn repositories_build_no_keys_of_their_own() {
+        let sources = [
+            ("athletes", include_str!("repo/athletes.rs")),
+            ("audit", include_str!("repo/audit.rs")),
+            ("deliveries", include_str!("repo/deliveries.rs")),
+            ("events", include_str!("repo/events.rs")),
+            ("fitness_tests", include_str!("repo/fitness_tests.rs")),
+            ("idempotency", include_str!("repo/idempotency.rs")),
+            ("platform", include_str!("repo/platform.rs")),
+            ("rate_limit", include_str!("repo/rate_limit.rs")),
+            ("referrals", include_str!("repo/referrals.rs")),
+            ("webhook_health", include_str!("repo/webhook_health.rs")),
+            ("webhooks", include_str!("repo/webhooks.rs")),
+        ];
+        for (name, source) in sources {
+            for (n, line) in source.lines().enumerate() {
+                let builds_a_key = line.contains("Key::new(") || (line.contains("format!(") && line.contains('#'));
+                assert!(!builds_a_key, "repo/{name}.rs:{}: {line}", n + 1);
+            }
+        }
+    }
 }

@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Read connections beside the writer (WAL lets them read while the writer writes).
 const READERS: usize = 4;
+/// The writer's page cache of a file database, in KiB (readers keep 64 MB each).
+const WRITER_CACHE_KIB: i64 = 8 * 1024;
 
 pub struct SqliteTable {
     /// Every write, and every read that decides a write, goes through this one connection.
@@ -98,6 +100,10 @@ impl SqliteTable {
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> StoreResult<SqliteTable> {
         let conn = Connection::open(path).map_err(backend)?;
         let mut table = Self::init(conn, clock)?;
+        // The writer's cache holds what writes touch (counters, the right-hand edges of the
+        // indexes): a small one. A large one only fills with the pages of an ever-growing audit
+        // log (docs/PERFORMANCE.md, peak RSS).
+        table.lock().pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(backend)?;
         let checkpointer = Checkpointer::start(path, &table.lock())?;
         table._checkpointer = Some(checkpointer);
         for _ in 0..READERS {

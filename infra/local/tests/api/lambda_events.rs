@@ -94,9 +94,9 @@ async fn sample_events_get_the_expected_responses() {
             .replace("whk_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &webhook_id)
             .replace("dlv_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &delivery_id);
         let request: LambdaRequest = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
-        // Each event goes to the function API Gateway routes its path to, as deployed.
-        let path = serde_json::from_str::<Value>(&raw).unwrap()["rawPath"].as_str().unwrap().to_owned();
-        let mut adapter: Adapter<'_, _, _> = Adapter::from(function_for(&app, &path));
+        // Each event goes to the function API Gateway routes it to, as deployed.
+        let route = serde_json::from_str::<Value>(&raw).unwrap()["routeKey"].as_str().unwrap().to_owned();
+        let mut adapter: Adapter<'_, _, _> = Adapter::from(function_for(&app, &route));
         let response = adapter.call(LambdaEvent::new(request, Context::default())).await.unwrap();
         let response: Value = serde_json::to_value(&response).unwrap();
         assert_eq!(response["statusCode"], *status, "{name}: {response}");
@@ -125,20 +125,53 @@ async fn sample_events_get_the_expected_responses() {
     );
 }
 
-/// The function `template.yaml` routes a path to, with its own outer layers (what runs on Lambda).
-fn function_for(app: &TestApp, path: &str) -> axum::Router {
-    let group = |p: &str| path.strip_prefix("/api/external/v1/").is_some_and(|rest| rest.split('/').next() == Some(p));
+/// The HTTP API's routes as `template.yaml` declares them: (path, function resource).
+fn template_routes() -> Vec<(String, String)> {
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+    let (mut routes, mut function) = (Vec::new(), String::new());
+    for line in template.lines() {
+        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix("Function:")) {
+            function = name.to_owned();
+        } else if let Some(path) = line.trim().strip_prefix("Path: ") {
+            routes.push((path.to_owned(), function.clone()));
+        }
+    }
+    routes
+}
+
+/// The function API Gateway invokes for an event's route (by `template.yaml`, `$default` for a
+/// route no function declares), with its own outer layers: what runs on Lambda.
+fn function_for(app: &TestApp, route_key: &str) -> axum::Router {
+    let path = route_key.split_once(' ').map_or(route_key, |(_, p)| p);
+    let routes = template_routes();
+    let function = routes.iter().find(|(p, _)| p == path).or_else(|| routes.iter().find(|(p, _)| p == "$default"));
     let g = &app.groups;
-    let routes = if ["athletes", "tests", "referrals"].iter().any(|p| group(p)) {
-        iron_athletes_api::routes(g.api.clone())
-    } else if ["api-keys", "audit-log"].iter().any(|p| group(p)) {
-        iron_access_api::routes(g.api.clone())
-    } else if ["webhooks", "event-types"].iter().any(|p| group(p)) {
-        iron_webhooks_api::routes(g.webhooks.clone())
-    } else {
-        iron_docs_api::routes()
+    let routes = match function.map(|(_, f)| f.as_str()) {
+        Some("AthletesApi") => iron_athletes_api::routes(g.api.clone()),
+        Some("AccessApi") => iron_access_api::routes(g.api.clone()),
+        Some("WebhooksApi") => iron_webhooks_api::routes(g.webhooks.clone()),
+        Some("DocsApi") => iron_docs_api::routes(),
+        other => panic!("template.yaml routes {route_key} to {other:?}, which no test here builds"),
     };
     iron_http::into_app(routes)
+}
+
+#[test]
+fn the_template_routes_every_group_prefix_once() {
+    let routes = template_routes();
+    let mut paths: Vec<_> = routes.iter().map(|(p, _)| p.as_str()).collect();
+    paths.sort();
+    let before = paths.len();
+    paths.dedup();
+    assert_eq!(paths.len(), before, "a path routed twice: {routes:?}");
+    // Every path the document serves is routed to the function that serves it.
+    let doc: Value = serde_json::from_str(iron_docs_api::openapi::DOCUMENT).unwrap();
+    for path in doc["paths"].as_object().unwrap().keys() {
+        let routed = routes.iter().any(|(p, _)| {
+            p == path || p.strip_suffix("/{proxy+}").is_some_and(|prefix| path.starts_with(&format!("{prefix}/")))
+        });
+        assert!(routed, "{path} has no route in template.yaml");
+    }
 }
 
 /// On Lambda the client IP is API Gateway's `requestContext.http.sourceIp` (203.0.113.7 in the
@@ -148,7 +181,7 @@ async fn allowlists_use_the_api_gateway_source_ip() {
     let app = TestApp::new();
     let (_, scope) =
         iron_store::repo::platform::create_business(app.store.as_ref(), "Box", "UTC", app.clock_now()).await.unwrap();
-    let mut adapter: Adapter<'_, _, _> = Adapter::from(function_for(&app, "/api/external/v1/athletes"));
+    let mut adapter: Adapter<'_, _, _> = Adapter::from(function_for(&app, "ANY /api/external/v1/athletes"));
     let raw =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/apigw-athletes-list.json")).unwrap();
     for (allowed, status) in [("203.0.113.0/24", 200), ("198.51.100.0/24", 403)] {

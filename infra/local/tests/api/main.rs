@@ -5,6 +5,7 @@
 
 mod athlete_writes;
 mod athletes;
+mod cost;
 mod deliveries;
 mod e2e;
 mod governance;

@@ -14,13 +14,9 @@ use serde_json::Value;
 fn athlete_item(scope: &TenantScope, a: &Athlete) -> Item {
     let mut item = keys::item_of("athlete", encode(a), keys::athlete(scope, &a.id));
     item.insert("searchText".into(), Value::String(a.search_text()));
-    item = keys::with_gsi1(
-        item,
-        keys::athletes_by_updated_partition(scope),
-        format!("{}#{}", keys::ts(a.updated_at), a.id),
-    );
+    item = keys::with_gsi1(item, keys::athlete_by_updated(scope, a.updated_at, &a.id));
     if let Some(loc) = &a.location_id {
-        item = keys::with_gsi2(item, keys::athletes_by_location_partition(scope, loc), a.id.to_string());
+        item = keys::with_gsi2(item, keys::athlete_by_location(scope, loc, &a.id));
     }
     item
 }

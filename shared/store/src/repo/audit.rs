@@ -15,7 +15,7 @@ pub fn write_op(record: &AuditRecord, retention: Duration) -> TxOp {
     let sk = keys::audit_sk(record.at, &record.request_id);
     let mut item = keys::item_of("audit", encode(record), keys::audit(&scope, &sk));
     item.insert("statusClass".into(), Value::String(record.status_class()));
-    let item = keys::with_gsi1(item, keys::audit_by_key_partition(&scope, &record.key_id), sk);
+    let item = keys::with_gsi1(item, keys::audit_by_key(&scope, &record.key_id, &sk));
     TxOp::Put { item: keys::with_ttl(item, (record.at + retention).timestamp()), condition: Condition::None }
 }
 
@@ -63,8 +63,7 @@ pub async fn list(
         Some(k) => keys::audit_by_key_partition(scope, k),
         None => keys::audit_partition(scope),
     };
-    let lo = filter.from.map(keys::ts).unwrap_or_else(|| "0".into());
-    let hi = filter.to.map(|t| format!("{}#~", keys::ts(t))).unwrap_or_else(|| "~".into());
+    let (lo, hi) = keys::time_bounds(filter.from, filter.to);
     let mut query =
         Query::new(filter.index(), partition).sk(SkCondition::Between(lo, hi)).backward().limit(limit).after(cursor);
     if let Some(class) = &filter.status_class {

@@ -97,17 +97,9 @@ fn shard_of(id: &Id) -> u8 {
 /// The stored form; the due index is present only while pending.
 pub fn delivery_item(scope: &TenantScope, d: &Delivery) -> crate::Item {
     let mut item = keys::item_of("delivery", encode(d), keys::delivery(scope, &d.id));
-    item = keys::with_gsi2(
-        item,
-        keys::deliveries_of_webhook_partition(scope, &d.webhook_id),
-        format!("{}#{}", keys::ts(d.created_at), d.id),
-    );
+    item = keys::with_gsi2(item, keys::delivery_of_webhook(scope, &d.webhook_id, d.created_at, &d.id));
     if d.state == DeliveryState::Pending {
-        item = keys::with_gsi1(
-            item,
-            keys::deliveries_due_partition(shard_of(&d.id)),
-            keys::delivery_due_sk(d.next_attempt_at, &d.business_id, &d.id),
-        );
+        item = keys::with_gsi1(item, keys::delivery_due(shard_of(&d.id), d.next_attempt_at, &d.business_id, &d.id));
     }
     keys::with_ttl(item, (d.created_at + RETENTION).timestamp())
 }
@@ -160,7 +152,7 @@ pub async fn fan_out(store: &dyn TableStore, now: DateTime<Utc>, limit: usize) -
 pub async fn due(store: &dyn TableStore, now: DateTime<Utc>, limit: usize) -> RepoResult<Vec<DeliveryRef>> {
     let mut out = Vec::new();
     for shard in 0..keys::OUTBOX_SHARDS {
-        let upto = format!("{}#~", keys::ts(now));
+        let upto = keys::up_to(now);
         let page = store
             .query(
                 Query::new(Index::Gsi1, keys::deliveries_due_partition(shard)).sk(SkCondition::Le(upto)).limit(limit),
@@ -221,8 +213,7 @@ pub async fn list(
     limit: usize,
     cursor: Option<crate::Cursor>,
 ) -> RepoResult<(Vec<Delivery>, Option<crate::Cursor>)> {
-    let lo = filter.since.map(keys::ts).unwrap_or_else(|| "0".into());
-    let hi = filter.until.map(|t| format!("{}#~", keys::ts(t))).unwrap_or_else(|| "~".into());
+    let (lo, hi) = keys::time_bounds(filter.since, filter.until);
     let mut q = Query::new(Index::Gsi2, keys::deliveries_of_webhook_partition(scope, webhook_id))
         .sk(SkCondition::Between(lo, hi))
         .backward()

@@ -11,10 +11,6 @@ use iron_domain::Event;
 pub fn outbox_op(scope: &TenantScope, event: &Event) -> TxOp {
     let mut item = keys::item_of("event", encode(event), keys::event(scope, &event.id));
     item.insert("fannedOut".into(), serde_json::Value::Bool(false));
-    let item = keys::with_gsi2(
-        item,
-        keys::outbox_pending_partition(keys::outbox_shard(&event.id)),
-        format!("{}#{}", keys::ts(event.created_at), event.id),
-    );
+    let item = keys::with_gsi2(item, keys::outbox_pending(event.created_at, &event.id));
     TxOp::Put { item, condition: Condition::NotExists }
 }

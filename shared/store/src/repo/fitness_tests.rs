@@ -11,9 +11,8 @@ use serde_json::Value;
 
 fn test_item(scope: &TenantScope, t: &FitnessTest) -> Item {
     let item = keys::item_of("fitnessTest", encode(t), keys::test(scope, &t.id));
-    let sk = keys::performed_sk(t.performed_at, &t.id);
-    let item = keys::with_gsi1(item, keys::tests_by_time_partition(scope), sk.clone());
-    keys::with_gsi2(item, keys::tests_of_athlete_partition(scope, &t.athlete_id), sk)
+    let item = keys::with_gsi1(item, keys::test_by_time(scope, t.performed_at, &t.id));
+    keys::with_gsi2(item, keys::test_of_athlete(scope, &t.athlete_id, t.performed_at, &t.id))
 }
 
 /// The writes that record a test: the athlete must exist in this business.

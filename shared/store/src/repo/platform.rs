@@ -24,14 +24,28 @@ pub async fn create_business(
         timezone: timezone.to_owned(),
         created_at: now,
     };
+    let scope = put_business(store, &business).await?;
+    Ok((business, scope))
+}
+
+/// Writes a new business record (its id chosen by the caller: the demo seed's are
+/// deterministic) and lists it for the operator.
+#[cfg(feature = "operator")]
+pub async fn put_business(store: &dyn TableStore, business: &Business) -> RepoResult<crate::OperatorScope> {
     let scope = crate::OperatorScope::new(business.id.clone());
     let item = keys::with_gsi1(
-        keys::item_of("business", encode(&business), keys::business_profile(&scope)),
-        keys::BUSINESS_LIST_GSI1PK.into(),
-        business.id.to_string(),
+        keys::item_of("business", encode(business), keys::business_profile(&scope)),
+        keys::business_listing(&business.id),
     );
     store.put(item, Condition::NotExists).await?;
-    Ok((business, scope))
+    Ok(scope)
+}
+
+/// Writes a new location of the business (its id chosen by the caller).
+pub async fn put_location(store: &dyn TableStore, scope: &TenantScope, location: &Location) -> RepoResult<()> {
+    let item = keys::item_of("location", encode(location), keys::location(scope, &location.id));
+    store.put(item, Condition::NotExists).await?;
+    Ok(())
 }
 
 pub async fn get_business(store: &dyn TableStore, scope: &TenantScope) -> RepoResult<Business> {

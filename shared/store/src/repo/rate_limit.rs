@@ -37,8 +37,8 @@ pub async fn check(store: &dyn TableStore, key: &ApiKey, now: DateTime<Utc>) -> 
     let minute_end = minute_start + Duration::minutes(1);
     let day_start = now.duration_trunc(Duration::days(1)).unwrap_or(now);
     let day_end = day_start + Duration::days(1);
-    let minute_key = keys::rate_counter(&scope, &key.id, &format!("M#{}", minute_start.format("%Y%m%d%H%M")));
-    let day_key = keys::rate_counter(&scope, &key.id, &format!("D#{}", day_start.format("%Y%m%d")));
+    let minute_key = keys::rate_minute(&scope, &key.id, minute_start);
+    let day_key = keys::rate_day(&scope, &key.id, day_start);
 
     let minute_count = match store
         .increment(&minute_key, "count", 1, Some(i64::from(per_minute)), Some(minute_end.timestamp() + 60))

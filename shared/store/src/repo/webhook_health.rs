@@ -54,10 +54,9 @@ pub async fn record(
     store
         .put(keys::item_of("webhookHealth", encode(&h), keys::webhook_health(scope, webhook)), Condition::None)
         .await?;
-    let hour = now.format("%Y%m%d%H").to_string();
     let ttl = (now + Duration::days(2)).timestamp();
     store
-        .increment(&keys::webhook_stats(scope, webhook, &hour), if ok { "ok" } else { "failed" }, 1, None, Some(ttl))
+        .increment(&keys::webhook_stats(scope, webhook, now), if ok { "ok" } else { "failed" }, 1, None, Some(ttl))
         .await?;
     Ok(h)
 }
@@ -69,8 +68,7 @@ pub async fn success_rate_24h(
     webhook: &Id,
     now: DateTime<Utc>,
 ) -> RepoResult<Option<f64>> {
-    let from = format!("{webhook}#{}", (now - Duration::hours(23)).format("%Y%m%d%H"));
-    let to = format!("{webhook}#{}", now.format("%Y%m%d%H"));
+    let (from, to) = keys::webhook_stats_bounds(webhook, now - Duration::hours(23), now);
     let page = store
         .query(
             Query::new(Index::Table, keys::webhook_stats_partition(scope))

@@ -1,0 +1,118 @@
+//! What each operation spends on DynamoDB, counted by the metered table adapter
+//! (`iron_store::metered`, DynamoDB's on-demand billing rules) around SQLite, with the Demo Gym
+//! and a Standard-tier key (so the rate-limit counters are written, as they are for customers).
+//! `docs/COST.md` prices these figures; this test keeps them true. Print the table with
+//! `cargo test -p iron-local --test api cost -- --nocapture`.
+
+use iron_domain::{RateTier, Scope};
+use iron_store::metered::{MeteredTable, Usage};
+use iron_store::{ManualClock, SqliteTable, TableStore};
+use iron_testing::{TestApp, at};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+const V1: &str = "/api/external/v1";
+
+/// (operation, read units, write units, table calls) as docs/COST.md lists them.
+const EXPECTED: &[(&str, f64, f64, u32)] = &[
+    ("listAthletes (limit 25)", 6.0, 4.0, 5),
+    ("getAthlete", 3.0, 4.0, 6),
+    ("createAthlete", 1.0, 16.0, 5),
+    ("updateAthlete", 2.0, 12.0, 6),
+    ("listTests (limit 25)", 5.0, 4.0, 5),
+    ("getTest", 2.0, 4.0, 5),
+    ("getReferralStats", 5.0, 4.0, 6),
+    ("listApiKeys", 3.0, 4.0, 6),
+    ("createApiKey", 1.0, 10.0, 5),
+    ("listAuditLog (limit 25)", 3.0, 4.0, 5),
+    ("listWebhooks", 2.0, 4.0, 5),
+    ("createWebhook", 2.0, 5.0, 6),
+    ("testWebhook", 2.0, 14.0, 6),
+    ("listDeliveries", 2.5, 4.0, 6),
+];
+
+#[tokio::test]
+async fn units_each_operation_spends() {
+    let clock = Arc::new(ManualClock::new(at("2026-11-22T10:00:30Z")));
+    let metered = Arc::new(MeteredTable::new(Arc::new(SqliteTable::in_memory(clock.clone()).unwrap())));
+    let store: Arc<dyn TableStore> = metered.clone();
+    let app = TestApp::with_store(store, clock);
+    let demo = app.seed(4).await;
+    let key = app.key(&demo.scope, &Scope::ALL, RateTier::Standard).await;
+    let athlete =
+        app.get(&format!("{V1}/athletes?limit=1"), &key).await.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let test = app.get(&format!("{V1}/tests?limit=1"), &key).await.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let hook = app
+        .json(
+            "POST",
+            &format!("{V1}/webhooks"),
+            &key,
+            json!({"url": "https://93.184.215.14/a", "events": ["member.created"]}),
+            None,
+        )
+        .await;
+    let webhook = hook.body["id"].as_str().unwrap().to_owned();
+
+    let mut measured: Vec<(String, Usage)> = Vec::new();
+    let mut run = |name: &str, usage: Usage| measured.push((name.to_owned(), usage));
+    macro_rules! measure {
+        ($name:expr, $request:expr) => {{
+            metered.take();
+            let r = $request;
+            assert!(r.status.is_success(), "{}: {} {}", $name, r.status, r.body);
+            run($name, metered.take());
+            r
+        }};
+    }
+    measure!("listAthletes (limit 25)", app.get(&format!("{V1}/athletes?limit=25"), &key).await);
+    measure!("getAthlete", app.get(&format!("{V1}/athletes/{athlete}"), &key).await);
+    let created = measure!(
+        "createAthlete",
+        app.json(
+            "POST",
+            &format!("{V1}/athletes"),
+            &key,
+            json!({"firstName": "Åsa", "lastName": "Öberg", "email": "asa@example.se", "externalId": "M-1"}),
+            None
+        )
+        .await
+    );
+    let new_id = created.body["id"].as_str().unwrap().to_owned();
+    measure!(
+        "updateAthlete",
+        app.json("PATCH", &format!("{V1}/athletes/{new_id}"), &key, json!({"email": "asa.oberg@example.se"}), None)
+            .await
+    );
+    measure!("listTests (limit 25)", app.get(&format!("{V1}/tests?limit=25"), &key).await);
+    measure!("getTest", app.get(&format!("{V1}/tests/{test}"), &key).await);
+    measure!("getReferralStats", app.get(&format!("{V1}/referrals"), &key).await);
+    measure!("listApiKeys", app.get(&format!("{V1}/api-keys"), &key).await);
+    measure!(
+        "createApiKey",
+        app.json("POST", &format!("{V1}/api-keys"), &key, json!({"name": "Zapier", "scopes": ["read:athletes"]}), None)
+            .await
+    );
+    measure!("listAuditLog (limit 25)", app.get(&format!("{V1}/audit-log?limit=25"), &key).await);
+    measure!("listWebhooks", app.get(&format!("{V1}/webhooks"), &key).await);
+    measure!(
+        "createWebhook",
+        app.json(
+            "POST",
+            &format!("{V1}/webhooks"),
+            &key,
+            json!({"url": "https://93.184.215.14/b", "events": ["member.created"]}),
+            None
+        )
+        .await
+    );
+    measure!("testWebhook", app.json("POST", &format!("{V1}/webhooks/{webhook}/test"), &key, Value::Null, None).await);
+    measure!("listDeliveries", app.get(&format!("{V1}/webhooks/{webhook}/deliveries"), &key).await);
+
+    println!("| operation | read units | write units | table calls |\n|---|---|---|---|");
+    for (name, u) in &measured {
+        println!("| {name} | {} | {} | {} |", u.read_units, u.write_units, u.calls);
+    }
+    let got: Vec<(&str, f64, f64, u32)> =
+        measured.iter().map(|(n, u)| (n.as_str(), u.read_units, u.write_units, u.calls)).collect();
+    assert_eq!(got, EXPECTED, "docs/COST.md's figures changed: update them and EXPECTED together");
+}
