@@ -15,7 +15,7 @@ duration=${1:-20}
 conns=${2:-32}
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk"; exit 1; }
 
-cargo build --release -p iron-local -p iron-admin -p iron-external-api >&2
+cargo build --release -p iron-local -p iron-admin >&2
 bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -51,8 +51,4 @@ run read -H "Authorization: Bearer $key" "$base/api/external/v1/athletes?limit=2
 python3 -c "print('read/ceiling ratio (last pair): %.2f' % ($(cat "$data/read.rps") / $(cat "$data/ceiling.rps")))"
 echo "iron-local peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
 
-echo "Lambda binary (release, stripped): $(stat -c %s "$bin/external-api" | awk '{printf "%.1f MB", $1/1e6}')"
-python3 events/generate.py >/dev/null
-echo "cold start, GET /health (process start → first response, fake Runtime API):"
-python3 bench/lambda_cold_start.py "$bin/external-api" events/apigw-health.json --runs 20 \
-  --env TABLE_NAME=bench --env KMS_KEY_ID=bench --env DELIVERY_QUEUE_URL=http://127.0.0.1:1/queue/bench --env AWS_REGION=eu-west-1 --env AWS_ACCESS_KEY_ID=x --env AWS_SECRET_ACCESS_KEY=x
+echo "Lambda binaries and cold starts: bench/lambdas.sh"

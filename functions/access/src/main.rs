@@ -6,8 +6,5 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<(), iron_lambda::Error> {
-    let boot = iron_lambda::Boot::init()?;
-    let config: iron_lambda::ApiConfig = boot.config()?;
-    let aws = boot.aws().await;
-    iron_lambda::serve(iron_access_api::routes(aws.api_context(&config))).await
+    iron_lambda::serve_api_group(iron_access_api::routes).await
 }

@@ -80,6 +80,15 @@ pub async fn serve(routes: OpenApiRouter) -> Result<(), Error> {
     lambda_http::run(iron_http::into_app(routes)).await
 }
 
+/// The whole `main` of an endpoint group that runs on the shared [`ApiContext`] alone: logs on,
+/// its [`ApiConfig`] read, the table and audit sink built, its routes served.
+pub async fn serve_api_group(routes: fn(ApiContext) -> OpenApiRouter) -> Result<(), Error> {
+    let boot = Boot::init()?;
+    let config: ApiConfig = boot.config()?;
+    let aws = boot.aws().await;
+    serve(routes(aws.api_context(&config))).await
+}
+
 /// Runs a handler of raw events (SQS batches, schedules, streams) for a background function.
 pub async fn serve_events<F, Fut>(handler: F) -> Result<(), Error>
 where
