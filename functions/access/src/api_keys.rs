@@ -21,7 +21,7 @@ pub const DEFAULT_GRACE_HOURS: u32 = 24;
 /// Loads a key the caller may manage: one holding nothing the caller lacks.
 async fn manageable(principal: &Principal, raw: &str) -> Result<iron_domain::ApiKey, ApiError> {
     let tenant = principal.require(Scope::ManageKeys)?;
-    let target = platform::get_key(tenant.store(), tenant.scope(), &key_id(raw)?).await.map_err(repo_err(raw))?;
+    let target = platform::get_key(tenant.db(), &key_id(raw)?).await.map_err(repo_err(raw))?;
     principal.key.covers(&target.scopes, target.tier).map_err(ApiError::Forbidden)?;
     Ok(target)
 }
@@ -171,8 +171,8 @@ pub async fn list(
 ) -> Result<Json<ListEnvelope<ApiKeyOut>>, ApiError> {
     let tenant = principal.require(Scope::ManageKeys)?;
     params.allow(&[])?;
-    let keys = platform::list_keys(tenant.store(), tenant.scope()).await?;
-    let used = platform::last_used(tenant.store(), tenant.scope()).await?;
+    let keys = platform::list_keys(tenant.db()).await?;
+    let used = platform::last_used(tenant.db()).await?;
     let now = api.clock.now();
     let data = keys
         .into_iter()
@@ -196,8 +196,8 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Json<ApiKeyOut>, ApiError> {
     let tenant = principal.require(Scope::ManageKeys)?;
-    let key = platform::get_key(tenant.store(), tenant.scope(), &key_id(&id)?).await.map_err(repo_err(&id))?;
-    let used = platform::last_used(tenant.store(), tenant.scope()).await?;
+    let key = platform::get_key(tenant.db(), &key_id(&id)?).await.map_err(repo_err(&id))?;
+    let used = platform::last_used(tenant.db()).await?;
     let last = used.get(&key.id).copied();
     Ok(Json(ApiKeyOut::new(key, last, api.clock.now())))
 }
@@ -266,7 +266,7 @@ pub async fn create(
     caller.covers(&scopes, tier).map_err(ApiError::Forbidden)?;
     let (expires_at, allowed_ips) = caller.bound_grant(input.expires_at, allowed_ips).map_err(ApiError::Forbidden)?;
     let new = NewKey { expires_at, allowed_ips, ..NewKey::new(&name, scopes, tier) };
-    let (key, secret) = platform::mint_key(tenant.store(), tenant.scope(), new, now).await?;
+    let (key, secret) = platform::mint_key(tenant.db(), new, now).await?;
     let location = format!("{}/api-keys/{}", iron_http::API_PREFIX, key.id);
     let body = ApiKeyCreatedOut { key: ApiKeyOut::new(key, None, now), secret: secret.expose().to_owned() };
     let mut resp = (StatusCode::CREATED, Json(body)).into_response();
@@ -303,10 +303,9 @@ pub async fn rotate(
     }
     let target = manageable(&principal, &id).await?;
     let now = api.clock.now();
-    let (new, secret, old) =
-        platform::rotate_key(tenant.store(), tenant.scope(), &target.id, Duration::hours(i64::from(hours)), now)
-            .await
-            .map_err(repo_err(&id))?;
+    let (new, secret, old) = platform::rotate_key(tenant.db(), &target.id, Duration::hours(i64::from(hours)), now)
+        .await
+        .map_err(repo_err(&id))?;
     let body = RotatedOut {
         key: ApiKeyCreatedOut { key: ApiKeyOut::new(new, None, now), secret: secret.expose().to_owned() },
         previous: ApiKeyOut::new(old, None, now),
@@ -332,6 +331,6 @@ pub async fn revoke(
     let tenant = principal.require(Scope::ManageKeys)?;
     let target = manageable(&principal, &id).await?;
     let now = api.clock.now();
-    let key = platform::revoke_key(tenant.store(), tenant.scope(), &target.id, now).await.map_err(repo_err(&id))?;
+    let key = platform::revoke_key(tenant.db(), &target.id, now).await.map_err(repo_err(&id))?;
     Ok(Json(ApiKeyOut::new(key, None, now)))
 }

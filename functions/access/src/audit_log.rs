@@ -58,6 +58,6 @@ pub async fn list(principal: Principal, params: QueryParams) -> Result<Json<List
     if page.cursor.as_ref().is_some_and(|c| !c.fits(filter.index())) {
         return Err(PageParams::mismatched_cursor());
     }
-    let (records, next) = audit::list(tenant.store(), tenant.scope(), &filter, page.limit, page.cursor).await?;
+    let (records, next) = audit::list(tenant.db(), &filter, page.limit, page.cursor).await?;
     Ok(Json(ListEnvelope::new(records, next)))
 }

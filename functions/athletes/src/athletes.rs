@@ -172,7 +172,7 @@ pub async fn list(principal: Principal, params: QueryParams) -> Result<Json<List
     if page.cursor.as_ref().is_some_and(|c| !athletes::cursor_fits(&filter, c)) {
         return Err(PageParams::mismatched_cursor());
     }
-    let result = athletes::list(tenant.store(), tenant.scope(), &filter, page.limit, page.cursor).await?;
+    let result = athletes::list(tenant.db(), &filter, page.limit, page.cursor).await?;
     Ok(Json(ListEnvelope::new(result.athletes.into_iter().map(AthleteOut::from).collect(), result.next)))
 }
 
@@ -196,11 +196,11 @@ pub async fn get_one(
     let tenant = principal.require(Scope::ReadAthletes)?;
     params.allow(&[])?;
     let athlete_id = Id::parse_kind(IdKind::Athlete, &id).ok_or_else(|| not_found(&id))?;
-    let athlete = match athletes::get(tenant.store(), tenant.scope(), &athlete_id).await {
+    let athlete = match athletes::get(tenant.db(), &athlete_id).await {
         Err(RepoError::NotFound) => return Err(not_found(&id)),
         other => other?,
     };
-    let recent = fitness_tests::recent_for_athlete(tenant.store(), tenant.scope(), &athlete_id, 5).await?;
+    let recent = fitness_tests::recent_for_athlete(tenant.db(), &athlete_id, 5).await?;
     Ok(Json(AthleteDetailOut {
         athlete: athlete.into(),
         recent_tests: recent.iter().map(TestSummaryOut::from).collect(),
@@ -245,7 +245,7 @@ pub async fn create(
     let out = AthleteOut::from(athlete.clone());
     let data = serde_json::to_value(&out).unwrap_or_default();
     let event = Event::new("member.created", tenant.business_id(), athlete.created_at, data);
-    athletes::create(tenant.store(), tenant.scope(), &athlete, &[event]).await.map_err(repo_error)?;
+    athletes::create(tenant.db(), &athlete, &[event]).await.map_err(repo_error)?;
     let mut resp = (StatusCode::CREATED, Json(out)).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("{}/athletes/{}", iron_http::API_PREFIX, athlete.id)) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -273,7 +273,7 @@ pub async fn update(
 ) -> Result<Json<AthleteOut>, ApiError> {
     let tenant = principal.require(Scope::WriteAthletes)?;
     let athlete_id = Id::parse_kind(IdKind::Athlete, &id).ok_or_else(|| not_found(&id))?;
-    let before = match athletes::get(tenant.store(), tenant.scope(), &athlete_id).await {
+    let before = match athletes::get(tenant.db(), &athlete_id).await {
         Err(RepoError::NotFound) => return Err(not_found(&id)),
         other => other?,
     };
@@ -288,6 +288,6 @@ pub async fn update(
         return Ok(Json(after.into()));
     }
     after.updated_at = now.max(before.updated_at + chrono::Duration::milliseconds(1));
-    athletes::update(tenant.store(), tenant.scope(), &before, &after).await.map_err(repo_error)?;
+    athletes::update(tenant.db(), &before, &after).await.map_err(repo_error)?;
     Ok(Json(after.into()))
 }

@@ -70,7 +70,7 @@ pub async fn stats(
             detail: format!("a range covers at most {MAX_RANGE_DAYS} days"),
         });
     }
-    let partners = referrals::stats(tenant.store(), tenant.scope(), Some(date_from), Some(date_to)).await?;
+    let partners = referrals::stats(tenant.db(), Some(date_from), Some(date_to)).await?;
     let referred: u32 = partners.iter().map(|p| p.referred).sum();
     let converted: u32 = partners.iter().map(|p| p.converted).sum();
     let rate = if referred == 0 { 0.0 } else { (converted as f64 / referred as f64 * 10_000.0).round() / 10_000.0 };

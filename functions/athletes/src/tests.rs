@@ -124,7 +124,7 @@ pub async fn list(principal: Principal, params: QueryParams) -> Result<Json<List
     if page.cursor.as_ref().is_some_and(|c| !fitness_tests::cursor_fits(&filter, c)) {
         return Err(PageParams::mismatched_cursor());
     }
-    let (tests, next) = fitness_tests::list(tenant.store(), tenant.scope(), &filter, page.limit, page.cursor).await?;
+    let (tests, next) = fitness_tests::list(tenant.db(), &filter, page.limit, page.cursor).await?;
     Ok(Json(ListEnvelope::new(tests.iter().map(TestSummaryOut::from).collect(), next)))
 }
 
@@ -152,7 +152,7 @@ pub async fn get_one(
     params.allow(&[])?;
     let not_found = || ApiError::NotFound(format!("no test `{id}` in this business"));
     let test_id = Id::parse_kind(IdKind::Test, &id).ok_or_else(not_found)?;
-    match fitness_tests::get(tenant.store(), tenant.scope(), &test_id).await {
+    match fitness_tests::get(tenant.db(), &test_id).await {
         Err(RepoError::NotFound) => Err(not_found()),
         other => {
             let mut out = TestOut::from(other?);

@@ -4,6 +4,7 @@
 
 use iron_dispatch::Dispatcher;
 use iron_domain::{Event, Id, IdKind, RetryPolicyName, Webhook};
+use iron_store::TenantDb;
 use iron_store::repo::{deliveries, events, webhooks};
 use iron_store::{Clock, LocalKeyCipher, ManualClock, Queue, SqliteQueue, SqliteTable, TableStore};
 use std::sync::Arc;
@@ -82,8 +83,7 @@ async fn fixture() -> Fixture {
     let secret = iron_webhooks::WebhookSecret::generate().expose();
     let sealed = webhooks::seal(cipher.as_ref(), &webhook, &secret).await.unwrap();
     webhooks::create(
-        store.as_ref(),
-        &scope,
+        TenantDb::new(store.as_ref(), &scope),
         &webhooks::StoredWebhook { webhook, secret: sealed, previous_secret: None, previous_until: None },
     )
     .await
@@ -134,7 +134,7 @@ async fn schedule_then_queue_then_delivery() {
     assert_eq!(hits.load(Ordering::SeqCst), 2);
     let r: deliveries::DeliveryRef = serde_json::from_str(&retry[0].body).unwrap();
     assert_eq!(
-        deliveries::get(store.as_ref(), &scope, &r.delivery_id).await.unwrap().state,
+        deliveries::get(TenantDb::new(store.as_ref(), &scope), &r.delivery_id).await.unwrap().state,
         deliveries::DeliveryState::Delivered
     );
 }

@@ -83,7 +83,7 @@ fn out(d: &Delivery, with_attempts: bool) -> DeliveryOut {
 async fn webhook_of(tenant: Tenant<'_>, raw: &str) -> Result<Id, ApiError> {
     let not_found = || ApiError::NotFound(format!("no webhook `{raw}` in this business"));
     let id = Id::parse_kind(IdKind::Webhook, raw).ok_or_else(not_found)?;
-    match webhooks::get(tenant.store(), tenant.scope(), &id).await {
+    match webhooks::get(tenant.db(), &id).await {
         Ok(_) => Ok(id),
         Err(RepoError::NotFound) => Err(not_found()),
         Err(e) => Err(e.into()),
@@ -93,7 +93,7 @@ async fn webhook_of(tenant: Tenant<'_>, raw: &str) -> Result<Id, ApiError> {
 async fn delivery_of(tenant: Tenant<'_>, webhook: &Id, raw: &str) -> Result<Delivery, ApiError> {
     let not_found = || ApiError::NotFound(format!("no delivery `{raw}` for this webhook"));
     let id = Id::parse_kind(IdKind::Delivery, raw).ok_or_else(not_found)?;
-    match deliveries::get(tenant.store(), tenant.scope(), &id).await {
+    match deliveries::get(tenant.db(), &id).await {
         Ok(d) if &d.webhook_id == webhook => Ok(d),
         Ok(_) | Err(RepoError::NotFound) => Err(not_found()),
         Err(e) => Err(e.into()),
@@ -150,8 +150,7 @@ pub async fn list(
         until: params.timestamp("until")?,
     };
     let page = PageParams::from_query(&params)?;
-    let (items, next) =
-        deliveries::list(tenant.store(), tenant.scope(), &webhook, &filter, page.limit, page.cursor).await?;
+    let (items, next) = deliveries::list(tenant.db(), &webhook, &filter, page.limit, page.cursor).await?;
     Ok(Json(ListEnvelope::new(items.iter().map(|d| out(d, false)).collect(), next)))
 }
 
@@ -187,7 +186,7 @@ pub async fn retry(
     let tenant = principal.require(Scope::ManageWebhooks)?;
     let webhook = webhook_of(tenant, &id).await?;
     let d = delivery_of(tenant, &webhook, &delivery_id).await?;
-    if !deliveries::requeue(tenant.store(), &d, state.api.clock.now()).await? {
+    if !deliveries::requeue(tenant.db(), &d, state.api.clock.now()).await? {
         return Err(ApiError::Conflict("the delivery is still pending; it will be attempted on schedule".into()));
     }
     let d = delivery_of(tenant, &webhook, &delivery_id).await?;
@@ -229,6 +228,6 @@ pub async fn recover(
             message: "must not be in the future".into(),
         }]));
     }
-    let requeued = deliveries::recover(tenant.store(), tenant.scope(), &webhook, input.since, now, 10_000).await?;
+    let requeued = deliveries::recover(tenant.db(), &webhook, input.since, now, 10_000).await?;
     Ok((StatusCode::ACCEPTED, Json(RecoverOut { requeued })))
 }

@@ -241,7 +241,7 @@ pub async fn create(
     let secret = WebhookSecret::generate();
     let sealed = webhooks::seal(cipher, &webhook, &secret.expose()).await?;
     let stored = StoredWebhook { webhook, secret: sealed, previous_secret: None, previous_until: None };
-    webhooks::create(tenant.store(), tenant.scope(), &stored).await.map_err(|e| match e {
+    webhooks::create(tenant.db(), &stored).await.map_err(|e| match e {
         RepoError::Conflict { message, .. } => ApiError::Conflict(message),
         other => other.into(),
     })?;
@@ -261,7 +261,7 @@ pub async fn create(
 pub async fn list(principal: Principal, params: QueryParams) -> Result<Json<ListEnvelope<WebhookOut>>, ApiError> {
     let tenant = principal.require(Scope::ManageWebhooks)?;
     params.allow(&[])?;
-    let all = webhooks::list(tenant.store(), tenant.scope()).await?;
+    let all = webhooks::list(tenant.db()).await?;
     Ok(Json(ListEnvelope::new(all.iter().map(WebhookOut::from).collect(), None)))
 }
 
@@ -277,15 +277,11 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Json<WebhookOut>, ApiError> {
     let tenant = principal.require(Scope::ManageWebhooks)?;
-    let stored = webhooks::get(tenant.store(), tenant.scope(), &webhook_id(&id)?).await.map_err(repo_err(&id))?;
-    let h = iron_store::repo::webhook_health::get(tenant.store(), tenant.scope(), &stored.webhook.id).await?;
-    let rate = iron_store::repo::webhook_health::success_rate_24h(
-        tenant.store(),
-        tenant.scope(),
-        &stored.webhook.id,
-        state.api.clock.now(),
-    )
-    .await?;
+    let stored = webhooks::get(tenant.db(), &webhook_id(&id)?).await.map_err(repo_err(&id))?;
+    let h = iron_store::repo::webhook_health::get(tenant.db(), &stored.webhook.id).await?;
+    let rate =
+        iron_store::repo::webhook_health::success_rate_24h(tenant.db(), &stored.webhook.id, state.api.clock.now())
+            .await?;
     let mut out = WebhookOut::from(&stored);
     out.health = Some(HealthOut {
         last_delivery_at: h.last_delivery_at,
@@ -299,7 +295,7 @@ pub async fn get_one(
 }
 
 async fn load(tenant: Tenant<'_>, id: &str) -> Result<StoredWebhook, ApiError> {
-    webhooks::get(tenant.store(), tenant.scope(), &webhook_id(id)?).await.map_err(repo_err(id))
+    webhooks::get(tenant.db(), &webhook_id(id)?).await.map_err(repo_err(id))
 }
 
 /// Update a webhook
@@ -354,7 +350,7 @@ pub async fn update(
         after.webhook.rate_limit_per_second = r;
     }
     after.webhook.updated_at = state.api.clock.now().max(before.webhook.updated_at + Duration::milliseconds(1));
-    webhooks::update(tenant.store(), tenant.scope(), &before, &after).await.map_err(repo_err(&id))?;
+    webhooks::update(tenant.db(), &before, &after).await.map_err(repo_err(&id))?;
     Ok(Json(WebhookOut::from(&after)))
 }
 
@@ -366,7 +362,7 @@ pub async fn update(
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn delete(principal: Principal, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let tenant = principal.require(Scope::ManageWebhooks)?;
-    webhooks::delete(tenant.store(), tenant.scope(), &webhook_id(&id)?).await.map_err(repo_err(&id))?;
+    webhooks::delete(tenant.db(), &webhook_id(&id)?).await.map_err(repo_err(&id))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -393,7 +389,7 @@ pub async fn rotate_secret(
     after.previous_until = Some(now + SECRET_OVERLAP);
     after.secret = webhooks::seal(cipher, &after.webhook, &secret.expose()).await?;
     after.webhook.updated_at = now.max(before.webhook.updated_at + Duration::milliseconds(1));
-    webhooks::update(tenant.store(), tenant.scope(), &before, &after).await.map_err(repo_err(&id))?;
+    webhooks::update(tenant.db(), &before, &after).await.map_err(repo_err(&id))?;
     let mut resp =
         Json(WebhookWithSecretOut { webhook: WebhookOut::from(&after), secret: secret.expose() }).into_response();
     resp.extensions_mut().insert(RedactOnReplay(&["/secret"]));
@@ -430,7 +426,7 @@ pub async fn test(
     let data =
         serde_json::json!({ "webhookId": hook.webhook.id, "message": "This is a test event from Iron Metrics." });
     let event = iron_domain::Event::new("webhook.test", tenant.business_id(), now, data);
-    let delivery = iron_store::repo::deliveries::direct(tenant.store(), tenant.scope(), &event, &hook.webhook.id, now)
+    let delivery = iron_store::repo::deliveries::direct(tenant.db(), &event, &hook.webhook.id, now)
         .await
         .map_err(repo_err(&id))?;
     // Straight onto the delivery queue; if that fails, the dispatcher's sweep finds it.

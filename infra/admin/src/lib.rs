@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use iron_domain::{Id, IdKind, RateTier, Scope};
+use iron_store::TenantDb;
 use iron_store::repo::platform::{self, NewKey};
 use iron_store::{Clock, OperatorScope, SqliteTable, SystemClock, TableStore};
 use std::ffi::OsString;
@@ -210,9 +211,9 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
         Command::Business(BusinessCommand::SetTier { business, tier }) => {
             let scope = business_scope(&business)?;
             let tier: RateTier = tier.parse()?;
-            let keys = platform::list_keys(store, &scope).await.map_err(err)?;
+            let keys = platform::list_keys(TenantDb::new(store, &scope)).await.map_err(err)?;
             for key in &keys {
-                platform::set_tier(store, &scope, &key.id, tier).await.map_err(err)?;
+                platform::set_tier(TenantDb::new(store, &scope), &key.id, tier).await.map_err(err)?;
             }
             let _ = writeln!(out, "business {business}: {} key(s) now on the {} tier", keys.len(), tier.as_str());
         }
@@ -244,8 +245,7 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
                 return Err("--expires-at is in the past".into());
             }
             let (key, secret) = platform::mint_key(
-                store,
-                &scope,
+                TenantDb::new(store, &scope),
                 NewKey { expires_at, allowed_ips, ..NewKey::new(&name, scopes, tier) },
                 now,
             )
@@ -271,8 +271,8 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
         }
         Command::Key(KeyCommand::List { business }) => {
             let scope = business_scope(&business)?;
-            let keys = platform::list_keys(store, &scope).await.map_err(err)?;
-            let used = platform::last_used(store, &scope).await.map_err(err)?;
+            let keys = platform::list_keys(TenantDb::new(store, &scope)).await.map_err(err)?;
+            let used = platform::last_used(TenantDb::new(store, &scope)).await.map_err(err)?;
             if cli.json {
                 let _ = writeln!(out, "{}", serde_json::to_string(&keys).unwrap_or_default());
             } else {
@@ -304,7 +304,9 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
             let id = Id::parse_kind(IdKind::ApiKey, &key).ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
             let grace = chrono::Duration::hours(i64::from(grace_hours));
             let (new, secret, old) =
-                platform::rotate_key(store, &*business_scope(&business)?, &id, grace, now).await.map_err(err)?;
+                platform::rotate_key(TenantDb::new(store, &*business_scope(&business)?), &id, grace, now)
+                    .await
+                    .map_err(err)?;
             let until = old.expires_at.map(|t| t.to_rfc3339()).unwrap_or_default();
             let _ = writeln!(out, "rotated key {} into {}; the old key works until {until}", old.id, new.id);
             let _ = writeln!(out, "This secret is shown once; store it now.");
@@ -312,13 +314,16 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
         }
         Command::Key(KeyCommand::Revoke { business, key }) => {
             let id = Id::parse_kind(IdKind::ApiKey, &key).ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
-            let key = platform::revoke_key(store, &*business_scope(&business)?, &id, now).await.map_err(err)?;
+            let key = platform::revoke_key(TenantDb::new(store, &*business_scope(&business)?), &id, now)
+                .await
+                .map_err(err)?;
             let _ = writeln!(out, "revoked key {} ({}); it stops working at once", key.id, key.prefix);
         }
         Command::Key(KeyCommand::SetTier { business, key, tier }) => {
             let id = Id::parse_kind(IdKind::ApiKey, &key).ok_or_else(|| format!("`{key}` is not a key id (key_…)"))?;
             let tier: RateTier = tier.parse()?;
-            let key = platform::set_tier(store, &*business_scope(&business)?, &id, tier).await.map_err(err)?;
+            let key =
+                platform::set_tier(TenantDb::new(store, &*business_scope(&business)?), &id, tier).await.map_err(err)?;
             let _ = writeln!(out, "key {} is now on the {} tier", key.id, key.tier.as_str());
         }
     }

@@ -8,6 +8,7 @@ use axum::Router;
 use chrono::Utc;
 use iron_domain::{ApiKeySecret, RateTier, Scope};
 use iron_http::{ApiContext, AuditSink, BatchedAudit, ClientIpConfig, NoAudit};
+use iron_store::TenantDb;
 use iron_store::repo::platform::{self, NewKey};
 use iron_store::{
     Clock, InProcessScheduler, KeyCipher, LocalKeyCipher, Queue, SqliteQueue, SqliteTable, SystemClock, TableStore,
@@ -169,7 +170,7 @@ pub async fn ensure_demo(
             }
         };
     let scope = iron_store::OperatorScope::new(business_id.clone());
-    let business = platform::get_business(store, &scope)
+    let business = platform::get_business(TenantDb::new(store, &scope))
         .await
         .map_err(|e| format!("the demo business is missing from the data dir: {e}"))?;
     let saved_key =
@@ -185,7 +186,8 @@ pub async fn ensure_demo(
         Some(secret) if usable => secret.expose().to_owned(),
         _ => {
             let new = NewKey::new("Demo key (iron-local)", Scope::ALL.to_vec(), RateTier::Enterprise);
-            let (_, secret) = platform::mint_key(store, &scope, new, now).await.map_err(|e| e.to_string())?;
+            let (_, secret) =
+                platform::mint_key(TenantDb::new(store, &scope), new, now).await.map_err(|e| e.to_string())?;
             secret.expose().to_owned()
         }
     };

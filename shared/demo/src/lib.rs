@@ -11,6 +11,7 @@ use iron_domain::{
     Athlete, AthleteSource, AthleteStatus, Business, FitnessTest, Id, IdKind, Location, Modality, Partner, Referral,
     ReferralStatus, Sex, Stage, TestType,
 };
+use iron_store::TenantDb;
 use iron_store::repo::platform;
 use iron_store::repo::{RepoResult, athletes, fitness_tests, referrals};
 use iron_store::{OperatorScope, TableStore, TxOp};
@@ -191,7 +192,7 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
         },
     ];
     for loc in &locations {
-        platform::put_location(store, &scope, loc).await?;
+        platform::put_location(TenantDb::new(store, &scope), loc).await?;
     }
 
     let mut members: Vec<Athlete> = Vec::with_capacity(size.athletes);
@@ -302,7 +303,7 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
             store.transact(chunk.to_vec()).await?;
         }
     }
-    let _ = platform::get_business(store, &scope).await?;
+    let _ = platform::get_business(TenantDb::new(store, &scope)).await?;
     Ok(DemoSummary {
         business,
         scope,
@@ -525,7 +526,7 @@ mod tests {
         let again = seed(&other, now, DemoSize::default(), 7).await.unwrap();
         assert_eq!(again.business.id, summary.business.id, "same seed, same ids");
         assert_eq!(again.tests, summary.tests);
-        let stats = referrals::stats(&store, &summary.scope, None, None).await.unwrap();
+        let stats = referrals::stats(TenantDb::new(&store, &summary.scope), None, None).await.unwrap();
         assert_eq!(stats.iter().map(|s| s.referred).sum::<u32>() as usize, summary.referrals);
         assert!(stats.iter().all(|s| s.conversion_rate <= 1.0));
     }

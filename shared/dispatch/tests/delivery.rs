@@ -8,6 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use iron_dispatch::{Dispatcher, Next};
 use iron_domain::{Event, Id, IdKind, RetryPolicyName, Webhook};
+use iron_store::TenantDb;
 use iron_store::repo::deliveries::{self, DeliveryRef, DeliveryState};
 use iron_store::repo::{events, webhooks};
 use iron_store::{Clock, LocalKeyCipher, ManualClock, SqliteTable, TableStore};
@@ -76,8 +77,7 @@ async fn world(url: &str, policy: RetryPolicyName, destinations: DestinationPoli
     let secret = WebhookSecret::generate();
     let sealed = webhooks::seal(cipher.as_ref(), &webhook, &secret.expose()).await.unwrap();
     webhooks::create(
-        store.as_ref(),
-        &scope,
+        TenantDb::new(store.as_ref(), &scope),
         &webhooks::StoredWebhook { webhook, secret: sealed, previous_secret: None, previous_until: None },
     )
     .await
@@ -116,7 +116,7 @@ async fn a_delivery_is_signed_and_verifiable() {
     let payload: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(payload["type"], "member.created");
     assert_eq!(payload["data"]["firstName"], "José");
-    let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
+    let d = deliveries::get(TenantDb::new(w.store.as_ref(), &w.scope), &r.delivery_id).await.unwrap();
     assert_eq!((d.state, d.attempt), (DeliveryState::Delivered, 1));
     assert_eq!(d.attempts[0].status, Some(204));
     assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done, "a repeated message does nothing");
@@ -142,7 +142,7 @@ async fn failures_are_retried_on_schedule_then_fail_visibly() {
     assert!((480..=720).contains(&second.as_secs()), "about ten minutes: {second:?}");
     w.clock.advance(chrono::Duration::seconds(721));
     assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done);
-    let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
+    let d = deliveries::get(TenantDb::new(w.store.as_ref(), &w.scope), &r.delivery_id).await.unwrap();
     assert_eq!((d.state, d.attempt), (DeliveryState::Failed, 3), "three attempts, then visibly failed");
     assert!(d.attempts.iter().all(|a| a.status == Some(500) && a.response_body.as_deref() == Some("thanks")));
     let ids: Vec<String> =
@@ -157,7 +157,10 @@ async fn gone_stops_and_retry_after_is_honoured() {
     let (url, _) = receiver(vec![(410, None)]).await;
     let (w, r) = world(&url, RetryPolicyName::Extended, local()).await;
     assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done);
-    assert_eq!(deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap().state, DeliveryState::Failed);
+    assert_eq!(
+        deliveries::get(TenantDb::new(w.store.as_ref(), &w.scope), &r.delivery_id).await.unwrap().state,
+        DeliveryState::Failed
+    );
 
     let (url, _) = receiver(vec![(503, Some("900")), (200, None)]).await;
     let (w, r) = world(&url, RetryPolicyName::Standard, local()).await;
@@ -165,7 +168,7 @@ async fn gone_stops_and_retry_after_is_honoured() {
     w.clock.advance(chrono::Duration::seconds(900));
     assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done, "the receiver recovered");
     assert_eq!(
-        deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap().state,
+        deliveries::get(TenantDb::new(w.store.as_ref(), &w.scope), &r.delivery_id).await.unwrap().state,
         DeliveryState::Delivered
     );
 }
@@ -178,7 +181,7 @@ async fn private_destinations_are_refused_at_delivery_time() {
     let (w, r) = world(&url, RetryPolicyName::Standard, DestinationPolicy::default()).await;
     assert!(matches!(w.dispatcher.attempt(&r).await.unwrap(), Next::RetryIn(_)));
     assert!(rx.seen.lock().unwrap().is_empty(), "no request left for loopback");
-    let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
+    let d = deliveries::get(TenantDb::new(w.store.as_ref(), &w.scope), &r.delivery_id).await.unwrap();
     assert!(d.attempts[0].error.as_deref().unwrap().contains("https"), "{:?}", d.attempts[0].error);
 }
 
@@ -195,10 +198,10 @@ async fn dns_answers_pointing_inside_are_refused_at_delivery() {
     for (i, inside) in ["10.0.0.7", "169.254.169.254", "127.0.0.1"].into_iter().enumerate() {
         // One public and one inside answer: a single bad address refuses the whole name.
         dns.answer("hooks.partner.test", &["93.184.215.14".parse().unwrap(), inside.parse().unwrap()]);
-        let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
+        let d = deliveries::get(TenantDb::new(w.store.as_ref(), &w.scope), &r.delivery_id).await.unwrap();
         w.clock.set(d.next_attempt_at);
         assert!(matches!(w.dispatcher.attempt(&r).await.unwrap(), Next::RetryIn(_)));
-        let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
+        let d = deliveries::get(TenantDb::new(w.store.as_ref(), &w.scope), &r.delivery_id).await.unwrap();
         let error = d.attempts[i].error.as_deref().unwrap();
         assert!(error.contains(inside) && error.contains("not a public address"), "{error}");
         assert_eq!(d.attempts[i].status, None);
@@ -214,7 +217,7 @@ async fn another_delivery(w: &World) -> DeliveryRef {
 }
 
 async fn webhook_state(w: &World) -> (bool, Option<String>) {
-    let hooks = webhooks::list(w.store.as_ref(), &w.scope).await.unwrap();
+    let hooks = webhooks::list(TenantDb::new(w.store.as_ref(), &w.scope)).await.unwrap();
     (hooks[0].webhook.active, hooks[0].webhook.disabled_reason.clone())
 }
 
@@ -238,7 +241,9 @@ async fn a_webhook_failing_for_five_days_is_disabled() {
     let (w, r) = world(&url, RetryPolicyName::Standard, local()).await;
     w.dispatcher.attempt(&r).await.unwrap();
     let health =
-        iron_store::repo::webhook_health::get(w.store.as_ref(), &w.scope, &webhook_id(&w).await).await.unwrap();
+        iron_store::repo::webhook_health::get(TenantDb::new(w.store.as_ref(), &w.scope), &webhook_id(&w).await)
+            .await
+            .unwrap();
     assert_eq!((health.failure_count, health.last_delivery_status), (1, Some(500)));
     w.clock.advance(chrono::Duration::days(4));
     let r2 = another_delivery(&w).await;
@@ -253,7 +258,7 @@ async fn a_webhook_failing_for_five_days_is_disabled() {
 }
 
 async fn webhook_id(w: &World) -> Id {
-    webhooks::list(w.store.as_ref(), &w.scope).await.unwrap()[0].webhook.id.clone()
+    webhooks::list(TenantDb::new(w.store.as_ref(), &w.scope)).await.unwrap()[0].webhook.id.clone()
 }
 
 #[tokio::test]
@@ -262,10 +267,10 @@ async fn each_endpoint_has_its_own_delivery_budget() {
     let (w, r) = world(&url, RetryPolicyName::Standard, local()).await;
     // Lower this webhook's budget to one delivery a second.
     let id = webhook_id(&w).await;
-    let before = webhooks::get(w.store.as_ref(), &w.scope, &id).await.unwrap();
+    let before = webhooks::get(TenantDb::new(w.store.as_ref(), &w.scope), &id).await.unwrap();
     let mut after = before.clone();
     after.webhook.rate_limit_per_second = 1;
-    webhooks::update(w.store.as_ref(), &w.scope, &before, &after).await.unwrap();
+    webhooks::update(TenantDb::new(w.store.as_ref(), &w.scope), &before, &after).await.unwrap();
     let (r2, r3) = (another_delivery(&w).await, another_delivery(&w).await);
     let second = w.clock.now().timestamp();
     assert_eq!(w.dispatcher.attempt(&r).await.unwrap(), Next::Done);
@@ -334,7 +339,7 @@ async fn with_a_receiver_failing_half_the_time_every_event_ends_delivered_or_vis
     }
     let mut delivered = 0;
     for r in &refs {
-        let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
+        let d = deliveries::get(TenantDb::new(w.store.as_ref(), &w.scope), &r.delivery_id).await.unwrap();
         assert_eq!(d.attempts.len() as u32, d.attempt);
         match d.state {
             DeliveryState::Pending => panic!("nothing is left in limbo"),
@@ -355,7 +360,7 @@ async fn a_receiver_that_times_out_is_backed_off_longer() {
     w.dispatcher = w.dispatcher.with_request_timeout(Duration::from_millis(200));
     let Next::RetryIn(wait) = w.dispatcher.attempt(&r).await.unwrap() else { panic!("retry expected") };
     assert!(wait >= Duration::from_secs(96), "a timeout counts as overload: the wait doubles ({wait:?})");
-    let d = deliveries::get(w.store.as_ref(), &w.scope, &r.delivery_id).await.unwrap();
+    let d = deliveries::get(TenantDb::new(w.store.as_ref(), &w.scope), &r.delivery_id).await.unwrap();
     assert_eq!(d.attempts[0].status, None);
     assert!(d.attempts[0].error.as_deref().unwrap().contains("timed out"));
 }

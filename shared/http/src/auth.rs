@@ -15,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use iron_domain::{ApiKey, ApiKeySecret, ApiKeyStatus, AuditRecord, Scope};
 use iron_store::repo::{platform, rate_limit};
-use iron_store::{TableStore, TenantScope};
+use iron_store::{TableStore, TenantDb, TenantScope};
 use std::sync::Arc;
 
 /// The authenticated caller: its key (never the secret) and the business it may touch.
@@ -32,26 +32,26 @@ impl std::fmt::Debug for Principal {
     }
 }
 
-/// The one way a handler reaches data: the table, scoped to the caller's business. Made only by
-/// [`Principal::require`], so a handler can't touch data without naming the scope it needs, and
-/// every repository call it makes carries the caller's own [`TenantScope`].
+/// The one way a handler reaches data: the caller's business in the table, as a repository
+/// handle. Made only by [`Principal::require`], so a handler can't touch data without naming the
+/// scope it needs; the table itself stays out of reach (`TenantDb` keeps it to `iron-store`).
 #[derive(Clone, Copy)]
 pub struct Tenant<'a> {
-    store: &'a dyn TableStore,
-    scope: &'a TenantScope,
+    db: TenantDb<'a>,
 }
 
 impl<'a> Tenant<'a> {
-    pub fn store(&self) -> &'a dyn TableStore {
-        self.store
+    /// The handle every repository call takes.
+    pub fn db(&self) -> TenantDb<'a> {
+        self.db
     }
 
     pub fn scope(&self) -> &'a TenantScope {
-        self.scope
+        self.db.scope()
     }
 
     pub fn business_id(&self) -> &'a iron_domain::Id {
-        self.scope.business_id()
+        self.db.business_id()
     }
 }
 
@@ -59,7 +59,7 @@ impl Principal {
     /// The caller's business, if the key holds `scope`; else 403.
     pub fn require(&self, scope: Scope) -> Result<Tenant<'_>, ApiError> {
         if self.key.has_scope(scope) {
-            Ok(Tenant { store: self.store.as_ref(), scope: &self.tenant })
+            Ok(Tenant { db: TenantDb::new(self.store.as_ref(), &self.tenant) })
         } else {
             Err(ApiError::Forbidden(format!("this API key lacks the `{scope}` scope this endpoint needs")))
         }
@@ -175,8 +175,12 @@ pub async fn authenticate(State(state): State<ApiContext>, mut req: Request, nex
             }
             Ok(decision) => {
                 if state.key_use.due(&principal.key.id, now.timestamp())
-                    && let Err(e) =
-                        platform::record_key_use(state.store.as_ref(), &principal.tenant, &principal.key.id, now).await
+                    && let Err(e) = platform::record_key_use(
+                        TenantDb::new(state.store.as_ref(), &principal.tenant),
+                        &principal.key.id,
+                        now,
+                    )
+                    .await
                 {
                     tracing::warn!(error = %e, "could not record the key's last use");
                 }

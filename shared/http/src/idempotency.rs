@@ -14,6 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use iron_store::TenantDb;
 use iron_store::repo::idempotency::{self, Claim, StoredResponse};
 use sha2::{Digest, Sha256};
 
@@ -69,7 +70,7 @@ pub async fn idempotency(State(state): State<ApiContext>, req: Request, next: Ne
     let fingerprint = hex::encode(hasher.finalize());
     let (store, scope, key_id) = (state.store.as_ref(), principal.scope(), &principal.key.id);
 
-    match idempotency::claim(store, scope, key_id, &idem, &fingerprint, state.clock.now()).await {
+    match idempotency::claim(TenantDb::new(store, scope), key_id, &idem, &fingerprint, state.clock.now()).await {
         Err(e) => ApiError::from(e).into_response(),
         Ok(Claim::Mismatch) => ApiError::Unprocessable(format!(
             "Idempotency-Key `{idem}` was already used with a different request; use a new key for a new request"
@@ -107,14 +108,16 @@ pub async fn idempotency(State(state): State<ApiContext>, req: Request, next: Ne
                     };
                     let mut saved = Ok(());
                     for _ in 0..3 {
-                        saved = idempotency::complete(store, scope, &run, stored.clone(), state.clock.now()).await;
+                        saved =
+                            idempotency::complete(TenantDb::new(store, scope), &run, stored.clone(), state.clock.now())
+                                .await;
                         if saved.is_ok() {
                             break;
                         }
                     }
                     saved
                 }
-                _ => idempotency::release(store, scope, &run).await,
+                _ => idempotency::release(TenantDb::new(store, scope), &run).await,
             };
             if let Err(e) = outcome {
                 // The claim stays "in progress" until its lock expires; a retry after that

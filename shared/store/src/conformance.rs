@@ -8,6 +8,7 @@
 use crate::clock::ManualClock;
 use crate::item::{Filter, Index, Item, Key, Query, SkCondition};
 use crate::table::{Condition, StoreError, TableStore, TxOp};
+use crate::tenant::TenantDb;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -558,7 +559,7 @@ pub async fn fan_out_scenario(s: Arc<dyn TableStore>, c: Arc<ManualClock>) {
     let off = hook(&b, &["member.created"], false);
     let wo = hook(&other, &["member.created"], true);
     for (scope, h) in [(&sb, &w1), (&sb, &w2), (&sb, &off), (&so, &wo)] {
-        webhooks::create(s.as_ref(), scope, h).await.unwrap();
+        webhooks::create(TenantDb::new(s.as_ref(), scope), h).await.unwrap();
     }
     let e1 = Event::new("member.created", &b, now, json!({"id": "ath_1"}));
     let e2 = Event::new("test.completed", &b, now, json!({"id": "tst_1"}));
@@ -571,9 +572,12 @@ pub async fn fan_out_scenario(s: Arc<dyn TableStore>, c: Arc<ManualClock>) {
     assert_eq!(made.len(), 3, "{made:?}");
     let mut pairs = Vec::new();
     for r in &made {
-        let d = deliveries::get(s.as_ref(), &crate::tenant::TenantScope::new(r.business_id.clone()), &r.delivery_id)
-            .await
-            .unwrap();
+        let d = deliveries::get(
+            TenantDb::new(s.as_ref(), &crate::tenant::TenantScope::new(r.business_id.clone())),
+            &r.delivery_id,
+        )
+        .await
+        .unwrap();
         assert_eq!(d.state, deliveries::DeliveryState::Pending);
         pairs.push((d.event_id.clone(), d.webhook_id.clone()));
     }

@@ -36,4 +36,4 @@ pub use sqlite_queue::SqliteQueue;
 pub use table::{Condition, StoreError, TableStore, TxOp};
 #[cfg(feature = "operator")]
 pub use tenant::OperatorScope;
-pub use tenant::TenantScope;
+pub use tenant::{TenantDb, TenantScope};

@@ -9,6 +9,7 @@
 //! which exists only with this crate's `operator` feature. No API function enables it, and CI
 //! builds the API functions on their own, so request code that reached for one wouldn't compile.
 
+use crate::table::TableStore;
 use iron_domain::{ApiKey, Id};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -28,6 +29,36 @@ impl TenantScope {
 
     pub fn business_id(&self) -> &Id {
         &self.business_id
+    }
+}
+
+/// One business's data: the table and that business's scope, together. Every repository call
+/// takes one. The table inside is reachable only from this crate, so code that holds a
+/// `TenantDb` — a request handler, given one by `Principal::require` — can reach that business's
+/// data through the repositories and nothing else.
+#[derive(Clone, Copy)]
+pub struct TenantDb<'a> {
+    store: &'a dyn TableStore,
+    scope: &'a TenantScope,
+}
+
+impl<'a> TenantDb<'a> {
+    /// Scopes a table the caller holds (the API's authentication layer, operator tools,
+    /// background workers, tests) to one business.
+    pub fn new(store: &'a dyn TableStore, scope: &'a TenantScope) -> TenantDb<'a> {
+        TenantDb { store, scope }
+    }
+
+    pub(crate) fn store(&self) -> &'a dyn TableStore {
+        self.store
+    }
+
+    pub fn scope(&self) -> &'a TenantScope {
+        self.scope
+    }
+
+    pub fn business_id(&self) -> &'a Id {
+        self.scope.business_id()
     }
 }
 

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use iron_domain::{RateTier, Scope};
 use iron_http::ApiContext;
 use iron_local::Groups;
+use iron_store::TenantDb;
 use iron_store::repo::platform::{self, NewKey};
 use iron_store::{ManualClock, SqliteTable, TableStore, TenantScope};
 use serde_json::Value;
@@ -113,7 +114,12 @@ impl TestApp {
 
     pub async fn key(&self, scope: &TenantScope, scopes: &[Scope], tier: RateTier) -> String {
         let new = NewKey::new("test", scopes.to_vec(), tier);
-        platform::mint_key(self.store.as_ref(), scope, new, self.clock_now()).await.unwrap().1.expose().to_owned()
+        platform::mint_key(TenantDb::new(self.store.as_ref(), scope), new, self.clock_now())
+            .await
+            .unwrap()
+            .1
+            .expose()
+            .to_owned()
     }
 
     pub async fn send(&self, req: Request<Body>) -> Response {

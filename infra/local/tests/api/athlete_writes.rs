@@ -1,6 +1,7 @@
 //! Creating and updating athletes on both backends: validation, uniqueness, the outbox event.
 
 use iron_domain::{RateTier, Scope};
+use iron_store::TenantDb;
 use iron_store::repo::platform;
 use iron_store::{Index, Query, TenantScope};
 use iron_testing::{TestApp, assert_problem};
@@ -14,8 +15,7 @@ async fn setup(app: &TestApp) -> (iron_store::OperatorScope, String, String) {
             .await
             .unwrap();
     let location = platform::add_location(
-        app.store.as_ref(),
-        &scope,
+        TenantDb::new(app.store.as_ref(), &scope),
         "Palermo",
         "America/Argentina/Buenos_Aires",
         app.clock_now(),

@@ -3,6 +3,7 @@
 use axum::body::Body;
 use axum::http::Request;
 use iron_domain::{RateTier, Scope};
+use iron_store::TenantDb;
 use iron_store::repo::platform;
 use iron_testing::{TestApp, assert_problem};
 use serde_json::Value;
@@ -55,8 +56,8 @@ async fn authentication_failures_are_401_problems() {
     assert_eq!(via_header.status, 200);
 
     // Revocation is immediate.
-    let keys = platform::list_keys(app.store.as_ref(), &demo.scope).await.unwrap();
-    platform::revoke_key(app.store.as_ref(), &demo.scope, &keys[0].id, app.clock_now()).await.unwrap();
+    let keys = platform::list_keys(TenantDb::new(app.store.as_ref(), &demo.scope)).await.unwrap();
+    platform::revoke_key(TenantDb::new(app.store.as_ref(), &demo.scope), &keys[0].id, app.clock_now()).await.unwrap();
     let revoked = app.get(&format!("{V1}/athletes"), &key).await;
     assert_problem(&revoked, 401);
     assert!(revoked.body["detail"].as_str().unwrap().contains("revoked"));
@@ -68,7 +69,8 @@ async fn expired_keys_stop_working_at_their_expiry() {
     let demo = app.seed(2).await;
     let mut new = platform::NewKey::new("temp", vec![Scope::ReadAthletes], RateTier::Unlimited);
     new.expires_at = Some(app.clock_now() + chrono::Duration::hours(1));
-    let (_, secret) = platform::mint_key(app.store.as_ref(), &demo.scope, new, app.clock_now()).await.unwrap();
+    let (_, secret) =
+        platform::mint_key(TenantDb::new(app.store.as_ref(), &demo.scope), new, app.clock_now()).await.unwrap();
     assert_eq!(app.get(&format!("{V1}/athletes?limit=1"), secret.expose()).await.status, 200);
     app.clock.advance(chrono::Duration::hours(1));
     let r = app.get(&format!("{V1}/athletes?limit=1"), secret.expose()).await;

@@ -1,5 +1,6 @@
 //! End to end over real HTTP: the iron-local binary as a newcomer runs it.
 
+use iron_store::TenantDb;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -142,7 +143,9 @@ async fn first_start_seeds_restart_keeps_data_and_key() {
     let secret = iron_domain::ApiKeySecret::parse(&key).unwrap();
     let record = iron_store::repo::platform::lookup_key(&store, &secret.hash()).await.unwrap().unwrap();
     let scope = iron_store::OperatorScope::new(record.business_id.clone());
-    iron_store::repo::platform::revoke_key(&store, &scope, &record.id, chrono::Utc::now()).await.unwrap();
+    iron_store::repo::platform::revoke_key(TenantDb::new(&store, &scope), &record.id, chrono::Utc::now())
+        .await
+        .unwrap();
     assert_eq!(get(&client, &format!("{}/api/external/v1/athletes", second.base), &key).await.0, 401);
     drop(second);
     let third = start(&data);

@@ -2,6 +2,7 @@
 //! period, revoke; no privilege escalation), IP allowlists, the audit log, idempotency.
 
 use iron_domain::{RateTier, Scope};
+use iron_store::TenantDb;
 use iron_store::TenantScope;
 use iron_store::repo::platform;
 use iron_testing::{TestApp, assert_problem};
@@ -170,7 +171,8 @@ async fn key_lifecycle(app: TestApp) {
     let mut temp = platform::NewKey::new("temp", vec![Scope::ManageKeys, Scope::ReadAthletes], RateTier::Standard);
     temp.expires_at = Some(app.clock_now() + chrono::Duration::days(7));
     temp.allowed_ips = vec!["198.51.100.0/24".parse().unwrap()];
-    let (_, temp_secret) = platform::mint_key(app.store.as_ref(), &scope, temp, app.clock_now()).await.unwrap();
+    let (_, temp_secret) =
+        platform::mint_key(TenantDb::new(app.store.as_ref(), &scope), temp, app.clock_now()).await.unwrap();
     let temp_secret = temp_secret.expose().to_owned();
     let child = app
         .json(
@@ -288,7 +290,7 @@ async fn idempotency(app: TestApp) {
     assert_eq!(refused_again.headers["idempotent-replayed"], "true");
 
     // 50 parallel requests with one key: one execution.
-    let before = platform::list_keys(app.store.as_ref(), &scope).await.unwrap().len();
+    let before = platform::list_keys(TenantDb::new(app.store.as_ref(), &scope)).await.unwrap().len();
     let app = Arc::new(app);
     let tasks: Vec<_> = (0..50)
         .map(|_| {
@@ -317,7 +319,7 @@ async fn idempotency(app: TestApp) {
     assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
     assert_eq!(ids.len(), 1, "every 201 is the same key");
     assert_eq!(
-        platform::list_keys(app.store.as_ref(), &scope).await.unwrap().len(),
+        platform::list_keys(TenantDb::new(app.store.as_ref(), &scope)).await.unwrap().len(),
         before + 1,
         "exactly one execution"
     );

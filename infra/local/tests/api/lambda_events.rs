@@ -3,6 +3,7 @@
 //! API Gateway payload-2.0 response that goes back to API Gateway.
 
 use iron_domain::{RateTier, Scope};
+use iron_store::TenantDb;
 use iron_testing::TestApp;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service};
@@ -188,7 +189,9 @@ async fn allowlists_use_the_api_gateway_source_ip() {
         let mut new = iron_store::repo::platform::NewKey::new("office", vec![Scope::ReadAthletes], RateTier::Standard);
         new.allowed_ips = vec![allowed.parse().unwrap()];
         let (_, secret) =
-            iron_store::repo::platform::mint_key(app.store.as_ref(), &scope, new, app.clock_now()).await.unwrap();
+            iron_store::repo::platform::mint_key(TenantDb::new(app.store.as_ref(), &scope), new, app.clock_now())
+                .await
+                .unwrap();
         // A spoofed X-Forwarded-For naming an allowed address changes nothing.
         let event = raw
             .replace("bak_REPLACE_WITH_YOUR_KEY", secret.expose())

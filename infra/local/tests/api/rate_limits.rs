@@ -1,6 +1,7 @@
 //! Rate limits hold exactly under concurrency, on the embedded store and on DynamoDB (moto).
 
 use iron_domain::{RateTier, Scope};
+use iron_store::TenantDb;
 use iron_store::repo::platform;
 use iron_store::{Key, ManualClock, SqliteTable, TableStore};
 use iron_testing::{TestApp, assert_problem, at};
@@ -70,7 +71,7 @@ async fn day_limit_refuses_until_midnight_utc_and_gives_the_minute_slot_back() {
     let ok = app.get("/api/external/v1/athletes", &key).await;
     assert_eq!(ok.headers["x-ratelimit-remaining-day"], "9999");
     // Use up the day: 9,998 more requests' worth, straight into the day counter.
-    let key_id = platform::list_keys(store.as_ref(), &scope).await.unwrap()[0].id.clone();
+    let key_id = platform::list_keys(TenantDb::new(store.as_ref(), &scope)).await.unwrap()[0].id.clone();
     let day = Key::new(format!("BIZ#{}#RATE", scope.business_id()), format!("{key_id}#D#20261122"));
     store.increment(&day, "count", 9_998, None, None).await.unwrap();
     assert_eq!(app.get("/api/external/v1/athletes", &key).await.status, 200, "the 10,000th request");
@@ -102,8 +103,8 @@ async fn a_tier_change_takes_effect_on_the_next_request() {
     let (_, scope) = platform::create_business(app.store.as_ref(), "Box Cuatro", "UTC", app.clock_now()).await.unwrap();
     let key = app.key(&scope, &Scope::ALL, RateTier::Standard).await;
     assert_eq!(app.get("/api/external/v1/athletes", &key).await.headers["x-ratelimit-limit"], "60");
-    let key_id = platform::list_keys(app.store.as_ref(), &scope).await.unwrap()[0].id.clone();
-    platform::set_tier(app.store.as_ref(), &scope, &key_id, RateTier::Professional).await.unwrap();
+    let key_id = platform::list_keys(TenantDb::new(app.store.as_ref(), &scope)).await.unwrap()[0].id.clone();
+    platform::set_tier(TenantDb::new(app.store.as_ref(), &scope), &key_id, RateTier::Professional).await.unwrap();
     let next = app.get("/api/external/v1/athletes", &key).await;
     assert_eq!(next.headers["x-ratelimit-limit"], "300");
     assert_eq!(next.headers["x-ratelimit-remaining"], "298", "the minute's count carries over");

@@ -4,8 +4,8 @@
 use super::{RepoError, RepoResult, decode_json, encode};
 use crate::item::{Cursor, Filter, Index, Item, Query, SkCondition};
 use crate::keys;
-use crate::table::{Condition, JsonPage, StoreError, TableStore, TxOp};
-use crate::tenant::TenantScope;
+use crate::table::{Condition, JsonPage, StoreError, TxOp};
+use crate::tenant::{TenantDb, TenantScope};
 use chrono::{DateTime, Utc};
 use iron_domain::search::fold;
 use iron_domain::{Athlete, Event, Id};
@@ -46,7 +46,8 @@ pub fn create_ops(scope: &TenantScope, a: &Athlete) -> Vec<TxOp> {
 
 /// Creates the athlete, with its events in the same transaction (the outbox). A `Conflict`
 /// names `email` or `externalId` when taken, or `locationId` when that location doesn't exist.
-pub async fn create(store: &dyn TableStore, scope: &TenantScope, a: &Athlete, events: &[Event]) -> RepoResult<()> {
+pub async fn create(db: TenantDb<'_>, a: &Athlete, events: &[Event]) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
     let mut ops = create_ops(scope, a);
     let mut fields: Vec<&str> = vec!["id"];
     if a.email.is_some() {
@@ -80,7 +81,8 @@ fn conflict(e: StoreError, fields: &[&str]) -> RepoError {
 
 /// Replaces `before` with `after` if nobody changed it meanwhile (optimistic concurrency on
 /// `updatedAt`), moving the uniqueness guards when email or external id change.
-pub async fn update(store: &dyn TableStore, scope: &TenantScope, before: &Athlete, after: &Athlete) -> RepoResult<()> {
+pub async fn update(db: TenantDb<'_>, before: &Athlete, after: &Athlete) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
     let mut ops = vec![TxOp::Put {
         item: athlete_item(scope, after),
         condition: Condition::AttrEquals("updatedAt".into(), encode(&before.updated_at)),
@@ -126,7 +128,8 @@ pub async fn update(store: &dyn TableStore, scope: &TenantScope, before: &Athlet
     store.transact(ops).await.map_err(|e| conflict(e, &fields))
 }
 
-pub async fn get(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<Athlete> {
+pub async fn get(db: TenantDb<'_>, id: &Id) -> RepoResult<Athlete> {
+    let (store, scope) = (db.store(), db.scope());
     let json = store.get_json(&keys::athlete(scope, id)).await?.ok_or(RepoError::NotFound)?;
     decode_json(&json)
 }
@@ -147,12 +150,12 @@ pub struct AthletePage {
 /// Lists athletes in a stable order: by id (creation order), or by last update when
 /// `updated_since` is given (the incremental-sync pattern).
 pub async fn list(
-    store: &dyn TableStore,
-    scope: &TenantScope,
+    db: TenantDb<'_>,
     filter: &AthleteFilter,
     limit: usize,
     cursor: Option<Cursor>,
 ) -> RepoResult<AthletePage> {
+    let (store, scope) = (db.store(), db.scope());
     let mut query = match (&filter.updated_since, &filter.location_id) {
         (Some(since), loc) => {
             let q = Query::new(Index::Gsi1, keys::athletes_by_updated_partition(scope))

@@ -4,7 +4,7 @@ use super::{RepoResult, decode_json, encode};
 use crate::item::{Cursor, Filter, Index, Query, SkCondition};
 use crate::keys;
 use crate::table::{Condition, TableStore, TxOp};
-use crate::tenant::TenantScope;
+use crate::tenant::{TenantDb, TenantScope};
 use chrono::{DateTime, Duration, Utc};
 use iron_domain::{AuditRecord, Id};
 use serde_json::Value;
@@ -53,12 +53,12 @@ impl AuditFilter {
 
 /// Newest first.
 pub async fn list(
-    store: &dyn TableStore,
-    scope: &TenantScope,
+    db: TenantDb<'_>,
     filter: &AuditFilter,
     limit: usize,
     cursor: Option<Cursor>,
 ) -> RepoResult<(Vec<AuditRecord>, Option<Cursor>)> {
+    let (store, scope) = (db.store(), db.scope());
     let partition = match &filter.key_id {
         Some(k) => keys::audit_by_key_partition(scope, k),
         None => keys::audit_partition(scope),

@@ -6,7 +6,7 @@ use super::{RepoError, RepoResult, decode, encode, webhooks};
 use crate::item::{Index, Query, SkCondition};
 use crate::keys;
 use crate::table::{Condition, StoreError, TableStore, TxOp};
-use crate::tenant::TenantScope;
+use crate::tenant::{TenantDb, TenantScope};
 use chrono::{DateTime, Utc};
 use iron_domain::{Event, Id, IdKind};
 use serde::{Deserialize, Serialize};
@@ -68,7 +68,8 @@ pub async fn record_attempt(store: &dyn TableStore, before: &Delivery, after: &D
 }
 
 /// The event a delivery carries.
-pub async fn event(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<Event> {
+pub async fn event(db: TenantDb<'_>, id: &Id) -> RepoResult<Event> {
+    let (store, scope) = (db.store(), db.scope());
     decode(store.get(&keys::event(scope, id)).await?.ok_or(RepoError::NotFound)?)
 }
 
@@ -118,7 +119,7 @@ pub async fn fan_out(store: &dyn TableStore, now: DateTime<Utc>, limit: usize) -
             let event: Event = decode(item)?;
             let scope = TenantScope::new(event.business_id.clone());
             if !hooks_of.contains_key(&event.business_id) {
-                hooks_of.insert(event.business_id.clone(), webhooks::list(store, &scope).await?);
+                hooks_of.insert(event.business_id.clone(), webhooks::list(TenantDb::new(store, &scope)).await?);
             }
             let targets: Vec<&webhooks::StoredWebhook> =
                 hooks_of[&event.business_id].iter().filter(|h| h.webhook.wants(&event.event_type)).collect();
@@ -166,19 +167,15 @@ pub async fn due(store: &dyn TableStore, now: DateTime<Utc>, limit: usize) -> Re
     Ok(out)
 }
 
-pub async fn get(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<Delivery> {
+pub async fn get(db: TenantDb<'_>, id: &Id) -> RepoResult<Delivery> {
+    let (store, scope) = (db.store(), db.scope());
     decode(store.get(&keys::delivery(scope, id)).await?.ok_or(RepoError::NotFound)?)
 }
 
 /// Records `event` as already fanned out and one delivery of it to `webhook_id` (a test event
 /// goes to that webhook only). Returns the delivery.
-pub async fn direct(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-    event: &Event,
-    webhook_id: &Id,
-    now: DateTime<Utc>,
-) -> RepoResult<Delivery> {
+pub async fn direct(db: TenantDb<'_>, event: &Event, webhook_id: &Id, now: DateTime<Utc>) -> RepoResult<Delivery> {
+    let (store, scope) = (db.store(), db.scope());
     let delivery = Delivery::new(event, webhook_id, now);
     let mut event_item = keys::item_of("event", encode(event), keys::event(scope, &event.id));
     event_item.insert("fannedOut".into(), Value::Bool(true));
@@ -206,13 +203,13 @@ pub struct DeliveryFilter {
 
 /// One webhook's deliveries, newest first.
 pub async fn list(
-    store: &dyn TableStore,
-    scope: &TenantScope,
+    db: TenantDb<'_>,
     webhook_id: &Id,
     filter: &DeliveryFilter,
     limit: usize,
     cursor: Option<crate::Cursor>,
 ) -> RepoResult<(Vec<Delivery>, Option<crate::Cursor>)> {
+    let (store, scope) = (db.store(), db.scope());
     let (lo, hi) = keys::time_bounds(filter.since, filter.until);
     let mut q = Query::new(Index::Gsi2, keys::deliveries_of_webhook_partition(scope, webhook_id))
         .sk(SkCondition::Between(lo, hi))
@@ -231,10 +228,11 @@ pub async fn list(
 
 /// Puts a finished delivery back to pending, due now (a manual retry). `Ok(false)` if it is
 /// still pending, or changed meanwhile.
-pub async fn requeue(store: &dyn TableStore, d: &Delivery, now: DateTime<Utc>) -> RepoResult<bool> {
-    if d.state == DeliveryState::Pending {
+pub async fn requeue(db: TenantDb<'_>, d: &Delivery, now: DateTime<Utc>) -> RepoResult<bool> {
+    if d.state == DeliveryState::Pending || &d.business_id != db.business_id() {
         return Ok(false);
     }
+    let store = db.store();
     let mut after = d.clone();
     after.state = DeliveryState::Pending;
     after.next_attempt_at = now;
@@ -244,8 +242,7 @@ pub async fn requeue(store: &dyn TableStore, d: &Delivery, now: DateTime<Utc>) -
 /// Requeues every failed delivery of a webhook created since `since` (at most `cap`). Returns
 /// how many.
 pub async fn recover(
-    store: &dyn TableStore,
-    scope: &TenantScope,
+    db: TenantDb<'_>,
     webhook_id: &Id,
     since: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -255,12 +252,12 @@ pub async fn recover(
     let mut cursor = None;
     let mut n = 0;
     loop {
-        let (page, next) = list(store, scope, webhook_id, &filter, 100, cursor).await?;
+        let (page, next) = list(db, webhook_id, &filter, 100, cursor).await?;
         for d in &page {
             if n >= cap {
                 return Ok(n);
             }
-            if requeue(store, d, now).await? {
+            if requeue(db, d, now).await? {
                 n += 1;
             }
         }

@@ -3,8 +3,8 @@
 use super::{RepoError, RepoResult, decode_json, encode};
 use crate::item::{Cursor, Filter, Index, Item, Query, SkCondition};
 use crate::keys;
-use crate::table::{Condition, StoreError, TableStore, TxOp};
-use crate::tenant::TenantScope;
+use crate::table::{Condition, StoreError, TxOp};
+use crate::tenant::{TenantDb, TenantScope};
 use chrono::NaiveDate;
 use iron_domain::{FitnessTest, Id, TestType};
 use serde_json::Value;
@@ -23,7 +23,8 @@ pub fn create_ops(scope: &TenantScope, t: &FitnessTest) -> Vec<TxOp> {
     ]
 }
 
-pub async fn create(store: &dyn TableStore, scope: &TenantScope, t: &FitnessTest) -> RepoResult<()> {
+pub async fn create(db: TenantDb<'_>, t: &FitnessTest) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
     store.transact(create_ops(scope, t)).await.map_err(|e| match e {
         StoreError::TransactionCanceled { failed } if failed.contains(&0) => RepoError::NotFound,
         StoreError::TransactionCanceled { failed } if failed.contains(&1) => {
@@ -33,7 +34,8 @@ pub async fn create(store: &dyn TableStore, scope: &TenantScope, t: &FitnessTest
     })
 }
 
-pub async fn get(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<FitnessTest> {
+pub async fn get(db: TenantDb<'_>, id: &Id) -> RepoResult<FitnessTest> {
+    let (store, scope) = (db.store(), db.scope());
     let json = store.get_json(&keys::test(scope, id)).await?.ok_or(RepoError::NotFound)?;
     decode_json(&json)
 }
@@ -54,12 +56,12 @@ impl TestFilter {
 
 /// Tests newest first.
 pub async fn list(
-    store: &dyn TableStore,
-    scope: &TenantScope,
+    db: TenantDb<'_>,
     filter: &TestFilter,
     limit: usize,
     cursor: Option<Cursor>,
 ) -> RepoResult<(Vec<FitnessTest>, Option<Cursor>)> {
+    let (store, scope) = (db.store(), db.scope());
     let partition = match &filter.athlete_id {
         Some(a) => keys::tests_of_athlete_partition(scope, a),
         None => keys::tests_by_time_partition(scope),
@@ -81,12 +83,7 @@ pub fn cursor_fits(filter: &TestFilter, cursor: &Cursor) -> bool {
 }
 
 /// An athlete's most recent tests.
-pub async fn recent_for_athlete(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-    athlete_id: &Id,
-    n: usize,
-) -> RepoResult<Vec<FitnessTest>> {
+pub async fn recent_for_athlete(db: TenantDb<'_>, athlete_id: &Id, n: usize) -> RepoResult<Vec<FitnessTest>> {
     let filter = TestFilter { athlete_id: Some(athlete_id.clone()), ..TestFilter::default() };
-    Ok(list(store, scope, &filter, n, None).await?.0)
+    Ok(list(db, &filter, n, None).await?.0)
 }

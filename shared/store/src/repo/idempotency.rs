@@ -4,8 +4,8 @@
 
 use super::{RepoError, RepoResult, decode};
 use crate::keys;
-use crate::table::{Condition, StoreError, TableStore};
-use crate::tenant::TenantScope;
+use crate::table::{Condition, StoreError};
+use crate::tenant::{TenantDb, TenantScope};
 use chrono::{DateTime, Duration, Utc};
 use iron_domain::Id;
 use serde::{Deserialize, Serialize};
@@ -75,13 +75,13 @@ fn execution(api_key: &Id, idem: &str, fingerprint: &str, owner: String) -> Exec
 }
 
 pub async fn claim(
-    store: &dyn TableStore,
-    scope: &TenantScope,
+    db: TenantDb<'_>,
     api_key: &Id,
     idem: &str,
     fingerprint: &str,
     now: DateTime<Utc>,
 ) -> RepoResult<Claim> {
+    let (store, scope) = (db.store(), db.scope());
     let owner = iron_domain::id::new_ulid(now.timestamp_millis());
     let fresh = Record {
         state: "in_progress".into(),
@@ -122,12 +122,12 @@ pub async fn claim(
 
 /// Stores the response, if this execution still holds the claim (a takeover after a stall wins).
 pub async fn complete(
-    store: &dyn TableStore,
-    scope: &TenantScope,
+    db: TenantDb<'_>,
     run: &Execution,
     response: StoredResponse,
     now: DateTime<Utc>,
 ) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
     let key = keys::idempotency(scope, &run.api_key, &run.idem);
     let created_at = match store.get(&key).await? {
         Some(existing) => decode::<Record>(existing)?.created_at,
@@ -149,7 +149,8 @@ pub async fn complete(
 }
 
 /// Forgets the claim, if this execution still holds it, so the request may be retried (5xx, 409).
-pub async fn release(store: &dyn TableStore, scope: &TenantScope, run: &Execution) -> RepoResult<()> {
+pub async fn release(db: TenantDb<'_>, run: &Execution) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
     let mine = Condition::AttrEquals("owner".into(), Value::String(run.owner.clone()));
     match store.delete(&keys::idempotency(scope, &run.api_key, &run.idem), mine).await {
         Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),

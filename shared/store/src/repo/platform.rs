@@ -5,7 +5,7 @@ use super::{RepoError, RepoResult, decode, decode_json, encode};
 use crate::item::{Index, Query, SkCondition};
 use crate::keys;
 use crate::table::{Condition, TableStore, TxOp};
-use crate::tenant::TenantScope;
+use crate::tenant::{TenantDb, TenantScope};
 use chrono::{DateTime, Utc};
 use iron_domain::{ApiKey, ApiKeySecret, ApiKeyStatus, Business, Id, IdKind, KeyHash, Location, RateTier, Scope};
 use serde_json::Value;
@@ -42,13 +42,15 @@ pub async fn put_business(store: &dyn TableStore, business: &Business) -> RepoRe
 }
 
 /// Writes a new location of the business (its id chosen by the caller).
-pub async fn put_location(store: &dyn TableStore, scope: &TenantScope, location: &Location) -> RepoResult<()> {
+pub async fn put_location(db: TenantDb<'_>, location: &Location) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
     let item = keys::item_of("location", encode(location), keys::location(scope, &location.id));
     store.put(item, Condition::NotExists).await?;
     Ok(())
 }
 
-pub async fn get_business(store: &dyn TableStore, scope: &TenantScope) -> RepoResult<Business> {
+pub async fn get_business(db: TenantDb<'_>) -> RepoResult<Business> {
+    let (store, scope) = (db.store(), db.scope());
     let item = store.get(&keys::business_profile(scope)).await?.ok_or(RepoError::NotFound)?;
     decode(item)
 }
@@ -69,13 +71,8 @@ pub async fn list_businesses(store: &dyn TableStore) -> RepoResult<Vec<Business>
     }
 }
 
-pub async fn add_location(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-    name: &str,
-    timezone: &str,
-    now: DateTime<Utc>,
-) -> RepoResult<Location> {
+pub async fn add_location(db: TenantDb<'_>, name: &str, timezone: &str, now: DateTime<Utc>) -> RepoResult<Location> {
+    let (store, scope) = (db.store(), db.scope());
     let location = Location {
         id: Id::generate(IdKind::Location, now.timestamp_millis()),
         name: name.to_owned(),
@@ -95,7 +92,8 @@ pub async fn add_location(
     Ok(location)
 }
 
-pub async fn list_locations(store: &dyn TableStore, scope: &TenantScope) -> RepoResult<Vec<Location>> {
+pub async fn list_locations(db: TenantDb<'_>) -> RepoResult<Vec<Location>> {
+    let (store, scope) = (db.store(), db.scope());
     let page = store
         .query(
             Query::new(Index::Table, keys::business_partition(scope))
@@ -123,12 +121,8 @@ impl<'a> NewKey<'a> {
 
 /// Mints a key: returns its record and the secret, which exists nowhere else after this call.
 /// The business must exist. The record and the hash lookup are written in one transaction.
-pub async fn mint_key(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-    new: NewKey<'_>,
-    now: DateTime<Utc>,
-) -> RepoResult<(ApiKey, ApiKeySecret)> {
+pub async fn mint_key(db: TenantDb<'_>, new: NewKey<'_>, now: DateTime<Utc>) -> RepoResult<(ApiKey, ApiKeySecret)> {
+    let (store, scope) = (db.store(), db.scope());
     let secret = ApiKeySecret::generate();
     let mut scopes = new.scopes;
     scopes.sort();
@@ -168,7 +162,8 @@ fn lookup_item(key: &ApiKey, hash: &KeyHash) -> crate::Item {
     item
 }
 
-pub async fn list_keys(store: &dyn TableStore, scope: &TenantScope) -> RepoResult<Vec<ApiKey>> {
+pub async fn list_keys(db: TenantDb<'_>) -> RepoResult<Vec<ApiKey>> {
+    let (store, scope) = (db.store(), db.scope());
     let page = store
         .query(
             Query::new(Index::Table, keys::business_partition(scope))
@@ -222,12 +217,8 @@ async fn save_key(store: &dyn TableStore, scope: &TenantScope, key: &ApiKey, has
 }
 
 /// Revokes at once: the record and the lookup item both say revoked.
-pub async fn revoke_key(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-    key_id: &Id,
-    now: DateTime<Utc>,
-) -> RepoResult<ApiKey> {
+pub async fn revoke_key(db: TenantDb<'_>, key_id: &Id, now: DateTime<Utc>) -> RepoResult<ApiKey> {
+    let (store, scope) = (db.store(), db.scope());
     // A revocation that loses a race to another change reads again and revokes anyway.
     for _ in 0..3 {
         let (mut key, hash) = load_record(store, scope, key_id).await?;
@@ -262,26 +253,28 @@ pub async fn lookup_key(store: &dyn TableStore, hash: &KeyHash) -> RepoResult<Op
 }
 
 /// Changes a key's tier (operator action); the next request sees it.
-pub async fn set_tier(store: &dyn TableStore, scope: &TenantScope, key_id: &Id, tier: RateTier) -> RepoResult<ApiKey> {
+pub async fn set_tier(db: TenantDb<'_>, key_id: &Id, tier: RateTier) -> RepoResult<ApiKey> {
+    let (store, scope) = (db.store(), db.scope());
     let (mut key, hash) = load_record(store, scope, key_id).await?;
     key.tier = tier;
     save_key(store, scope, &key, &hash).await
 }
 
 /// One key of the business.
-pub async fn get_key(store: &dyn TableStore, scope: &TenantScope, key_id: &Id) -> RepoResult<ApiKey> {
+pub async fn get_key(db: TenantDb<'_>, key_id: &Id) -> RepoResult<ApiKey> {
+    let (store, scope) = (db.store(), db.scope());
     Ok(load_record(store, scope, key_id).await?.0)
 }
 
 /// Rotates a key: a new key with the same name, scopes, tier and allowlist is issued, and the old
 /// one keeps working until `now + grace` (or its own earlier expiry), then stops. One transaction.
 pub async fn rotate_key(
-    store: &dyn TableStore,
-    scope: &TenantScope,
+    db: TenantDb<'_>,
     key_id: &Id,
     grace: chrono::Duration,
     now: DateTime<Utc>,
 ) -> RepoResult<(ApiKey, ApiKeySecret, ApiKey)> {
+    let (store, scope) = (db.store(), db.scope());
     let (mut old, old_hash) = load_record(store, scope, key_id).await?;
     if !old.is_usable(now) {
         return Err(RepoError::Conflict {
@@ -329,12 +322,8 @@ pub async fn rotate_key(
 }
 
 /// Notes that a key was used (callers throttle this; see `iron_http::auth`).
-pub async fn record_key_use(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-    key_id: &Id,
-    now: DateTime<Utc>,
-) -> RepoResult<()> {
+pub async fn record_key_use(db: TenantDb<'_>, key_id: &Id, now: DateTime<Utc>) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
     let item = keys::item_of(
         "apiKeyUse",
         serde_json::json!({ "keyId": key_id, "lastUsedAt": now }),
@@ -345,10 +334,8 @@ pub async fn record_key_use(
 }
 
 /// When each key of the business was last used.
-pub async fn last_used(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-) -> RepoResult<std::collections::HashMap<Id, DateTime<Utc>>> {
+pub async fn last_used(db: TenantDb<'_>) -> RepoResult<std::collections::HashMap<Id, DateTime<Utc>>> {
+    let (store, scope) = (db.store(), db.scope());
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Use {

@@ -4,7 +4,7 @@ use super::{RepoResult, decode, encode};
 use crate::item::{Index, Query, SkCondition};
 use crate::keys;
 use crate::table::{Condition, TableStore, TxOp};
-use crate::tenant::TenantScope;
+use crate::tenant::{TenantDb, TenantScope};
 use chrono::NaiveDate;
 use iron_domain::referral::stats_by_partner;
 use iron_domain::{Partner, Referral, ReferralStats};
@@ -37,18 +37,15 @@ async fn all_of<T: serde::de::DeserializeOwned>(store: &dyn TableStore, mut quer
     }
 }
 
-pub async fn partners(store: &dyn TableStore, scope: &TenantScope) -> RepoResult<Vec<Partner>> {
+pub async fn partners(db: TenantDb<'_>) -> RepoResult<Vec<Partner>> {
+    let (store, scope) = (db.store(), db.scope());
     all_of(store, Query::new(Index::Table, keys::partners_partition(scope)).limit(1000)).await
 }
 
 /// Per-partner figures for referrals made between `from` and `to` (inclusive days, UTC).
-pub async fn stats(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> RepoResult<Vec<ReferralStats>> {
-    let partners = partners(store, scope).await?;
+pub async fn stats(db: TenantDb<'_>, from: Option<NaiveDate>, to: Option<NaiveDate>) -> RepoResult<Vec<ReferralStats>> {
+    let (store, scope) = (db.store(), db.scope());
+    let partners = partners(db).await?;
     let (lo, hi) = keys::day_bounds(from, to);
     let referrals: Vec<Referral> = all_of(
         store,

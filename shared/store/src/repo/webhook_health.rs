@@ -4,8 +4,8 @@
 use super::{RepoResult, decode, encode};
 use crate::item::{Index, Query, SkCondition};
 use crate::keys;
-use crate::table::{Condition, StoreError, TableStore};
-use crate::tenant::TenantScope;
+use crate::table::{Condition, StoreError};
+use crate::tenant::TenantDb;
 use chrono::{DateTime, Duration, Utc};
 use iron_domain::Id;
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,8 @@ pub struct Health {
     pub failing_since: Option<DateTime<Utc>>,
 }
 
-pub async fn get(store: &dyn TableStore, scope: &TenantScope, webhook: &Id) -> RepoResult<Health> {
+pub async fn get(db: TenantDb<'_>, webhook: &Id) -> RepoResult<Health> {
+    let (store, scope) = (db.store(), db.scope());
     match store.get(&keys::webhook_health(scope, webhook)).await? {
         Some(item) => decode(item),
         None => Ok(Health::default()),
@@ -33,14 +34,14 @@ pub async fn get(store: &dyn TableStore, scope: &TenantScope, webhook: &Id) -> R
 
 /// Records an attempt's outcome and returns the new health.
 pub async fn record(
-    store: &dyn TableStore,
-    scope: &TenantScope,
+    db: TenantDb<'_>,
     webhook: &Id,
     ok: bool,
     status: Option<u16>,
     now: DateTime<Utc>,
 ) -> RepoResult<Health> {
-    let mut h = get(store, scope, webhook).await?;
+    let (store, scope) = (db.store(), db.scope());
+    let mut h = get(db, webhook).await?;
     h.last_delivery_at = Some(now);
     h.last_delivery_status = status;
     h.last_delivery_ok = Some(ok);
@@ -62,12 +63,8 @@ pub async fn record(
 }
 
 /// Successful attempts / all attempts over the last 24 hours (None without attempts).
-pub async fn success_rate_24h(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-    webhook: &Id,
-    now: DateTime<Utc>,
-) -> RepoResult<Option<f64>> {
+pub async fn success_rate_24h(db: TenantDb<'_>, webhook: &Id, now: DateTime<Utc>) -> RepoResult<Option<f64>> {
+    let (store, scope) = (db.store(), db.scope());
     let (from, to) = keys::webhook_stats_bounds(webhook, now - Duration::hours(23), now);
     let page = store
         .query(
@@ -104,13 +101,8 @@ const LOOK_AHEAD: i64 = 8;
 /// its own second, instead of every waiting message coming back every second to try again.
 /// Seconds are counters with a ceiling (atomic on both stores); a frontier item remembers where
 /// the room starts so a long backlog isn't probed second by second from now each time.
-pub async fn reserve_slot(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-    webhook: &Id,
-    per_second: u32,
-    now: DateTime<Utc>,
-) -> RepoResult<Slot> {
+pub async fn reserve_slot(db: TenantDb<'_>, webhook: &Id, per_second: u32, now: DateTime<Utc>) -> RepoResult<Slot> {
+    let (store, scope) = (db.store(), db.scope());
     let this_second = now.timestamp();
     let frontier_key = keys::webhook_rate_frontier(scope, webhook);
     let frontier = store.get(&frontier_key).await?.and_then(|i| i.get("from").and_then(Value::as_i64)).unwrap_or(0);

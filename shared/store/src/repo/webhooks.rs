@@ -5,8 +5,8 @@ use super::{RepoError, RepoResult, decode, encode};
 use crate::cipher::{EncryptionContext, Envelope, KeyCipher};
 use crate::item::{Index, Query};
 use crate::keys;
-use crate::table::{Condition, StoreError, TableStore};
-use crate::tenant::TenantScope;
+use crate::table::{Condition, StoreError};
+use crate::tenant::{TenantDb, TenantScope};
 use chrono::{DateTime, Utc};
 use iron_domain::{Id, Webhook};
 use serde::{Deserialize, Serialize};
@@ -48,8 +48,9 @@ fn item(scope: &TenantScope, stored: &StoredWebhook) -> crate::Item {
     keys::item_of("webhook", encode(stored), keys::webhook(scope, &stored.webhook.id))
 }
 
-pub async fn create(store: &dyn TableStore, scope: &TenantScope, stored: &StoredWebhook) -> RepoResult<()> {
-    if list(store, scope).await?.len() >= MAX_PER_BUSINESS {
+pub async fn create(db: TenantDb<'_>, stored: &StoredWebhook) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
+    if list(db).await?.len() >= MAX_PER_BUSINESS {
         return Err(RepoError::Conflict {
             field: "webhooks".into(),
             message: format!("a business may register at most {MAX_PER_BUSINESS} webhooks"),
@@ -59,22 +60,20 @@ pub async fn create(store: &dyn TableStore, scope: &TenantScope, stored: &Stored
     Ok(())
 }
 
-pub async fn get(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<StoredWebhook> {
+pub async fn get(db: TenantDb<'_>, id: &Id) -> RepoResult<StoredWebhook> {
+    let (store, scope) = (db.store(), db.scope());
     decode(store.get(&keys::webhook(scope, id)).await?.ok_or(RepoError::NotFound)?)
 }
 
-pub async fn list(store: &dyn TableStore, scope: &TenantScope) -> RepoResult<Vec<StoredWebhook>> {
+pub async fn list(db: TenantDb<'_>) -> RepoResult<Vec<StoredWebhook>> {
+    let (store, scope) = (db.store(), db.scope());
     let page = store.query(Query::new(Index::Table, keys::webhooks_partition(scope)).limit(1000)).await?;
     page.items.into_iter().map(decode).collect()
 }
 
 /// Replaces `before` with `after` unless someone changed it meanwhile (409-worthy `Conflict`).
-pub async fn update(
-    store: &dyn TableStore,
-    scope: &TenantScope,
-    before: &StoredWebhook,
-    after: &StoredWebhook,
-) -> RepoResult<()> {
+pub async fn update(db: TenantDb<'_>, before: &StoredWebhook, after: &StoredWebhook) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
     let seen = Condition::AttrEquals("updatedAt".into(), encode(&before.webhook.updated_at));
     store.put(item(scope, after), seen).await.map_err(|e| match e {
         StoreError::ConditionFailed => {
@@ -84,7 +83,8 @@ pub async fn update(
     })
 }
 
-pub async fn delete(store: &dyn TableStore, scope: &TenantScope, id: &Id) -> RepoResult<()> {
+pub async fn delete(db: TenantDb<'_>, id: &Id) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
     store.delete(&keys::webhook(scope, id), Condition::Exists).await.map_err(|e| match e {
         StoreError::ConditionFailed => RepoError::NotFound,
         other => other.into(),
