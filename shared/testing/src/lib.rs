@@ -56,6 +56,14 @@ impl TestApp {
         })
     }
 
+    /// Local-development destinations over a store of the caller's (metering, moto).
+    pub fn local_webhooks_over(store: Arc<dyn TableStore>, clock: Arc<ManualClock>) -> TestApp {
+        Self::with_state(store, clock, |mut g| {
+            g.webhooks.destinations = iron_webhooks::DestinationPolicy::local_development();
+            g
+        })
+    }
+
     /// The deployed destination rules, with DNS answers the test decides.
     pub fn with_dns(resolver: Arc<iron_webhooks::StaticResolver>) -> TestApp {
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));

@@ -116,3 +116,47 @@ async fn units_each_operation_spends() {
         measured.iter().map(|(n, u)| (n.as_str(), u.read_units, u.write_units, u.calls)).collect();
     assert_eq!(got, EXPECTED, "docs/COST.md's figures changed: update them and EXPECTED together");
 }
+
+/// The dispatcher's side of one webhook event: the fan-out (one event, one webhook) and one
+/// successful attempt to a loopback receiver, through the same metered adapter.
+const DELIVERY_EXPECTED: (f64, f64, u32) = (10.0, 16.0, 19);
+
+#[tokio::test]
+async fn units_one_delivery_spends() {
+    use iron_store::repo::deliveries;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
+    let receiver = axum::Router::new().route("/hook", axum::routing::post(|| async { "ok" }));
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let metered = Arc::new(MeteredTable::new(Arc::new(SqliteTable::in_memory(clock.clone()).unwrap())));
+    let store: Arc<dyn TableStore> = metered.clone();
+    let app = TestApp::local_webhooks_over(store.clone(), clock.clone());
+    let demo = app.seed(4).await;
+    let key = app.key(&demo.scope, &Scope::ALL, RateTier::Unlimited).await;
+    let hook = app.json("POST", &format!("{V1}/webhooks"), &key, json!({"url": url, "events": ["member.created"]}), None).await;
+    assert_eq!(hook.status, 201, "{}", hook.body);
+    let member = json!({"firstName": "Ana", "lastName": "Ruiz"});
+    assert_eq!(app.json("POST", &format!("{V1}/athletes"), &key, member, None).await.status, 201);
+
+    let dispatcher = iron_dispatch::Dispatcher::new(
+        store.clone(),
+        TestApp::cipher(),
+        clock.clone(),
+        iron_webhooks::DestinationPolicy::local_development(),
+    );
+    metered.take();
+    let made = deliveries::fan_out(store.as_ref(), clock_now(&clock), 100).await.unwrap();
+    assert_eq!(made.len(), 1);
+    let next = dispatcher.attempt(&made[0]).await.unwrap();
+    assert!(matches!(next, iron_dispatch::Next::Done), "{next:?}");
+    let u = metered.take();
+    println!("| one delivery (fan-out + attempt) | {} | {} | {} |", u.read_units, u.write_units, u.calls);
+    assert_eq!((u.read_units, u.write_units, u.calls), DELIVERY_EXPECTED, "update docs/COST.md with DELIVERY_EXPECTED");
+}
+
+fn clock_now(clock: &ManualClock) -> chrono::DateTime<chrono::Utc> {
+    use iron_store::Clock;
+    clock.now()
+}
