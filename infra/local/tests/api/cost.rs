@@ -135,7 +135,9 @@ async fn units_one_delivery_spends() {
     let app = TestApp::local_webhooks_over(store.clone(), clock.clone());
     let demo = app.seed(4).await;
     let key = app.key(&demo.scope, &Scope::ALL, RateTier::Unlimited).await;
-    let hook = app.json("POST", &format!("{V1}/webhooks"), &key, json!({"url": url, "events": ["member.created"]}), None).await;
+    let hook = app
+        .json("POST", &format!("{V1}/webhooks"), &key, json!({"url": url, "events": ["member.created"]}), None)
+        .await;
     assert_eq!(hook.status, 201, "{}", hook.body);
     let member = json!({"firstName": "Ana", "lastName": "Ruiz"});
     assert_eq!(app.json("POST", &format!("{V1}/athletes"), &key, member, None).await.status, 201);
