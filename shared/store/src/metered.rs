@@ -10,13 +10,14 @@
 //!   before or after (an index entry that moves is a delete and a put: both counted);
 //! - a transaction: twice the units of its writes, condition checks counted as writes.
 //!
-//! Two things it cannot see: items a query reads and then filters out (DynamoDB bills them; the
+//! The JSON reads (`get_json`, `query_json`) are the port's defaults, so they go through the
+//! counted `get` and `query`. Two things it cannot see: items a query reads and then filters out (DynamoDB bills them; the
 //! model adds them where a filter is used), and the 1 MB page limit (no page here comes near).
 //! Sizes follow DynamoDB's item-size rules (attribute names plus values) closely enough for
 //! whole units.
 
 use crate::item::{GSI1PK, GSI2PK, Index, Item, Key, Page, Query};
-use crate::table::{Condition, JsonPage, StoreResult, TableStore, TxOp};
+use crate::table::{Condition, StoreResult, TableStore, TxOp};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
@@ -133,17 +134,6 @@ impl TableStore for MeteredTable {
         let page = self.inner.query(query).await?;
         self.add(units(page.items.iter().map(item_size).sum(), 4096) * consistency, 0.0);
         Ok(page)
-    }
-
-    async fn query_json(&self, query: Query) -> StoreResult<JsonPage> {
-        let consistency = if query.index == Index::Table { 1.0 } else { 0.5 };
-        let page = self.inner.query(query).await?;
-        self.add(units(page.items.iter().map(item_size).sum(), 4096) * consistency, 0.0);
-        Ok(JsonPage { items: page.items.into_iter().map(|i| Value::Object(i).to_string()).collect(), next: page.next })
-    }
-
-    async fn get_json(&self, key: &Key) -> StoreResult<Option<String>> {
-        Ok(self.get(key).await?.map(|item| Value::Object(item).to_string()))
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> StoreResult<()> {
