@@ -12,6 +12,7 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -54,7 +55,7 @@ def handler_for(rt):
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Lambda-Runtime-Aws-Request-Id", str(uuid.uuid4()))
                 self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30_000))
-                self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:external-api")
+                self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:" + os.path.basename(os.path.dirname(os.path.abspath(sys.argv[1]))))
                 self.send_header("Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -85,11 +86,11 @@ def main():
     event = json.load(open(a.event))
     env = dict(os.environ)
     env.update({
-        "AWS_LAMBDA_FUNCTION_NAME": "external-api",
+        "AWS_LAMBDA_FUNCTION_NAME": os.path.basename(os.path.dirname(os.path.abspath(a.binary))),
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
-        "AWS_LAMBDA_LOG_GROUP_NAME": "/iron-metrics/bench/external-api",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/iron-metrics/bench/" + os.path.basename(os.path.dirname(os.path.abspath(a.binary))),
         "RUST_LOG": "warn",
     })
     for kv in a.env:
