@@ -126,17 +126,32 @@ async fn sample_events_get_the_expected_responses() {
     );
 }
 
-/// The HTTP API's routes as `template.yaml` declares them: (path, function resource).
+/// The HTTP API's routes as `template.yaml` declares them: (path, function resource); an
+/// `HttpApi` event with no `Path` is the `$default` route.
 fn template_routes() -> Vec<(String, String)> {
     let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
     let (mut routes, mut function) = (Vec::new(), String::new());
+    let mut open: Option<(String, Option<String>)> = None; // an HttpApi event being read
+    let mut close = |open: &mut Option<(String, Option<String>)>, routes: &mut Vec<(String, String)>| {
+        if let Some((f, path)) = open.take() {
+            routes.push((path.unwrap_or_else(|| "$default".into()), f));
+        }
+    };
     for line in template.lines() {
+        let trimmed = line.trim();
         if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix("Function:")) {
+            close(&mut open, &mut routes);
             function = name.to_owned();
-        } else if let Some(path) = line.trim().strip_prefix("Path: ") {
-            routes.push((path.to_owned(), function.clone()));
+        } else if trimmed.starts_with("Type: ") {
+            close(&mut open, &mut routes);
+            if trimmed == "Type: HttpApi" {
+                open = Some((function.clone(), None));
+            }
+        } else if let (Some(path), Some((_, slot))) = (trimmed.strip_prefix("Path: "), open.as_mut()) {
+            *slot = Some(path.to_owned());
         }
     }
+    close(&mut open, &mut routes);
     routes
 }
 
