@@ -132,7 +132,7 @@ fn template_routes() -> Vec<(String, String)> {
     let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
     let (mut routes, mut function) = (Vec::new(), String::new());
     let mut open: Option<(String, Option<String>)> = None; // an HttpApi event being read
-    let mut close = |open: &mut Option<(String, Option<String>)>, routes: &mut Vec<(String, String)>| {
+    let close = |open: &mut Option<(String, Option<String>)>, routes: &mut Vec<(String, String)>| {
         if let Some((f, path)) = open.take() {
             routes.push((path.unwrap_or_else(|| "$default".into()), f));
         }
