@@ -210,10 +210,11 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
         }
         Command::Business(BusinessCommand::SetTier { business, tier }) => {
             let scope = business_scope(&business)?;
+            let db = TenantDb::new(store, &scope);
             let tier: RateTier = tier.parse()?;
-            let keys = platform::list_keys(TenantDb::new(store, &scope)).await.map_err(err)?;
+            let keys = platform::list_keys(db).await.map_err(err)?;
             for key in &keys {
-                platform::set_tier(TenantDb::new(store, &scope), &key.id, tier).await.map_err(err)?;
+                platform::set_tier(db, &key.id, tier).await.map_err(err)?;
             }
             let _ = writeln!(out, "business {business}: {} key(s) now on the {} tier", keys.len(), tier.as_str());
         }
@@ -271,8 +272,9 @@ pub async fn run_with_clock(cli: Cli, clock: Arc<dyn Clock>) -> Result<String, S
         }
         Command::Key(KeyCommand::List { business }) => {
             let scope = business_scope(&business)?;
-            let keys = platform::list_keys(TenantDb::new(store, &scope)).await.map_err(err)?;
-            let used = platform::last_used(TenantDb::new(store, &scope)).await.map_err(err)?;
+            let db = TenantDb::new(store, &scope);
+            let keys = platform::list_keys(db).await.map_err(err)?;
+            let used = platform::last_used(db).await.map_err(err)?;
             if cli.json {
                 let _ = writeln!(out, "{}", serde_json::to_string(&keys).unwrap_or_default());
             } else {

@@ -120,7 +120,8 @@ impl Dispatcher {
         let now = self.clock.now();
         // The business the queued delivery belongs to (the message was written by this system).
         let scope = OperatorScope::new(r.business_id.clone());
-        let delivery = match deliveries::get(TenantDb::new(self.store.as_ref(), &scope), &r.delivery_id).await {
+        let db = TenantDb::new(self.store.as_ref(), &scope);
+        let delivery = match deliveries::get(db, &r.delivery_id).await {
             Err(RepoError::NotFound) => return Ok(Next::Done),
             other => other?,
         };
@@ -130,7 +131,7 @@ impl Dispatcher {
         if delivery.next_attempt_at > now {
             return Ok(Next::RetryIn((delivery.next_attempt_at - now).to_std().unwrap_or_default()));
         }
-        let hook = match webhooks::get(TenantDb::new(self.store.as_ref(), &scope), &delivery.webhook_id).await {
+        let hook = match webhooks::get(db, &delivery.webhook_id).await {
             Ok(h) if h.webhook.active => h,
             Ok(_) => return self.finish(&delivery, now, None, "the webhook is disabled").await,
             Err(RepoError::NotFound) => return self.finish(&delivery, now, None, "the webhook was deleted").await,
@@ -145,14 +146,7 @@ impl Dispatcher {
             Some(_) => {}
             None => {
                 let per_second = hook.webhook.rate_limit_per_second;
-                match webhook_health::reserve_slot(
-                    TenantDb::new(self.store.as_ref(), &scope),
-                    &hook.webhook.id,
-                    per_second,
-                    now,
-                )
-                .await?
-                {
+                match webhook_health::reserve_slot(db, &hook.webhook.id, per_second, now).await? {
                     Slot::Now => {}
                     // Spread over the second, not all at its first millisecond.
                     Slot::At(slot) => {
@@ -163,7 +157,7 @@ impl Dispatcher {
                 }
             }
         }
-        let event = deliveries::event(TenantDb::new(self.store.as_ref(), &scope), &delivery.event_id).await?;
+        let event = deliveries::event(db, &delivery.event_id).await?;
         let body = serde_json::json!({ "type": event.event_type, "timestamp": event.created_at, "data": event.data })
             .to_string();
         let secrets: Vec<WebhookSecret> = webhooks::signing_secrets(self.cipher.as_ref(), &hook, now)
@@ -207,14 +201,7 @@ impl Dispatcher {
             return Ok(Next::Done);
         }
         let ok = outcome == Outcome::Delivered;
-        let health = webhook_health::record(
-            TenantDb::new(self.store.as_ref(), &scope),
-            &hook.webhook.id,
-            ok,
-            exchange.status,
-            now,
-        )
-        .await?;
+        let health = webhook_health::record(db, &hook.webhook.id, ok, exchange.status, now).await?;
         if outcome == Outcome::Gone {
             self.disable(&scope, &hook.webhook.id, "the receiver answered 410 Gone".into()).await?;
         } else if let Some(since) = health.failing_since.filter(|since| now - *since >= DISABLE_AFTER) {
@@ -229,8 +216,9 @@ impl Dispatcher {
 
     /// Disables a webhook, saying why (the business re-enables it with `active: true`).
     async fn disable(&self, scope: &TenantScope, webhook: &iron_domain::Id, reason: String) -> Result<(), RepoError> {
+        let db = TenantDb::new(self.store.as_ref(), scope);
         for _ in 0..3 {
-            let before = webhooks::get(TenantDb::new(self.store.as_ref(), scope), webhook).await?;
+            let before = webhooks::get(db, webhook).await?;
             if !before.webhook.active {
                 return Ok(());
             }
@@ -239,7 +227,7 @@ impl Dispatcher {
             after.webhook.disabled_reason = Some(reason.clone());
             after.webhook.updated_at =
                 self.clock.now().max(before.webhook.updated_at + chrono::Duration::milliseconds(1));
-            match webhooks::update(TenantDb::new(self.store.as_ref(), scope), &before, &after).await {
+            match webhooks::update(db, &before, &after).await {
                 Err(RepoError::Conflict { .. }) => continue,
                 other => return other,
             }

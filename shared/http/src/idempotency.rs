@@ -68,9 +68,9 @@ pub async fn idempotency(State(state): State<ApiContext>, req: Request, next: Ne
     hasher.update(b"\n");
     hasher.update(&bytes);
     let fingerprint = hex::encode(hasher.finalize());
-    let (store, scope, key_id) = (state.store.as_ref(), principal.scope(), &principal.key.id);
+    let (db, key_id) = (TenantDb::new(state.store.as_ref(), principal.scope()), &principal.key.id);
 
-    match idempotency::claim(TenantDb::new(store, scope), key_id, &idem, &fingerprint, state.clock.now()).await {
+    match idempotency::claim(db, key_id, &idem, &fingerprint, state.clock.now()).await {
         Err(e) => ApiError::from(e).into_response(),
         Ok(Claim::Mismatch) => ApiError::Unprocessable(format!(
             "Idempotency-Key `{idem}` was already used with a different request; use a new key for a new request"
@@ -108,16 +108,14 @@ pub async fn idempotency(State(state): State<ApiContext>, req: Request, next: Ne
                     };
                     let mut saved = Ok(());
                     for _ in 0..3 {
-                        saved =
-                            idempotency::complete(TenantDb::new(store, scope), &run, stored.clone(), state.clock.now())
-                                .await;
+                        saved = idempotency::complete(db, &run, stored.clone(), state.clock.now()).await;
                         if saved.is_ok() {
                             break;
                         }
                     }
                     saved
                 }
-                _ => idempotency::release(TenantDb::new(store, scope), &run).await,
+                _ => idempotency::release(db, &run).await,
             };
             if let Err(e) = outcome {
                 // The claim stays "in progress" until its lock expires; a retry after that

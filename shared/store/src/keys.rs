@@ -195,7 +195,7 @@ pub fn delivery(scope: &TenantScope, id: &Id) -> Key {
 pub fn deliveries_due_partition(shard: u8) -> String {
     format!("DUE#{shard}")
 }
-pub fn delivery_due_sk(at: DateTime<Utc>, business: &Id, id: &Id) -> String {
+fn delivery_due_sk(at: DateTime<Utc>, business: &Id, id: &Id) -> String {
     format!("{}#{business}#{id}", ts(at))
 }
 /// GSI2: one webhook's deliveries, newest last.

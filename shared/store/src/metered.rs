@@ -56,8 +56,8 @@ impl MeteredTable {
     }
 
     /// The item at `key` as it is now (to size a write by the larger of before and after).
-    async fn before(&self, key: &Key) -> Option<Item> {
-        self.inner.get(key).await.ok().flatten()
+    async fn before(&self, key: Option<Key>) -> Option<Item> {
+        self.inner.get(&key?).await.ok().flatten()
     }
 }
 
@@ -102,16 +102,13 @@ impl TableStore for MeteredTable {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
-        let before = match Key::of(&item) {
-            Some(k) => self.before(&k).await,
-            None => None,
-        };
+        let before = self.before(Key::of(&item)).await;
         self.add(0.0, write_units(before.as_ref(), Some(&item)));
         self.inner.put(item, condition).await
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> StoreResult<()> {
-        let before = self.before(key).await;
+        let before = self.before(Some(key.clone())).await;
         self.add(0.0, write_units(before.as_ref(), None));
         self.inner.delete(key, condition).await
     }
@@ -124,7 +121,7 @@ impl TableStore for MeteredTable {
         max: Option<i64>,
         ttl: Option<i64>,
     ) -> StoreResult<i64> {
-        let before = self.before(key).await;
+        let before = self.before(Some(key.clone())).await;
         self.add(0.0, write_units(before.as_ref(), before.as_ref()));
         self.inner.increment(key, attr, delta, max, ttl).await
     }
@@ -139,10 +136,7 @@ impl TableStore for MeteredTable {
     async fn transact(&self, ops: Vec<TxOp>) -> StoreResult<()> {
         let mut write = 0.0;
         for op in &ops {
-            let before = match op.key() {
-                Some(k) => self.before(&k).await,
-                None => None,
-            };
+            let before = self.before(op.key()).await;
             write += match op {
                 TxOp::Put { item, .. } => write_units(before.as_ref(), Some(item)),
                 TxOp::Delete { .. } => write_units(before.as_ref(), None),

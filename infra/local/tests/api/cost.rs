@@ -149,16 +149,11 @@ async fn units_one_delivery_spends() {
         iron_webhooks::DestinationPolicy::local_development(),
     );
     metered.take();
-    let made = deliveries::fan_out(store.as_ref(), clock_now(&clock), 100).await.unwrap();
+    let made = deliveries::fan_out(store.as_ref(), app.clock_now(), 100).await.unwrap();
     assert_eq!(made.len(), 1);
     let next = dispatcher.attempt(&made[0]).await.unwrap();
     assert!(matches!(next, iron_dispatch::Next::Done), "{next:?}");
     let u = metered.take();
     println!("| one delivery (fan-out + attempt) | {} | {} | {} |", u.read_units, u.write_units, u.calls);
     assert_eq!((u.read_units, u.write_units, u.calls), DELIVERY_EXPECTED, "update docs/COST.md with DELIVERY_EXPECTED");
-}
-
-fn clock_now(clock: &ManualClock) -> chrono::DateTime<chrono::Utc> {
-    use iron_store::Clock;
-    clock.now()
 }
