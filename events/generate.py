@@ -4,7 +4,8 @@
 Each event is what API Gateway sends the function for one route. `bak_REPLACE_WITH_YOUR_KEY`
 and the example ids are placeholders: the tests substitute real ones; by hand, edit them before
 `cargo lambda invoke <function> --data-file events/<name>.json` (the function template.yaml routes
-the event's path to: athletes-api, access-api, webhooks-api or docs-api).
+the event's path to: athletes-api, access-api, webhooks-api, members-api, locations-api,
+checkin-api or docs-api).
 """
 import json
 import pathlib
@@ -16,6 +17,7 @@ TEST = "tst_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 KEY_ID = "key_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 WEBHOOK = "whk_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 DELIVERY = "dlv_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
+LOCATION = "loc_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 
 
 def event(route_key, method, path, query="", key=KEY, proxy=None, body=None, extra_headers=None):
@@ -54,7 +56,9 @@ def event(route_key, method, path, query="", key=KEY, proxy=None, body=None, ext
     }
     if query:
         e["queryStringParameters"] = dict(parse_qsl(query))
-    if proxy is not None:
+    if isinstance(proxy, dict):
+        e["pathParameters"] = proxy
+    elif proxy is not None:
         e["pathParameters"] = {"proxy": proxy}
     if body is not None:
         e["body"] = json.dumps(body)
@@ -71,6 +75,12 @@ def api(method, path, query="", **kw):
     if rest:
         return event(f"ANY {V1}{group}/{{proxy+}}", method, path, query, proxy=rest, **kw)
     return event(f"ANY {V1}{group}", method, path, query, **kw)
+
+
+def member_route(method, leaf, query="", **kw):
+    """A member route the check-in function owns outright (`…/members/{id}/<leaf>`)."""
+    path = f"{V1}members/{ATHLETE}/{leaf}"
+    return event(f"ANY {V1}members/{{id}}/{leaf}", method, path, query, proxy={"id": ATHLETE}, **kw)
 
 
 EVENTS = {
@@ -113,6 +123,28 @@ EVENTS = {
     "webhooks-delete": api("DELETE", f"/api/external/v1/webhooks/{WEBHOOK}"),
     "tests-get-beta-zones": api("GET", f"/api/external/v1/tests/{TEST}",
                                   extra_headers={"x-beta-features": "test-zones"}),
+    "locations-list": api("GET", "/api/external/v1/locations"),
+    "locations-get": api("GET", f"/api/external/v1/locations/{LOCATION}"),
+    "locations-update": api("PATCH", f"/api/external/v1/locations/{LOCATION}", body={"capacity": 80}),
+    "locations-check-ins": api("GET", f"/api/external/v1/locations/{LOCATION}/check-ins", "limit=10"),
+    "locations-occupancy": api("GET", f"/api/external/v1/locations/{LOCATION}/occupancy"),
+    "readiness-create": api("POST", f"/api/external/v1/members/{ATHLETE}/readiness",
+                              body={"questionnaire": "hooper", "sleep": 2, "fatigue": 3, "stress": 2, "soreness": 3, "restingHr": 55}),
+    "readiness-list": api("GET", f"/api/external/v1/members/{ATHLETE}/readiness"),
+    "workouts-create": api("POST", f"/api/external/v1/members/{ATHLETE}/workouts",
+                             body={"type": "conditioning", "startedAt": "2026-11-22T09:00:00Z", "durationMin": 50, "sessionRpe": 7,
+                                   "source": "kiosk", "sourceId": "kiosk-7781",
+                                   "movements": [{"exerciseId": "rowing-stationary", "calories": 60}, {"exerciseId": "kettlebell-swing", "sets": 5, "reps": 15, "loadKg": 24}]}),
+    "workouts-list": api("GET", f"/api/external/v1/members/{ATHLETE}/workouts", "limit=10"),
+    "injuries-create": api("POST", f"/api/external/v1/members/{ATHLETE}/injuries",
+                             body={"bodyArea": "knee", "side": "left", "severity": "moderate"}),
+    "injuries-list": api("GET", f"/api/external/v1/members/{ATHLETE}/injuries", "status=active"),
+    "check-in": api("POST", "/api/external/v1/check-in", body={"memberId": ATHLETE, "locationId": LOCATION, "duration": 30}),
+    "daily-wod": member_route("GET", "daily-wod", "duration=30&focus=strength"),
+    "member-check-ins": member_route("GET", "check-ins"),
+    "exercises-list": api("GET", "/api/external/v1/exercises", "tag=impact&limit=5"),
+    "exercises-get": api("GET", "/api/external/v1/exercises/goblet-squat"),
+    "injury-rules": api("GET", "/api/external/v1/injury-rules"),
 }
 
 here = pathlib.Path(__file__).parent

@@ -37,6 +37,10 @@ another request is 422; a retry while the first runs is 409. Beta features are o
         (name = "api-keys", description = "A business's own API keys: create, rotate, revoke"),
         (name = "audit", description = "The record of every authenticated request"),
         (name = "webhooks", description = "Events and their delivery to the business's endpoints"),
+        (name = "members", description = "Members' training and health data: readiness, workouts, injuries"),
+        (name = "locations", description = "Locations with hours, capacity and equipment; their check-ins and occupancy"),
+        (name = "check-in", description = "The door's check-in with the personalised workout of the day"),
+        (name = "exercises", description = "The exercise library and the injury rules"),
         (name = "meta", description = "Service status"),
     )
 )]

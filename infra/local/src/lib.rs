@@ -90,6 +90,9 @@ pub fn routes(groups: &Groups) -> OpenApiRouter {
     iron_athletes_api::routes(groups.api.clone())
         .merge(iron_access_api::routes(groups.api.clone()))
         .merge(iron_webhooks_api::routes(groups.webhooks.clone()))
+        .merge(iron_members_api::routes(groups.api.clone()))
+        .merge(iron_locations_api::routes(groups.api.clone()))
+        .merge(iron_checkin_api::routes(groups.api.clone()))
         .merge(iron_docs_api::routes())
 }
 

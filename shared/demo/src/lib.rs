@@ -18,6 +18,8 @@ use iron_store::{OperatorScope, TableStore, TxOp};
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 
+pub mod training;
+
 const FEMALE: &[&str] = &[
     "María José",
     "Lucía",
@@ -129,11 +131,13 @@ const DOMAINS: &[&str] =
 
 pub struct DemoSize {
     pub athletes: usize,
+    /// Days of member training (check-ins, workouts, readiness, injuries); 0 for none.
+    pub training_days: i64,
 }
 
 impl Default for DemoSize {
     fn default() -> Self {
-        DemoSize { athletes: 200 }
+        DemoSize { athletes: 200, training_days: 90 }
     }
 }
 
@@ -146,6 +150,7 @@ pub struct DemoSummary {
     pub tests: usize,
     pub partners: usize,
     pub referrals: usize,
+    pub training: training::TrainingSummary,
 }
 
 fn id(rng: &mut StdRng, kind: IdKind, at: DateTime<Utc>) -> Id {
@@ -179,18 +184,16 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
         created_at: opened,
     };
     let scope = platform::put_business(store, &business).await?;
-    let locations = vec![
-        Location {
-            id: id(&mut rng, IdKind::Location, opened),
-            name: "Demo Gym Centro".into(),
-            timezone: "Europe/Madrid".into(),
-        },
-        Location {
-            id: id(&mut rng, IdKind::Location, opened + Duration::days(400)),
-            name: "Demo Gym Río".into(),
-            timezone: "Europe/Madrid".into(),
-        },
+    let mut locations = vec![
+        Location::new(id(&mut rng, IdKind::Location, opened), "Demo Gym Centro", "Europe/Madrid", Some(opened)),
+        Location::new(
+            id(&mut rng, IdKind::Location, opened + Duration::days(400)),
+            "Demo Gym Río",
+            "Europe/Madrid",
+            Some(opened + Duration::days(400)),
+        ),
     ];
+    training::equip(&mut locations);
     for loc in &locations {
         platform::put_location(TenantDb::new(store, &scope), loc).await?;
     }
@@ -303,8 +306,16 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
             store.transact(chunk.to_vec()).await?;
         }
     }
+    // Its own generator, so the members, tests and referrals above stay what they were.
+    let mut training_rng = StdRng::seed_from_u64(seed ^ 0x7261_696e);
+    let training = if size.training_days > 0 {
+        training::seed(store, &scope, &members, &locations, now, size.training_days, &mut training_rng).await?
+    } else {
+        training::TrainingSummary::default()
+    };
     let _ = platform::get_business(TenantDb::new(store, &scope)).await?;
     Ok(DemoSummary {
+        training,
         business,
         scope,
         locations,

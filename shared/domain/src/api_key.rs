@@ -27,10 +27,19 @@ pub enum Scope {
     ManageWebhooks,
     #[serde(rename = "read:audit")]
     ReadAudit,
+    /// Members' training and health data: readiness, workouts, injuries, check-ins, workouts of the day.
+    #[serde(rename = "read:members")]
+    ReadMembers,
+    /// Record members' training data and check members in.
+    #[serde(rename = "write:members")]
+    WriteMembers,
+    /// Create and change locations (hours, capacity, equipment).
+    #[serde(rename = "manage:locations")]
+    ManageLocations,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 11] = [
         Scope::ReadAthletes,
         Scope::WriteAthletes,
         Scope::ReadTests,
@@ -39,6 +48,9 @@ impl Scope {
         Scope::ManageKeys,
         Scope::ManageWebhooks,
         Scope::ReadAudit,
+        Scope::ReadMembers,
+        Scope::WriteMembers,
+        Scope::ManageLocations,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -51,6 +63,9 @@ impl Scope {
             Scope::ManageKeys => "manage:keys",
             Scope::ManageWebhooks => "manage:webhooks",
             Scope::ReadAudit => "read:audit",
+            Scope::ReadMembers => "read:members",
+            Scope::WriteMembers => "write:members",
+            Scope::ManageLocations => "manage:locations",
         }
     }
 

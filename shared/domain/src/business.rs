@@ -14,12 +14,3 @@ pub struct Business {
     pub timezone: String,
     pub created_at: DateTime<Utc>,
 }
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Location {
-    #[schema(value_type = String, example = "loc_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7")]
-    pub id: Id,
-    pub name: String,
-    pub timezone: String,
-}

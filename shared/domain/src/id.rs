@@ -19,10 +19,14 @@ pub enum IdKind {
     Event,
     Webhook,
     Delivery,
+    Workout,
+    Readiness,
+    Injury,
+    CheckIn,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 10] = [
+    pub const ALL: [IdKind; 14] = [
         IdKind::Business,
         IdKind::Location,
         IdKind::ApiKey,
@@ -33,6 +37,10 @@ impl IdKind {
         IdKind::Event,
         IdKind::Webhook,
         IdKind::Delivery,
+        IdKind::Workout,
+        IdKind::Readiness,
+        IdKind::Injury,
+        IdKind::CheckIn,
     ];
 
     pub const fn prefix(self) -> &'static str {
@@ -47,6 +55,10 @@ impl IdKind {
             IdKind::Event => "evt",
             IdKind::Webhook => "whk",
             IdKind::Delivery => "dlv",
+            IdKind::Workout => "wko",
+            IdKind::Readiness => "rdy",
+            IdKind::Injury => "inj",
+            IdKind::CheckIn => "chk",
         }
     }
 }

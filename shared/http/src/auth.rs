@@ -65,6 +65,17 @@ impl Principal {
         }
     }
 
+    /// The caller's business, if the key holds any of `scopes`; else 403 naming them.
+    pub fn require_any(&self, scopes: &[Scope]) -> Result<Tenant<'_>, ApiError> {
+        match scopes.iter().find(|s| self.key.has_scope(**s)) {
+            Some(s) => self.require(*s),
+            None => Err(ApiError::Forbidden(format!(
+                "this API key lacks the scope this endpoint needs: one of {}",
+                scopes.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
     /// For the shared layers (idempotency records, last use), which act for any scope.
     pub(crate) fn scope(&self) -> &TenantScope {
         &self.tenant

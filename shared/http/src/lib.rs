@@ -89,6 +89,12 @@ pub fn into_app(routes: OpenApiRouter) -> axum::Router {
     finish(routes.split_for_parts().0)
 }
 
+/// An id from the path: one of `kind`, else the resource doesn't exist here (404 naming it).
+pub fn path_id(kind: iron_domain::IdKind, raw: &str, what: &str) -> Result<iron_domain::Id, ApiError> {
+    iron_domain::Id::parse_kind(kind, raw)
+        .ok_or_else(|| ApiError::NotFound(format!("no {what} `{raw}` in this business")))
+}
+
 /// How long audit records are kept unless configured (`IRON_AUDIT_RETENTION_DAYS`).
 pub const DEFAULT_AUDIT_RETENTION_DAYS: i64 = 90;
 

@@ -135,6 +135,61 @@ pub fn day_bounds(from: Option<NaiveDate>, to: Option<NaiveDate>) -> (String, St
     (lo, hi)
 }
 
+// ---- member training data (readiness, workouts, injuries, check-ins) ----
+
+/// One member's readiness entries, by time.
+pub fn readiness_partition(scope: &TenantScope, athlete_id: &Id) -> String {
+    format!("{}#ATHLETE#{athlete_id}#READINESS", biz(scope))
+}
+pub fn readiness(scope: &TenantScope, athlete_id: &Id, at: DateTime<Utc>, id: &Id) -> Key {
+    Key::new(readiness_partition(scope, athlete_id), time_sk(at, id))
+}
+
+pub fn workout(scope: &TenantScope, id: &Id) -> Key {
+    Key::new(format!("{}#WORKOUT", biz(scope)), id.as_str())
+}
+/// GSI1: one member's workouts by start time.
+pub fn workouts_of_athlete_partition(scope: &TenantScope, athlete_id: &Id) -> String {
+    format!("{}#ATHLETE#{athlete_id}#WORKOUT", biz(scope))
+}
+pub fn workout_of_athlete(scope: &TenantScope, athlete_id: &Id, at: DateTime<Utc>, id: &Id) -> Key {
+    Key::new(workouts_of_athlete_partition(scope, athlete_id), time_sk(at, id))
+}
+/// Uniqueness guard: one workout per (source, source id) in a business.
+pub fn workout_source_guard(scope: &TenantScope, source: &str, source_id: &str) -> Key {
+    Key::new(format!("{}#WORKOUT#SRC", biz(scope)), format!("{source}#{source_id}"))
+}
+
+/// One member's injuries (ids are time-ordered).
+pub fn injuries_partition(scope: &TenantScope, athlete_id: &Id) -> String {
+    format!("{}#ATHLETE#{athlete_id}#INJURY", biz(scope))
+}
+pub fn injury(scope: &TenantScope, athlete_id: &Id, id: &Id) -> Key {
+    Key::new(injuries_partition(scope, athlete_id), id.as_str())
+}
+
+pub fn check_in(scope: &TenantScope, id: &Id) -> Key {
+    Key::new(format!("{}#CHECKIN", biz(scope)), id.as_str())
+}
+/// GSI1: one member's check-ins by time.
+pub fn check_ins_of_athlete_partition(scope: &TenantScope, athlete_id: &Id) -> String {
+    format!("{}#ATHLETE#{athlete_id}#CHECKIN", biz(scope))
+}
+pub fn check_in_of_athlete(scope: &TenantScope, athlete_id: &Id, at: DateTime<Utc>, id: &Id) -> Key {
+    Key::new(check_ins_of_athlete_partition(scope, athlete_id), time_sk(at, id))
+}
+/// GSI2: one location's check-ins by time (its day lists and occupancy).
+pub fn check_ins_of_location_partition(scope: &TenantScope, location_id: &Id) -> String {
+    format!("{}#LOC#{location_id}#CHECKIN", biz(scope))
+}
+pub fn check_in_of_location(scope: &TenantScope, location_id: &Id, at: DateTime<Utc>, id: &Id) -> Key {
+    Key::new(check_ins_of_location_partition(scope, location_id), time_sk(at, id))
+}
+/// A member's latest check-in (a copy), what a repeated scan is answered from in one read.
+pub fn latest_check_in(scope: &TenantScope, athlete_id: &Id) -> Key {
+    Key::new(format!("{}#CHECKIN#LATEST", biz(scope)), athlete_id.as_str())
+}
+
 // ---- referrals ----
 
 pub fn partner(scope: &TenantScope, id: &Id) -> Key {
@@ -328,6 +383,11 @@ mod tests {
     fn repositories_build_no_keys_of_their_own() {
         let sources = [
             ("athletes", include_str!("repo/athletes.rs")),
+            ("check_ins", include_str!("repo/check_ins.rs")),
+            ("injuries", include_str!("repo/injuries.rs")),
+            ("locations", include_str!("repo/locations.rs")),
+            ("readiness", include_str!("repo/readiness.rs")),
+            ("workouts", include_str!("repo/workouts.rs")),
             ("audit", include_str!("repo/audit.rs")),
             ("deliveries", include_str!("repo/deliveries.rs")),
             ("events", include_str!("repo/events.rs")),

@@ -110,8 +110,14 @@ impl TestApp {
         Self::with_store(store, clock)
     }
 
-    /// Seeds a demo business (200 athletes) with the given seed.
+    /// Seeds a demo business (200 athletes, no training history) with the given seed.
     pub async fn seed(&self, seed: u64) -> iron_demo::DemoSummary {
+        let size = iron_demo::DemoSize { training_days: 0, ..iron_demo::DemoSize::default() };
+        iron_demo::seed(self.store.as_ref(), self.clock_now(), size, seed).await.unwrap()
+    }
+
+    /// Seeds the whole demo business, with its 90 days of member training.
+    pub async fn seed_with_training(&self, seed: u64) -> iron_demo::DemoSummary {
         iron_demo::seed(self.store.as_ref(), self.clock_now(), iron_demo::DemoSize::default(), seed).await.unwrap()
     }
 

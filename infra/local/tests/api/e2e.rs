@@ -265,3 +265,66 @@ async fn webhooks_are_delivered_signed_and_survive_a_kill() {
     };
     wait_for("every member.created after the restart", || delivered() == athlete_ids).await;
 }
+
+/// The door over real HTTP on iron-local: a demo member checks in, the `member.checked_in`
+/// webhook arrives signed, a repeated scan is the same check-in, an unknown member is 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_in_arrives_as_a_signed_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let (url, seen) = receiver(Duration::from_millis(0)).await;
+    let stack = start_with(&dir.path().join("data"), &["--allow-local-webhooks"]);
+    let api = format!("{}/api/external/v1", stack.base);
+    let created: serde_json::Value = client
+        .post(format!("{api}/webhooks"))
+        .bearer_auth(&stack.key)
+        .json(&serde_json::json!({"url": url, "events": ["member.checked_in", "wod.generated"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = iron_webhooks::WebhookSecret::parse(created["secret"].as_str().unwrap()).unwrap();
+    let (_, locations) = get(&client, &format!("{api}/locations"), &stack.key).await;
+    let location = locations["data"][0]["id"].as_str().unwrap().to_owned();
+    let (_, members) = get(&client, &format!("{api}/athletes?limit=50&locationId={location}"), &stack.key).await;
+    let member = members["data"].as_array().unwrap().iter().find(|m| m["status"] == "active").unwrap().clone();
+    let scan = serde_json::json!({"externalMemberId": member["externalId"], "locationId": location});
+    let door = client.post(format!("{api}/check-in")).bearer_auth(&stack.key).json(&scan).send().await.unwrap();
+    assert_eq!(door.status(), 201);
+    let door: serde_json::Value = door.json().await.unwrap();
+    assert_eq!(door["access"]["granted"], true, "{door}");
+    assert!(door["personalizedWod"]["blocks"].as_array().is_some_and(|b| b.len() >= 3), "{door}");
+    let again = client.post(format!("{api}/check-in")).bearer_auth(&stack.key).json(&scan).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(again["checkIn"]["id"], door["checkIn"]["id"]);
+    let unknown = serde_json::json!({"memberId": "ath_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", "locationId": location});
+    let r = client.post(format!("{api}/check-in")).bearer_auth(&stack.key).json(&unknown).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    wait_for("member.checked_in and wod.generated", || seen.lock().unwrap().len() >= 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = seen.lock().unwrap();
+    assert_eq!(got.len(), 2, "one check-in, one workout: the repeated scan sent nothing");
+    for (headers, body) in got.iter() {
+        let ts: i64 = headers["webhook-timestamp"].to_str().unwrap().parse().unwrap();
+        secret
+            .verify(
+                headers["webhook-id"].to_str().unwrap(),
+                ts,
+                body.as_bytes(),
+                headers["webhook-signature"].to_str().unwrap(),
+                ts,
+            )
+            .expect("signed with the webhook's secret");
+    }
+    let checked_in = got
+        .iter()
+        .map(|(_, b)| serde_json::from_str::<serde_json::Value>(b).unwrap())
+        .find(|b| b["type"] == "member.checked_in")
+        .unwrap();
+    assert_eq!(checked_in["data"]["checkIn"]["id"], door["checkIn"]["id"]);
+    assert_eq!(checked_in["data"]["checkIn"]["memberId"], member["id"]);
+}

@@ -77,6 +77,23 @@ async fn sample_events_get_the_expected_responses() {
         ("audit-log", 200, "application/json"),
         ("tests-get-beta-zones", 200, "application/json"),
         ("api-keys-revoke", 200, "application/json"),
+        ("locations-list", 200, "application/json"),
+        ("locations-get", 200, "application/json"),
+        ("locations-update", 200, "application/json"),
+        ("locations-check-ins", 200, "application/json"),
+        ("locations-occupancy", 200, "application/json"),
+        ("readiness-create", 201, "application/json"),
+        ("readiness-list", 200, "application/json"),
+        ("workouts-create", 201, "application/json"),
+        ("workouts-list", 200, "application/json"),
+        ("injuries-create", 201, "application/json"),
+        ("injuries-list", 200, "application/json"),
+        ("check-in", 201, "application/json"),
+        ("daily-wod", 200, "application/json"),
+        ("member-check-ins", 200, "application/json"),
+        ("exercises-list", 200, "application/json"),
+        ("exercises-get", 200, "application/json"),
+        ("injury-rules", 200, "application/json"),
     ];
     let events_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
     let listed = std::fs::read_dir(events_dir)
@@ -93,7 +110,8 @@ async fn sample_events_get_the_expected_responses() {
             .replace("tst_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &test_id)
             .replace("key_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &target_id)
             .replace("whk_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &webhook_id)
-            .replace("dlv_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &delivery_id);
+            .replace("dlv_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &delivery_id)
+            .replace("loc_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", demo.locations[0].id.as_str());
         let request: LambdaRequest = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
         // Each event goes to the function API Gateway routes it to, as deployed.
         let route = serde_json::from_str::<Value>(&raw).unwrap()["routeKey"].as_str().unwrap().to_owned();
@@ -167,6 +185,9 @@ fn function_for(app: &TestApp, route_key: &str) -> axum::Router {
         Some("AccessApi") => iron_access_api::routes(g.api.clone()),
         Some("WebhooksApi") => iron_webhooks_api::routes(g.webhooks.clone()),
         Some("DocsApi") => iron_docs_api::routes(),
+        Some("MembersApi") => iron_members_api::routes(g.api.clone()),
+        Some("LocationsApi") => iron_locations_api::routes(g.api.clone()),
+        Some("CheckinApi") => iron_checkin_api::routes(g.api.clone()),
         other => panic!("template.yaml routes {route_key} to {other:?}, which no test here builds"),
     };
     iron_http::into_app(routes)

@@ -5,6 +5,7 @@
 
 mod athlete_writes;
 mod athletes;
+mod check_in;
 mod cost;
 mod deliveries;
 mod e2e;

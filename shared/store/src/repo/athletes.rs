@@ -8,7 +8,7 @@ use crate::table::{Condition, JsonPage, StoreError, TxOp};
 use crate::tenant::{TenantDb, TenantScope};
 use chrono::{DateTime, Utc};
 use iron_domain::search::fold;
-use iron_domain::{Athlete, Event, Id};
+use iron_domain::{Athlete, AthleteSource, Event, Id};
 use serde_json::Value;
 
 fn athlete_item(scope: &TenantScope, a: &Athlete) -> Item {
@@ -132,6 +132,25 @@ pub async fn get(db: TenantDb<'_>, id: &Id) -> RepoResult<Athlete> {
     let (store, scope) = (db.store(), db.scope());
     let json = store.get_json(&keys::athlete(scope, id)).await?.ok_or(RepoError::NotFound)?;
     decode_json(&json)
+}
+
+/// The athlete the business knows by `external_id` (from any source), if one.
+pub async fn find_by_external_id(db: TenantDb<'_>, external_id: &str) -> RepoResult<Option<Athlete>> {
+    let (store, scope) = (db.store(), db.scope());
+    let sources =
+        [AthleteSource::Api, AthleteSource::Import, AthleteSource::Wodify, AthleteSource::Manual, AthleteSource::Demo];
+    for source in sources {
+        let source = encode(&source).as_str().unwrap_or("api").to_owned();
+        if let Some(guard) = store.get(&keys::athlete_external_guard(scope, &source, external_id)).await? {
+            let Some(id) = guard.get("athleteId").and_then(|v| v.as_str()).and_then(Id::parse) else { continue };
+            return match get(db, &id).await {
+                Ok(a) => Ok(Some(a)),
+                Err(RepoError::NotFound) => Ok(None),
+                Err(e) => Err(e),
+            };
+        }
+    }
+    Ok(None)
 }
 
 #[derive(Debug, Clone, Default)]

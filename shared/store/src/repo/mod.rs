@@ -3,15 +3,20 @@
 
 pub mod athletes;
 pub mod audit;
+pub mod check_ins;
 pub mod deliveries;
 pub mod events;
 pub mod fitness_tests;
 pub mod idempotency;
+pub mod injuries;
+pub mod locations;
 pub mod platform;
 pub mod rate_limit;
+pub mod readiness;
 pub mod referrals;
 pub mod webhook_health;
 pub mod webhooks;
+pub mod workouts;
 
 use crate::item::Item;
 use crate::keys::strip_keys;

@@ -73,11 +73,7 @@ pub async fn list_businesses(store: &dyn TableStore) -> RepoResult<Vec<Business>
 
 pub async fn add_location(db: TenantDb<'_>, name: &str, timezone: &str, now: DateTime<Utc>) -> RepoResult<Location> {
     let (store, scope) = (db.store(), db.scope());
-    let location = Location {
-        id: Id::generate(IdKind::Location, now.timestamp_millis()),
-        name: name.to_owned(),
-        timezone: timezone.to_owned(),
-    };
+    let location = Location::new(Id::generate(IdKind::Location, now.timestamp_millis()), name, timezone, Some(now));
     let item = keys::item_of("location", encode(&location), keys::location(scope, &location.id));
     store
         .transact(vec![

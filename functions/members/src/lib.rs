@@ -1,0 +1,34 @@
+//! The members endpoint group: a member's training and health data — readiness
+//! (`/members/{id}/readiness`), workouts (`/members/{id}/workouts`) and injuries
+//! (`/members/{id}/injuries`). Members are the athletes of the athletes group (same ids).
+//! Scopes `read:members` (health data: only with it) and `write:members`.
+
+pub mod injuries;
+pub mod readiness;
+pub mod workouts;
+
+use iron_domain::{Id, IdKind};
+use iron_http::{ApiContext, ApiError, authed};
+use iron_store::TenantDb;
+use iron_store::repo::{RepoError, athletes};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes(api: ApiContext) -> OpenApiRouter {
+    let group = OpenApiRouter::new()
+        .routes(authed(&api, routes!(readiness::list, readiness::create)))
+        .routes(authed(&api, routes!(workouts::list, workouts::create)))
+        .routes(authed(&api, routes!(injuries::list, injuries::create)))
+        .routes(authed(&api, routes!(injuries::update)))
+        .with_state(api.clone());
+    iron_http::api_group(&api, group)
+}
+
+/// The member a path names, if it is one of this business's.
+pub(crate) async fn member(db: TenantDb<'_>, raw: &str) -> Result<iron_domain::Athlete, ApiError> {
+    let id: Id = iron_http::path_id(IdKind::Athlete, raw, "member")?;
+    match athletes::get(db, &id).await {
+        Err(RepoError::NotFound) => Err(ApiError::NotFound(format!("no member `{raw}` in this business"))),
+        other => Ok(other?),
+    }
+}

@@ -1,0 +1,51 @@
+//! Readiness entries of a member, by time (health data).
+
+use super::{RepoError, RepoResult, decode_json, encode};
+use crate::item::{Cursor, Index, Query, SkCondition};
+use crate::keys;
+use crate::table::{Condition, StoreError, TxOp};
+use crate::tenant::{TenantDb, TenantScope};
+use chrono::{DateTime, Utc};
+use iron_domain::Id;
+use iron_domain::readiness::ReadinessEntry;
+
+/// The write that records an entry (without the member check).
+pub fn create_op(scope: &TenantScope, entry: &ReadinessEntry) -> TxOp {
+    let key = keys::readiness(scope, &entry.athlete_id, entry.recorded_at, &entry.id);
+    TxOp::Put { item: keys::item_of("readiness", encode(entry), key), condition: Condition::NotExists }
+}
+
+/// Records an entry; the member must exist in this business.
+pub async fn create(db: TenantDb<'_>, entry: &ReadinessEntry) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
+    store
+        .transact(vec![
+            TxOp::Check { key: keys::athlete(scope, &entry.athlete_id), condition: Condition::Exists },
+            create_op(scope, entry),
+        ])
+        .await
+        .map_err(|e| match e {
+            StoreError::TransactionCanceled { failed } if failed.contains(&0) => RepoError::NotFound,
+            other => other.into(),
+        })
+}
+
+/// Entries of `from..=to` (either open), newest first.
+pub async fn list(
+    db: TenantDb<'_>,
+    athlete_id: &Id,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> RepoResult<(Vec<ReadinessEntry>, Option<Cursor>)> {
+    let (store, scope) = (db.store(), db.scope());
+    let (lo, hi) = keys::time_bounds(from, to);
+    let query = Query::new(Index::Table, keys::readiness_partition(scope, athlete_id))
+        .sk(SkCondition::Between(lo, hi))
+        .backward()
+        .limit(limit)
+        .after(cursor);
+    let page = store.query_json(query).await?;
+    Ok((page.items.iter().map(|j| decode_json(j)).collect::<RepoResult<_>>()?, page.next))
+}
