@@ -12,8 +12,16 @@ rules below (otherwise schemathesis would count their 4xx as "a schema-valid req
   an API key's `expiresAt` is, a recovery's `since` is not;
 - a webhook `url` is https to a public address (one documentation address stands for them all);
 - a member's `locationId` names a location of this business (one the schema allows may not exist);
-- the delivery log's `eventType` filter is an event type.
+- the delivery log's `eventType` filter is an event type;
+- a location's `timezone` is an IANA zone; a check-in names `memberId` or `externalMemberId`, not
+  both (one the schema allows may not exist: that is the documented 404);
+- opening windows close after they open; inventory weights are above 0 kg (at most 500), box
+  heights 10–150 cm, a weight range runs min ≤ max; a workout's `exerciseId` is a library id; a readiness entry's `recordedAt` is in the last 7 days;
+- a McLean questionnaire answers `mood` and keeps its items to 1–5 (Hooper's go to 7);
+- an injury's `since` is not in the future and `expectedUntil` is not before it; a workout's
+  `startedAt` is in the last 400 days.
 """
+import zoneinfo
 import datetime as dt
 import re
 import uuid
@@ -90,7 +98,67 @@ def before_call(ctx, case, **kwargs):
     if isinstance(url, str) and url.startswith("https://") and len(url) > 8 and len(url) <= 2048:
         if not any(c in ECMA_SPACE for c in url):
             body["url"] = PUBLIC_URL
-    # A location is a reference: one the schema allows may not exist in this business (422).
+    path = case.operation.path
+    # A member's location is a reference: one the schema allows may not exist in this business (422).
     location = body.get("locationId")
-    if isinstance(location, str) and re.fullmatch(r"loc_[0-9A-HJKMNP-TV-Z]{26}", location):
+    if "/athletes" in path and isinstance(location, str) and re.fullmatch(r"loc_[0-9A-HJKMNP-TV-Z]{26}", location):
         del body["locationId"]
+    tz = body.get("timezone")
+    if path.startswith("/api/external/v1/locations") and isinstance(tz, str) and 1 <= len(tz) <= 64:
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            body["timezone"] = "Europe/Madrid"
+    if path.endswith("/check-in") and "memberId" in body and "externalMemberId" in body:
+        del body["externalMemberId"]
+    if path.endswith("/check-in") and "memberId" not in body and "externalMemberId" not in body:
+        body["memberId"] = "ath_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
+    hours = body.get("openingHours")
+    if path.startswith("/api/external/v1/locations") and isinstance(hours, list):
+        for window in hours:
+            if isinstance(window, dict) and isinstance(window.get("opens"), str) and isinstance(window.get("closes"), str):
+                if re.fullmatch(r"\d\d:\d\d", window["opens"]) and window["closes"] <= window["opens"]:
+                    window["opens"], window["closes"] = "06:00", "22:00"
+    equipment = body.get("equipment")
+    if path.startswith("/api/external/v1/locations") and isinstance(equipment, list):
+        # One line per equipment type.
+        seen = set()
+        equipment[:] = [l for l in equipment if not (isinstance(l, dict) and isinstance(l.get("type"), str) and (l["type"] in seen or seen.add(l["type"])))]
+        for line in equipment:
+            if not isinstance(line, dict):
+                continue
+            if isinstance(line.get("weightsKg"), list):
+                line["weightsKg"] = [w if isinstance(w, (int, float)) and not isinstance(w, bool) and 0 < w <= 500 else 8 for w in line["weightsKg"]]
+            if isinstance(line.get("heightsCm"), list):
+                line["heightsCm"] = [h if isinstance(h, int) and not isinstance(h, bool) and 10 <= h <= 150 else 50 for h in line["heightsCm"]]
+            if isinstance(line.get("rangeKg"), dict):
+                line["rangeKg"] = {"min": 2.5, "max": 30, "step": 2.5}
+    movements = body.get("movements")
+    if path.endswith("/workouts") and isinstance(movements, list):
+        for m in movements:
+            if isinstance(m, dict):
+                m["exerciseId"] = "rowing-stationary"
+    if path.endswith("/readiness"):
+        t = parse_time(body.get("recordedAt"))
+        if t and (t > now or (now - t).days >= 6):
+            body["recordedAt"] = (now - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if path.endswith("/readiness") and body.get("questionnaire") == "mclean":
+        for item in ("sleep", "fatigue", "stress", "soreness"):
+            if isinstance(body.get(item), (int, float)) and not isinstance(body.get(item), bool) and 5 < body[item] <= 7:
+                body[item] = 5
+        if body.get("mood") is None:
+            body["mood"] = 3
+    if path.endswith("/injuries"):
+        today = now.date()
+        since = parse_time(body.get("since"))
+        if since and (since.date() > today or since.year < 1900):
+            body["since"] = today.isoformat()
+            since = parse_time(body["since"])
+        until = parse_time(body.get("expectedUntil"))
+        start = since.date() if since else today
+        if until and until.date() < start:
+            body["expectedUntil"] = (start + dt.timedelta(days=14)).isoformat()
+    if path.endswith("/workouts"):
+        t = parse_time(body.get("startedAt"))
+        if t and (t > now or (now - t).days >= 399):
+            body["startedAt"] = (now - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -85,10 +85,10 @@ fn result(c: &CheckIn, repeated: bool) -> CheckInResultOut {
 #[schema(example = json!({"externalMemberId": "DG-01003", "locationId": "loc_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", "duration": 45, "focus": "conditioning", "equipmentPrefs": {"exclude": ["treadmill"]}}))]
 #[allow(dead_code)]
 pub struct CheckInIn {
-    #[schema(pattern = "^ath_[0-9A-HJKMNP-TV-Z]{26}$")]
+    #[schema(pattern = "^ath_[0-9A-HJKMNP-TV-Z]{26}$", nullable = false)]
     member_id: Option<String>,
     /// The business's own id of the member (badge, CRM, gym software).
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S", nullable = false)]
     external_member_id: Option<String>,
     #[schema(pattern = "^loc_[0-9A-HJKMNP-TV-Z]{26}$")]
     location_id: String,

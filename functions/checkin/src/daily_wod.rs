@@ -39,7 +39,7 @@ fn types(raw: Option<&str>, name: &str) -> Result<Vec<EquipmentType>, ApiError> 
 
 /// Get a member's workout of the day
 ///
-/// At `locationId` (default the member's home location), for `duration` minutes (10–90,
+/// At `locationId` (default the member's home location, else the business's first), for `duration` minutes (10–90,
 /// default 45) and `focus`; `exclude` / `prefer` take comma lists of equipment types. The same
 /// inputs on the same local day give the same workout (`fingerprint`) as `POST /check-in`.
 #[utoipa::path(get, path = "/api/external/v1/members/{id}/daily-wod", operation_id = "getDailyWod", tag = "check-in",
@@ -47,11 +47,10 @@ fn types(raw: Option<&str>, name: &str) -> Result<Vec<EquipmentType>, ApiError> 
         ("locationId" = Option<String>, Query, pattern = "^loc_[0-9A-HJKMNP-TV-Z]{26}$", description = "Where (default the member's location)."),
         ("duration" = Option<u32>, Query, minimum = 10, maximum = 90, description = "Minutes, 10–90 (default 45)."),
         ("focus" = Option<String>, Query, pattern = "^(strength|conditioning|endurance|mobility|mixed)$", description = "strength, conditioning, endurance, mobility or mixed."),
-        ("exclude" = Option<String>, Query, max_length = 400, pattern = "^[a-z_]+(,[a-z_]+)*$", description = "Equipment types to avoid, comma-separated."),
-        ("prefer" = Option<String>, Query, max_length = 400, pattern = "^[a-z_]+(,[a-z_]+)*$", description = "Equipment types to use first, comma-separated.")),
+        ("exclude" = Option<String>, Query, max_length = 400, pattern = "^(barbell|plates|squat_rack|bench|dumbbell|kettlebell|medicine_ball|band|box|pull_up_rig|rings|jump_rope|rower|bike|ski_erg|treadmill|cardio_machine|sled|battle_rope|ab_wheel)(,(barbell|plates|squat_rack|bench|dumbbell|kettlebell|medicine_ball|band|box|pull_up_rig|rings|jump_rope|rower|bike|ski_erg|treadmill|cardio_machine|sled|battle_rope|ab_wheel))*$", description = "Equipment types to avoid, comma-separated."),
+        ("prefer" = Option<String>, Query, max_length = 400, pattern = "^(barbell|plates|squat_rack|bench|dumbbell|kettlebell|medicine_ball|band|box|pull_up_rig|rings|jump_rope|rower|bike|ski_erg|treadmill|cardio_machine|sled|battle_rope|ab_wheel)(,(barbell|plates|squat_rack|bench|dumbbell|kettlebell|medicine_ball|band|box|pull_up_rig|rings|jump_rope|rower|bike|ski_erg|treadmill|cardio_machine|sled|battle_rope|ab_wheel))*$", description = "Equipment types to use first, comma-separated.")),
     responses((status = 200, description = "The workout of the day", body = DailyWodOut),
-              (status = 404, description = "No such member or location in this business", body = iron_http::error::Problem, content_type = "application/problem+json"),
-              (status = 422, description = "No `locationId` and the member has no location", body = iron_http::error::Problem, content_type = "application/problem+json")),
+              (status = 404, description = "No such member or location in this business", body = iron_http::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn daily_wod(
     State(api): State<ApiContext>,
@@ -77,8 +76,13 @@ pub async fn daily_wod(
         Err(RepoError::NotFound) => return Err(ApiError::NotFound(format!("no member `{id}` in this business"))),
         other => other?,
     };
-    let Some(location_id) = location_id.or_else(|| member.location_id.clone()) else {
-        return Err(plan::field_error("locationId", "the member has no home location: pass `locationId`"));
+    let location_id = match location_id.or_else(|| member.location_id.clone()) {
+        Some(id) => id,
+        // No home location: the business's first.
+        None => match locations::list(tenant.db(), 1, None).await?.0.into_iter().next() {
+            Some(l) => l.id,
+            None => return Err(ApiError::NotFound("this business has no location yet".into())),
+        },
     };
     let location = match locations::get(tenant.db(), &location_id).await {
         Err(RepoError::NotFound) => {

@@ -29,7 +29,7 @@ fn bad(param: &str, detail: String) -> ApiError {
 /// The library, ordered by id. Filters: `equipment` (movements that use it; `none` for
 /// bodyweight), `pattern`, `tag` (movements with that load), `level`. Any valid key.
 #[utoipa::path(get, path = "/api/external/v1/exercises", operation_id = "listExercises", tag = "exercises",
-    params(("equipment" = Option<String>, Query, pattern = "^[a-z_]+$", description = "An equipment type, or `none` for bodyweight movements."),
+    params(("equipment" = Option<String>, Query, pattern = "^(none|barbell|plates|squat_rack|bench|dumbbell|kettlebell|medicine_ball|band|box|pull_up_rig|rings|jump_rope|rower|bike|ski_erg|treadmill|cardio_machine|sled|battle_rope|ab_wheel)$", description = "An equipment type, or `none` for bodyweight movements."),
         ("pattern" = Option<Pattern>, Query, description = "A movement pattern."),
         ("tag" = Option<LoadTag>, Query, description = "Only movements with this load tag."),
         ("level" = Option<Level>, Query, description = "beginner, intermediate or expert."),
@@ -51,6 +51,11 @@ pub async fn list(_principal: Principal, params: QueryParams) -> Result<Json<Exe
     let level = params.parsed("level", Level::parse, "beginner, intermediate or expert")?;
     let limit = params.uint("limit", 1, 100)?.unwrap_or(25) as usize;
     let cursor = params.string("cursor", 100)?;
+    if let Some(c) = &cursor
+        && (c.is_empty() || !c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+    {
+        return Err(bad("cursor", "must be the `nextCursor` of the previous page, unchanged".into()));
+    }
     let mut matching = library().exercises.iter().filter(|e| {
         cursor.as_deref().is_none_or(|c| e.id.as_str() > c)
             && equipment.is_none_or(|eq| match eq {

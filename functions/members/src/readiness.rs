@@ -115,7 +115,7 @@ pub async fn create(
     let mood = match questionnaire {
         Some(Questionnaire::Mclean) => r.required("mood", parse::int(1, 5)).map(|n| n as u8),
         _ => {
-            if r.has("mood") {
+            if body.get("mood").is_some_and(|m| !m.is_null()) {
                 r.fail("mood", "is a McLean item; the Hooper questionnaire has no mood");
             }
             None

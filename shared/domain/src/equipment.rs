@@ -99,7 +99,7 @@ impl EquipmentType {
 
 /// A dumbbell (or kettlebell) range: every weight from `min` to `max` in steps of `step` kg.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WeightRange {
     #[schema(minimum = 0.5, maximum = 200)]
     pub min: f64,
@@ -123,7 +123,7 @@ impl WeightRange {
 
 /// One line of a location's inventory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EquipmentItem {
     #[serde(rename = "type")]
     pub kind: EquipmentType,
@@ -140,6 +140,7 @@ pub struct EquipmentItem {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub heights_cm: Vec<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub note: Option<String>,
 }
 

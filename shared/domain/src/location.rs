@@ -69,7 +69,7 @@ impl Day {
 
 /// One opening window of one weekday (`closes` may be `24:00`). A day may have several.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OpeningHours {
     pub day: Day,
     /// `HH:MM`, local time.
@@ -223,15 +223,17 @@ fn equipment(v: &Value, prefix: &str, errors: &mut Vec<FieldError>) -> Option<Ve
                 .collect::<Option<Vec<f64>>>()
                 .ok_or("every weight must be a number above 0 and at most 500 kg".to_owned())
         });
-        let range = r.present("rangeKg", |v| {
-            let range: WeightRange =
-                serde_json::from_value(v.clone()).map_err(|_| "must be {min, max, step} in kg".to_owned())?;
-            let ok = range.min > 0.0 && range.max >= range.min && range.max <= 200.0 && range.step >= 0.5;
-            if !ok || (range.max - range.min) / range.step > 200.0 {
-                return Err("needs 0 < min <= max <= 200 and step >= 0.5, with at most 200 weights".to_owned());
-            }
-            Ok(range)
-        });
+        let range = r
+            .optional("rangeKg", |v| {
+                let range: WeightRange =
+                    serde_json::from_value(v.clone()).map_err(|_| "must be {min, max, step} in kg".to_owned())?;
+                let ok = range.min > 0.0 && range.max >= range.min && range.max <= 200.0 && range.step >= 0.5;
+                if !ok || (range.max - range.min) / range.step > 200.0 {
+                    return Err("needs 0 < min <= max <= 200 and step >= 0.5, with at most 200 weights".to_owned());
+                }
+                Ok(range)
+            })
+            .flatten();
         let heights = r.present("heightsCm", |v| {
             let a = v.as_array().ok_or("must be an array of heights in cm")?;
             if a.len() > 20 {
