@@ -277,8 +277,7 @@ pub async fn update(
         Err(RepoError::NotFound) => return Err(not_found(&id)),
         other => other?,
     };
-    let now = api.clock.now();
-    let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+    let now = api.now();
     let mut after = before.clone();
     let errors = apply_fields(&body, &mut after, false, now.date_naive());
     if !errors.is_empty() {

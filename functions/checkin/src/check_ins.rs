@@ -107,7 +107,11 @@ fn no_member(what: &str) -> ApiError {
     ApiError::NotFound(format!("no member {what} in this business"))
 }
 
-async fn find_member(db: TenantDb<'_>, id: Option<String>, external: Option<String>) -> Result<Athlete, ApiError> {
+pub(crate) async fn find_member(
+    db: TenantDb<'_>,
+    id: Option<String>,
+    external: Option<String>,
+) -> Result<Athlete, ApiError> {
     match (id, external) {
         (Some(id), _) => {
             let aid = Id::parse_kind(IdKind::Athlete, &id).ok_or_else(|| no_member(&format!("`{id}`")))?;
@@ -173,8 +177,7 @@ pub async fn check_in(
             })?;
         (member, location, latest)
     };
-    let now = api.clock.now();
-    let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+    let now = api.now();
     if let Some(previous) = latest.as_ref().filter(|c| c.repeats_at(&location.id, now)) {
         return Ok((StatusCode::OK, Json(result(previous, true))));
     }

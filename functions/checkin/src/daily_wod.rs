@@ -8,7 +8,7 @@ use iron_domain::equipment::EquipmentType;
 use iron_domain::wod::{Alternative, EquipmentUse, Wod};
 use iron_domain::{IdKind, Scope};
 use iron_http::{ApiContext, ApiError, Principal, QueryParams};
-use iron_store::repo::{RepoError, athletes, locations};
+use iron_store::repo::{RepoError, locations};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -71,11 +71,7 @@ pub async fn daily_wod(
         exclude: types(params.str("exclude"), "exclude")?,
         prefer: types(params.str("prefer"), "prefer")?,
     };
-    let member_id = iron_http::path_id(IdKind::Athlete, &id, "member")?;
-    let member = match athletes::get(tenant.db(), &member_id).await {
-        Err(RepoError::NotFound) => return Err(ApiError::NotFound(format!("no member `{id}` in this business"))),
-        other => other?,
-    };
+    let member = crate::check_ins::find_member(tenant.db(), Some(id), None).await?;
     let location_id = match location_id.or_else(|| member.location_id.clone()) {
         Some(id) => id,
         // No home location: the business's first.

@@ -155,8 +155,7 @@ pub async fn create(
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
     let tenant = principal.require(Scope::ManageLocations)?;
-    let now = api.clock.now();
-    let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+    let now = api.now();
     let mut loc = Location::new(Id::generate(IdKind::Location, now.timestamp_millis()), "", "UTC", Some(now));
     let errors = apply_fields(&body, &mut loc, true);
     if !errors.is_empty() {
@@ -198,12 +197,8 @@ pub async fn update(
     if after == before {
         return Ok(Json(after.into()));
     }
-    let now = api.clock.now();
-    let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+    let now = api.now();
     after.updated_at = Some(before.updated_at.map_or(now, |b| now.max(b + Duration::milliseconds(1))));
-    locations::update(tenant.db(), &before, &after).await.map_err(|e| match e {
-        RepoError::Conflict { message, .. } => ApiError::Conflict(format!("{message}; read it again and retry")),
-        other => other.into(),
-    })?;
+    locations::update(tenant.db(), &before, &after).await?;
     Ok(Json(after.into()))
 }

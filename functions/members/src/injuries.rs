@@ -126,8 +126,7 @@ pub async fn create(
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<(StatusCode, Json<InjuryOut>), ApiError> {
     let tenant = principal.require(Scope::WriteMembers)?;
-    let now = api.clock.now();
-    let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+    let now = api.now();
     let today = now.date_naive();
     let mut r = FieldReader::new(&body, "", "an injury", FIELDS);
     let area = r.required("bodyArea", parse::one_of::<BodyArea>(&BodyArea::known()));
@@ -184,8 +183,7 @@ pub async fn update(
         Err(RepoError::NotFound) => return Err(not_found()),
         other => other?,
     };
-    let now = api.clock.now();
-    let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+    let now = api.now();
     let today = now.date_naive();
     let mut after = before.clone();
     let mut r = FieldReader::new(&body, "", "an injury update", PATCH_FIELDS);
@@ -229,10 +227,7 @@ pub async fn update(
         return Ok(Json(after.into()));
     }
     after.updated_at = now.max(before.updated_at + Duration::milliseconds(1));
-    injuries::update(tenant.db(), &before, &after).await.map_err(|e| match e {
-        RepoError::Conflict { message, .. } => ApiError::Conflict(format!("{message}; read it again and retry")),
-        other => other.into(),
-    })?;
+    injuries::update(tenant.db(), &before, &after).await?;
     Ok(Json(after.into()))
 }
 

@@ -104,8 +104,7 @@ pub async fn create(
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<(StatusCode, Json<ReadinessOut>), ApiError> {
     let tenant = principal.require(Scope::WriteMembers)?;
-    let now = api.clock.now();
-    let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+    let now = api.now();
     let mut r = FieldReader::new(&body, "", "a readiness entry", FIELDS);
     let questionnaire = r.required("questionnaire", parse::one_of::<Questionnaire>("hooper, mclean"));
     let (lo, hi) = item_range(questionnaire.unwrap_or(Questionnaire::Hooper));

@@ -170,8 +170,7 @@ pub async fn create(
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
     let tenant = principal.require(Scope::WriteMembers)?;
-    let now = api.clock.now();
-    let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+    let now = api.now();
     let mut r = FieldReader::new(&body, "", "a workout", FIELDS);
     let workout_type = r.required(
         "type",

@@ -83,18 +83,6 @@ impl EquipmentType {
     pub fn known() -> String {
         EquipmentType::ALL.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")
     }
-
-    /// Machines a member uses alone (one per member at a time).
-    pub fn is_machine(self) -> bool {
-        matches!(
-            self,
-            EquipmentType::Rower
-                | EquipmentType::Bike
-                | EquipmentType::SkiErg
-                | EquipmentType::Treadmill
-                | EquipmentType::CardioMachine
-        )
-    }
 }
 
 /// A dumbbell (or kettlebell) range: every weight from `min` to `max` in steps of `step` kg.
@@ -178,10 +166,6 @@ impl Available {
 
     pub fn has_all(&self, kinds: &[EquipmentType]) -> bool {
         kinds.iter().all(|k| self.has(*k))
-    }
-
-    pub fn types(&self) -> BTreeSet<EquipmentType> {
-        self.items.iter().map(|i| i.kind).collect()
     }
 
     /// Every weight of one kind the location has (ascending).

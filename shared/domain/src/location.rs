@@ -139,13 +139,6 @@ impl Location {
         }
         Err(next.map(|m| format!("{:02}:{:02}", m / 60, m % 60)))
     }
-
-    pub fn equipment_types(&self) -> Vec<EquipmentType> {
-        let mut t: Vec<EquipmentType> = self.equipment.iter().filter(|i| i.count > 0).map(|i| i.kind).collect();
-        t.sort();
-        t.dedup();
-        t
-    }
 }
 
 /// The writable fields of a location, as named on the wire.

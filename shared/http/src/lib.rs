@@ -56,6 +56,13 @@ impl ApiContext {
         self
     }
 
+    /// Now, to the millisecond: the precision every stored timestamp has, so what a handler
+    /// answers equals what it stored.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let now = self.clock.now();
+        chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+    }
+
     pub fn with_client_ip(mut self, config: ClientIpConfig) -> ApiContext {
         self.client_ip = config;
         self

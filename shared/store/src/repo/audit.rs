@@ -1,6 +1,6 @@
 //! The audit log: one item per authenticated request, kept for the retention period (TTL).
 
-use super::{RepoResult, decode_json, encode};
+use super::{RepoResult, encode};
 use crate::item::{Cursor, Filter, Index, Query, SkCondition};
 use crate::keys;
 use crate::table::{Condition, TableStore, TxOp};
@@ -69,6 +69,5 @@ pub async fn list(
     if let Some(class) = &filter.status_class {
         query = query.filter(Filter::Equals("statusClass".into(), Value::String(class.clone())));
     }
-    let page = store.query_json(query).await?;
-    Ok((page.items.iter().map(|j| decode_json(j)).collect::<RepoResult<_>>()?, page.next))
+    super::decode_page(store.query_json(query).await?)
 }

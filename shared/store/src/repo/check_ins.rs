@@ -63,10 +63,6 @@ pub async fn get(db: TenantDb<'_>, id: &Id) -> RepoResult<CheckIn> {
     decode_json(&json)
 }
 
-fn page(items: &[String]) -> RepoResult<Vec<CheckIn>> {
-    items.iter().map(|j| decode_json(j)).collect()
-}
-
 /// A member's check-ins in `from..=to`, newest first.
 pub async fn of_athlete(
     db: TenantDb<'_>,
@@ -83,8 +79,7 @@ pub async fn of_athlete(
         .backward()
         .limit(limit)
         .after(cursor);
-    let result = store.query_json(query).await?;
-    Ok((page(&result.items)?, result.next))
+    super::decode_page(store.query_json(query).await?)
 }
 
 /// A location's check-ins in `from..=to`, oldest first (a day's door log).
@@ -102,8 +97,7 @@ pub async fn of_location(
         .sk(SkCondition::Between(lo, hi))
         .limit(limit)
         .after(cursor);
-    let result = store.query_json(query).await?;
-    Ok((page(&result.items)?, result.next))
+    super::decode_page(store.query_json(query).await?)
 }
 
 /// The longest visit occupancy counts (a check-in's expected stay is capped at this).

@@ -222,8 +222,7 @@ pub async fn list(
     if let Some(t) = &filter.event_type {
         q = q.filter(crate::Filter::Equals("eventType".into(), Value::String(t.clone())));
     }
-    let page = store.query_json(q).await?;
-    Ok((page.items.iter().map(|j| super::decode_json(j)).collect::<RepoResult<_>>()?, page.next))
+    super::decode_page(store.query_json(q).await?)
 }
 
 /// Puts a finished delivery back to pending, due now (a manual retry). `Ok(false)` if it is

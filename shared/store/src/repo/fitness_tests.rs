@@ -74,8 +74,7 @@ pub async fn list(
     if let Some(t) = filter.test_type {
         query = query.filter(Filter::Equals("testType".into(), Value::String(t.as_str().into())));
     }
-    let page = store.query_json(query).await?;
-    Ok((page.items.iter().map(|j| decode_json(j)).collect::<RepoResult<_>>()?, page.next))
+    super::decode_page(store.query_json(query).await?)
 }
 
 pub fn cursor_fits(filter: &TestFilter, cursor: &Cursor) -> bool {

@@ -40,7 +40,7 @@ pub async fn update(db: TenantDb<'_>, before: &Injury, after: &Injury) -> RepoRe
     store.put(item, Condition::AttrEquals("updatedAt".into(), encode(&before.updated_at))).await.map_err(|e| match e {
         StoreError::ConditionFailed => RepoError::Conflict {
             field: "updatedAt".into(),
-            message: "the injury changed while this update ran".into(),
+            message: "the injury changed while this update ran; read it again and retry".into(),
         },
         other => other.into(),
     })
@@ -56,8 +56,7 @@ pub async fn list(
     let (store, scope) = (db.store(), db.scope());
     let query =
         Query::new(Index::Table, keys::injuries_partition(scope, athlete_id)).backward().limit(limit).after(cursor);
-    let page = store.query_json(query).await?;
-    Ok((page.items.iter().map(|j| decode_json(j)).collect::<RepoResult<_>>()?, page.next))
+    super::decode_page(store.query_json(query).await?)
 }
 
 /// Every injury of a member (for the workout generator: a member has a handful).

@@ -40,7 +40,7 @@ pub async fn update(db: TenantDb<'_>, before: &Location, after: &Location) -> Re
     store.put(item, condition).await.map_err(|e| match e {
         StoreError::ConditionFailed => RepoError::Conflict {
             field: "updatedAt".into(),
-            message: "the location changed while this update ran".into(),
+            message: "the location changed while this update ran; read it again and retry".into(),
         },
         other => other.into(),
     })
@@ -57,8 +57,7 @@ pub async fn list(
         .sk(SkCondition::BeginsWith(keys::LOCATION_SK_PREFIX.into()))
         .limit(limit)
         .after(cursor);
-    let page = store.query_json(query).await?;
-    Ok((page.items.iter().map(|j| decode_json(j)).collect::<RepoResult<_>>()?, page.next))
+    super::decode_page(store.query_json(query).await?)
 }
 
 pub fn cursor_fits(cursor: &Cursor) -> bool {

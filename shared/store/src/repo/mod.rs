@@ -46,6 +46,13 @@ pub(crate) fn encode<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
+/// Decodes a page of items' JSON text into entities, with the page's cursor.
+pub(crate) fn decode_page<T: DeserializeOwned>(
+    page: crate::table::JsonPage,
+) -> RepoResult<(Vec<T>, Option<crate::item::Cursor>)> {
+    Ok((page.items.iter().map(|j| decode_json(j)).collect::<RepoResult<_>>()?, page.next))
+}
+
 /// Decodes an item's JSON text straight into the entity; storage attributes (keys, TTL,
 /// `entityType`, `searchText`) are ignored as unknown fields.
 pub(crate) fn decode_json<T: DeserializeOwned>(json: &str) -> RepoResult<T> {

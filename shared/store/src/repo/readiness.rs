@@ -1,6 +1,6 @@
 //! Readiness entries of a member, by time (health data).
 
-use super::{RepoError, RepoResult, decode_json, encode};
+use super::{RepoError, RepoResult, encode};
 use crate::item::{Cursor, Index, Query, SkCondition};
 use crate::keys;
 use crate::table::{Condition, StoreError, TxOp};
@@ -46,6 +46,5 @@ pub async fn list(
         .backward()
         .limit(limit)
         .after(cursor);
-    let page = store.query_json(query).await?;
-    Ok((page.items.iter().map(|j| decode_json(j)).collect::<RepoResult<_>>()?, page.next))
+    super::decode_page(store.query_json(query).await?)
 }

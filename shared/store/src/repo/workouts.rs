@@ -82,8 +82,7 @@ pub async fn list(
         .backward()
         .limit(limit)
         .after(cursor);
-    let page = store.query_json(query).await?;
-    Ok((page.items.iter().map(|j| decode_json(j)).collect::<RepoResult<_>>()?, page.next))
+    super::decode_page(store.query_json(query).await?)
 }
 
 /// Every workout of a member since `from` (the generator's history: at most a few hundred).
