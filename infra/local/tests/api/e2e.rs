@@ -295,7 +295,15 @@ async fn a_check_in_arrives_as_a_signed_webhook() {
     assert_eq!(door.status(), 201);
     let door: serde_json::Value = door.json().await.unwrap();
     assert_eq!(door["access"]["granted"], true, "{door}");
-    assert!(door["personalizedWod"]["blocks"].as_array().is_some_and(|b| b.len() >= 3), "{door}");
+    // The demo is seeded at random: a member may be due a rest day (one recovery block, its reason),
+    // else the session has a warm-up, a main part and a cool-down.
+    let wod = &door["personalizedWod"];
+    match wod["kind"].as_str() {
+        Some("rest") => {
+            assert!(wod["restReason"].is_string() && wod["blocks"].as_array().is_some_and(|b| b.len() == 1), "{door}")
+        }
+        _ => assert!(wod["blocks"].as_array().is_some_and(|b| b.len() >= 3), "{door}"),
+    }
     let again = client.post(format!("{api}/check-in")).bearer_auth(&stack.key).json(&scan).send().await.unwrap();
     assert_eq!(again.status(), 200);
     let again: serde_json::Value = again.json().await.unwrap();
