@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-15}
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk"; exit 1; }
-cargo build --release -p iron-local -p iron-admin >&2
+cargo build -q --release -p iron-local -p iron-admin >&2
 bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -5,7 +5,7 @@ Each event is what API Gateway sends the function for one route. `bak_REPLACE_WI
 and the example ids are placeholders: the tests substitute real ones; by hand, edit them before
 `cargo lambda invoke <function> --data-file events/<name>.json` (the function template.yaml routes
 the event's path to: athletes-api, access-api, webhooks-api, members-api, locations-api,
-checkin-api or docs-api).
+checkin-api, bulk-api or docs-api).
 """
 import json
 import pathlib
@@ -77,6 +77,11 @@ def api(method, path, query="", **kw):
     return event(f"ANY {V1}{group}", method, path, query, **kw)
 
 
+def exact(method, path, query="", **kw):
+    """An event on a route the template declares exactly (`ANY /api/external/v1/athletes/bulk`)."""
+    return event(f"ANY {path}", method, path, query, **kw)
+
+
 def member_route(method, leaf, query="", **kw):
     """A member route the check-in function owns outright (`…/members/{id}/<leaf>`)."""
     path = f"{V1}members/{ATHLETE}/{leaf}"
@@ -145,6 +150,19 @@ EVENTS = {
     "exercises-list": api("GET", "/api/external/v1/exercises", "tag=impact&limit=5"),
     "exercises-get": api("GET", "/api/external/v1/exercises/goblet-squat"),
     "injury-rules": api("GET", "/api/external/v1/injury-rules"),
+    "tests-create": api("POST", "/api/external/v1/tests",
+                          body={"athleteId": ATHLETE, "testType": "cooper_12min", "performedAt": "2026-11-22T09:30:00Z",
+                                "stages": [{"number": 1, "durationS": 720, "distanceM": 2650, "heartRateBpm": 182}]}),
+    "athletes-bulk": exact("POST", "/api/external/v1/athletes/bulk",
+                             body={"athletes": [{"firstName": "Åsa", "lastName": "Öberg", "email": "asa.oberg@example.com", "externalId": "CRM-2001"},
+                                                {"firstName": "Luis", "lastName": "Pérez", "email": "not-an-email"}],
+                                   "options": {"updateExisting": True}},
+                             extra_headers={"idempotency-key": "bulk-import-2026-11-22"}),
+    "tests-bulk": exact("POST", "/api/external/v1/tests/bulk",
+                          body={"tests": [{"athleteExternalId": "CRM-2001", "testType": "row_2k", "performedAt": "2026-11-20T18:00:00Z",
+                                           "stages": [{"number": 1, "durationS": 445, "distanceM": 2000}]}]}),
+    "export-athletes": api("GET", "/api/external/v1/export/athletes", "format=csv&fields=externalId,firstName,lastName,email"),
+    "export-tests": api("GET", "/api/external/v1/export/tests", "format=json&fields=id,athleteId,testType,performedAt,results"),
 }
 
 here = pathlib.Path(__file__).parent

@@ -7,6 +7,7 @@
 #      (openapi-typescript + openapi-fetch, compiled with `tsc --strict`) and Python
 #      (openapi-python-client): list and page, get, create, read a problem.
 # `infra/test` runs it after the cargo tests (the binaries are built by then).
+# CONTRACT_SEED=<n> runs schemathesis with another seed (the default is fixed, so CI is repeatable).
 # Needs: schemathesis and openapi-python-client (PyPI), and in $NODE_PATH openapi-typescript,
 # openapi-fetch and typescript@5 (npm) — infra/test installs them when missing.
 set -euo pipefail
@@ -38,7 +39,7 @@ run_schemathesis() { # phase name, key, filter arguments
   local rc=0
   # Run from the scratch dir: schemathesis and hypothesis keep caches in the working directory.
   (cd "$work" && schemathesis run "$spec" -H "Authorization: Bearer $key" --checks all --workers 1 \
-    --max-examples "$examples" --seed 20261201 --phases examples,coverage,fuzzing,stateful \
+    --max-examples "$examples" --seed "${CONTRACT_SEED:-20261201}" --phases examples,coverage,fuzzing,stateful \
     --suppress-health-check all --no-color "$@") || rc=$?
   report "schemathesis, $name" "$rc"
 }

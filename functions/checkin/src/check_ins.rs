@@ -182,9 +182,7 @@ pub async fn check_in(
         return Ok((StatusCode::OK, Json(result(previous, true))));
     }
     let occupancy = match location.capacity {
-        Some(_) => {
-            check_ins::present(db, &location.id, now).await?.iter().filter(|c| c.athlete_id != member.id).count()
-        }
+        Some(_) => check_ins::present_count(db, &location.id, now, &member.id).await?,
         None => 0,
     };
     let access = decide(member.status, &location, now, occupancy);

@@ -41,6 +41,7 @@ another request is 422; a retry while the first runs is 409. Beta features are o
         (name = "locations", description = "Locations with hours, capacity and equipment; their check-ins and occupancy"),
         (name = "check-in", description = "The door's check-in with the personalised workout of the day"),
         (name = "exercises", description = "The exercise library and the injury rules"),
+        (name = "bulk", description = "Many athletes or tests in one request; exports as CSV, JSON or JSON lines"),
         (name = "meta", description = "Service status"),
     )
 )]

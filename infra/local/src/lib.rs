@@ -93,6 +93,7 @@ pub fn routes(groups: &Groups) -> OpenApiRouter {
         .merge(iron_members_api::routes(groups.api.clone()))
         .merge(iron_locations_api::routes(groups.api.clone()))
         .merge(iron_checkin_api::routes(groups.api.clone()))
+        .merge(iron_bulk_api::routes(groups.api.clone()))
         .merge(iron_docs_api::routes())
 }
 

@@ -350,6 +350,12 @@ fn generate_tests(rng: &mut StdRng, a: &Athlete, age: i32, now: DateTime<Utc>) -
     let mut times: Vec<DateTime<Utc>> =
         (0..n).map(|_| a.created_at + Duration::minutes(rng.random_range(0..span))).collect();
     times.sort();
+    // One test per athlete and minute: a test's natural key is (athlete, type, time).
+    for i in 1..times.len() {
+        if times[i] <= times[i - 1] {
+            times[i] = times[i - 1] + Duration::minutes(1);
+        }
+    }
     times
         .into_iter()
         .enumerate()

@@ -109,6 +109,30 @@ impl WeightRange {
     }
 }
 
+/// A weight in an inventory (schema only): above 0 and at most 500 kg.
+pub struct Kg;
+
+impl utoipa::PartialSchema for Kg {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new().schema_type(Type::Number).exclusive_minimum(Some(0.0)).maximum(Some(500.0)).into()
+    }
+}
+
+impl utoipa::ToSchema for Kg {}
+
+/// A box height (schema only): a whole number of cm from 10 to 150.
+pub struct BoxHeightCm;
+
+impl utoipa::PartialSchema for BoxHeightCm {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(10)).maximum(Some(150)).into()
+    }
+}
+
+impl utoipa::ToSchema for BoxHeightCm {}
+
 /// One line of a location's inventory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -120,12 +144,14 @@ pub struct EquipmentItem {
     pub count: u32,
     /// The weights there are, in kg: kettlebells, dumbbells, medicine balls, bars, plates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(inline, value_type = Vec<Kg>, max_items = 100)]
     pub weights_kg: Vec<f64>,
     /// A dumbbell or kettlebell range, instead of listing each weight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range_kg: Option<WeightRange>,
     /// Box heights, in cm.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(inline, value_type = Vec<BoxHeightCm>, max_items = 20)]
     pub heights_cm: Vec<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]

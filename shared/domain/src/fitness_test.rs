@@ -2,9 +2,11 @@
 //! field tests. A test holds its raw stages; derived results (VO2max, lactate thresholds, peak
 //! load) are computed here from those stages, so every adapter and endpoint agrees on them.
 
-use crate::id::Id;
+use crate::id::{Id, IdKind};
+use crate::validation::{FieldError, FieldReader, parse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -284,6 +286,237 @@ pub fn training_zones(results: &DerivedResults) -> Option<Vec<TrainingZone>> {
             })
             .collect(),
     )
+}
+
+// ---- validation: the rules every way of recording a test shares (the API, bulk, imports) ----
+
+/// The writable fields of a test, as named on the wire.
+pub const FIELDS: &[&str] = &[
+    "athleteId",
+    "athleteExternalId",
+    "testType",
+    "modality",
+    "performedAt",
+    "locationId",
+    "bodyMassKg",
+    "stages",
+    "notes",
+];
+const STAGE_FIELDS: &[&str] = &[
+    "number",
+    "durationS",
+    "powerW",
+    "speedKmh",
+    "inclinePct",
+    "distanceM",
+    "heartRateBpm",
+    "lactateMmol",
+    "vo2MlKgMin",
+    "rer",
+    "rpe",
+];
+/// The most stages one test may hold.
+pub const MAX_STAGES: usize = 40;
+
+/// Who a test belongs to, as the client named them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AthleteRef {
+    Id(Id),
+    /// The business's own id for the member (bulk and imports only).
+    External(String),
+}
+
+/// A validated test, before its athlete is resolved and its id given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestInput {
+    pub athlete: AthleteRef,
+    pub test_type: TestType,
+    pub modality: Modality,
+    pub performed_at: DateTime<Utc>,
+    pub location_id: Option<Id>,
+    pub body_mass_kg: Option<f64>,
+    pub stages: Vec<Stage>,
+    pub notes: Option<String>,
+}
+
+impl TestInput {
+    /// The test, with its results derived, recorded at `now`.
+    pub fn into_test(self, id: Id, athlete_id: Id, now: DateTime<Utc>) -> FitnessTest {
+        let results = derive_results(self.test_type, self.modality, self.body_mass_kg, &self.stages);
+        FitnessTest {
+            id,
+            athlete_id,
+            test_type: self.test_type,
+            modality: self.modality,
+            performed_at: self.performed_at,
+            location_id: self.location_id,
+            body_mass_kg: self.body_mass_kg,
+            stages: self.stages,
+            results,
+            notes: self.notes,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// The modality a test type implies, if it implies one.
+pub fn implied_modality(t: TestType) -> Option<Modality> {
+    match t {
+        TestType::Cooper12min => Some(Modality::Running),
+        TestType::Row2k => Some(Modality::Rowing),
+        TestType::LactateStep | TestType::Vo2maxRamp => None,
+    }
+}
+
+fn stage(v: &Value, prefix: &str, errors: &mut Vec<FieldError>) -> Option<Stage> {
+    let Some(obj) = v.as_object() else {
+        errors.push(FieldError { field: prefix.into(), message: "must be an object".into() });
+        return None;
+    };
+    let mut r = FieldReader::new(obj, prefix, "a stage", STAGE_FIELDS);
+    let number = r.required("number", parse::int(1, MAX_STAGES as i64));
+    let duration = r.required("durationS", parse::int(1, 7200));
+    let num = |r: &mut FieldReader, f: &str, min: f64, max: f64| r.optional(f, parse::number(min, max)).flatten();
+    let power_w = num(&mut r, "powerW", 0.0, 2500.0);
+    let speed_kmh = num(&mut r, "speedKmh", 0.0, 45.0);
+    let incline_pct = num(&mut r, "inclinePct", -10.0, 40.0);
+    let distance_m = num(&mut r, "distanceM", 0.0, 100_000.0);
+    let lactate_mmol = num(&mut r, "lactateMmol", 0.0, 30.0);
+    let vo2 = num(&mut r, "vo2MlKgMin", 5.0, 100.0);
+    let rer = num(&mut r, "rer", 0.5, 2.0);
+    let hr = r.optional("heartRateBpm", parse::int(30, 250)).flatten();
+    let rpe = r.optional("rpe", parse::int(6, 20)).flatten();
+    let ok = r.errors.is_empty();
+    errors.extend(r.errors);
+    ok.then(|| Stage {
+        number: number.unwrap_or(1) as u16,
+        duration_s: duration.unwrap_or(1) as u32,
+        power_w,
+        speed_kmh,
+        incline_pct,
+        distance_m,
+        heart_rate_bpm: hr.map(|h| h as u16),
+        lactate_mmol,
+        vo2_ml_kg_min: vo2,
+        rer,
+        rpe: rpe.map(|r| r as u8),
+    })
+}
+
+/// Validates a new test. `external_ref` allows `athleteExternalId` (bulk and imports) besides
+/// `athleteId`; exactly one of them names the athlete. Every problem is returned.
+pub fn validate_new(
+    body: &Map<String, Value>,
+    now: DateTime<Utc>,
+    external_ref: bool,
+) -> Result<TestInput, Vec<FieldError>> {
+    let known: Vec<&str> = FIELDS.iter().copied().filter(|f| external_ref || *f != "athleteExternalId").collect();
+    let mut r = FieldReader::new(body, "", "a test", &known);
+    let by_id = r.optional("athleteId", |v| {
+        v.as_str()
+            .and_then(|s| Id::parse_kind(IdKind::Athlete, s))
+            .ok_or_else(|| "must be an athlete id (`ath_…`)".to_owned())
+    });
+    let by_ext = if external_ref { r.optional("athleteExternalId", parse::text(100)) } else { None };
+    let athlete = match (by_id.flatten(), by_ext.flatten()) {
+        (Some(id), None) => Some(AthleteRef::Id(id)),
+        (None, Some(ext)) => Some(AthleteRef::External(ext)),
+        (Some(_), Some(_)) => {
+            r.fail("athleteExternalId", "name the athlete by `athleteId` or `athleteExternalId`, not both");
+            None
+        }
+        (None, None) => {
+            if r.errors.is_empty() || !(r.has("athleteId") || r.has("athleteExternalId")) {
+                let message = if external_ref { "is required (or `athleteExternalId`)" } else { "is required" };
+                r.fail("athleteId", message);
+            }
+            None
+        }
+    };
+    let types = TestType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ");
+    let test_type = r.required("testType", parse::one_of::<TestType>(&types));
+    let modality = r.optional("modality", parse::one_of::<Modality>("cycling, running, rowing")).flatten();
+    let modality = match (test_type, modality) {
+        (Some(t), m) => match (implied_modality(t), m) {
+            (Some(implied), Some(m)) if m != implied => {
+                r.fail("modality", format!("a {} test is {}", t.as_str(), encode_modality(implied)));
+                None
+            }
+            (Some(implied), _) => Some(implied),
+            (None, Some(m)) => Some(m),
+            (None, None) => {
+                r.fail("modality", format!("is required for a {} test: cycling, running or rowing", t.as_str()));
+                None
+            }
+        },
+        (None, _) => None,
+    };
+    let earliest = DateTime::from_timestamp(946_684_800, 0).unwrap_or(now); // 2000-01-01
+    let performed_at = r.required("performedAt", parse::timestamp(earliest, now + chrono::Duration::minutes(5)));
+    let location_id = r
+        .optional("locationId", |v| {
+            v.as_str()
+                .and_then(|s| Id::parse_kind(IdKind::Location, s))
+                .ok_or_else(|| "must be a location id (`loc_…`)".to_owned())
+        })
+        .flatten();
+    let body_mass_kg = r.optional("bodyMassKg", parse::number(20.0, 300.0)).flatten();
+    let notes = r.optional("notes", parse::text(1000)).flatten();
+    let mut nested = Vec::new();
+    let stages = r.required("stages", parse::array(MAX_STAGES)).map(|list| {
+        if list.is_empty() {
+            nested.push(FieldError { field: "/stages".into(), message: "needs at least one stage".into() });
+        }
+        let stages: Vec<Option<Stage>> =
+            list.iter().enumerate().map(|(i, v)| stage(v, &format!("/stages/{i}"), &mut nested)).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, s) in stages.iter().enumerate() {
+            if let Some(s) = s
+                && !seen.insert(s.number)
+            {
+                nested.push(FieldError {
+                    field: format!("/stages/{i}/number"),
+                    message: format!("stage {} is listed twice", s.number),
+                });
+            }
+        }
+        stages.into_iter().flatten().collect::<Vec<_>>()
+    });
+    if let (Some(t), Some(stages)) = (test_type, stages.as_ref().filter(|s| !s.is_empty())) {
+        let has = |f: fn(&Stage) -> bool| stages.iter().any(f);
+        match t {
+            TestType::Cooper12min if !has(|s| s.distance_m.is_some()) => nested.push(FieldError {
+                field: "/stages".into(),
+                message: "a Cooper test needs the distance run (`distanceM`)".into(),
+            }),
+            TestType::Row2k if !has(|s| s.distance_m.is_some()) => nested.push(FieldError {
+                field: "/stages".into(),
+                message: "a 2k row needs `distanceM` (and the time as `durationS`)".into(),
+            }),
+            _ => {}
+        }
+    }
+    let mut errors = r.errors;
+    errors.extend(nested);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    match (athlete, test_type, modality, performed_at, stages) {
+        (Some(athlete), Some(test_type), Some(modality), Some(performed_at), Some(mut stages)) => {
+            stages.sort_by_key(|s| s.number);
+            Ok(TestInput { athlete, test_type, modality, performed_at, location_id, body_mass_kg, stages, notes })
+        }
+        _ => Err(vec![FieldError { field: "".into(), message: "is not a valid test".into() }]),
+    }
+}
+
+fn encode_modality(m: Modality) -> &'static str {
+    match m {
+        Modality::Cycling => "cycling",
+        Modality::Running => "running",
+        Modality::Rowing => "rowing",
+    }
 }
 
 #[cfg(test)]

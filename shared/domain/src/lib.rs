@@ -4,6 +4,7 @@
 pub mod api_key;
 pub mod athlete;
 pub mod audit;
+pub mod bulk;
 pub mod business;
 pub mod check_in;
 pub mod equipment;

@@ -233,7 +233,7 @@ fn equipment(v: &Value, prefix: &str, errors: &mut Vec<FieldError>) -> Option<Ve
                 return Err("may hold at most 20 heights".to_owned());
             }
             a.iter()
-                .map(|h| h.as_u64().filter(|h| (10..=150).contains(h)).map(|h| h as u32))
+                .map(|h| parse::int(10, 150)(h).ok().map(|h| h as u32))
                 .collect::<Option<Vec<u32>>>()
                 .ok_or("every height must be a whole number of cm from 10 to 150".to_owned())
         });
@@ -339,6 +339,20 @@ mod tests {
         ] {
             assert!(fields.contains(&f), "{f} missing from {fields:?}");
         }
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_point_and_lists_keep_their_documented_limits() {
+        let mut l = loc();
+        let body = json!({"name": "Centro", "timezone": "Europe/Madrid",
+            "equipment": [{"type": "box", "count": 4.0, "heightsCm": [60.0, 50]}]});
+        assert!(apply_fields(body.as_object().unwrap(), &mut l, true).is_empty());
+        assert_eq!(l.equipment[0].heights_cm, vec![50, 60]);
+        let body = json!({"equipment": [{"type": "box", "count": 4, "heightsCm": vec![50; 21]},
+            {"type": "plates", "count": 4, "weightsKg": vec![5; 101]}]});
+        let errors = apply_fields(body.as_object().unwrap(), &mut l, false);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["/equipment/0/heightsCm", "/equipment/1/weightsKg"]);
     }
 
     #[test]

@@ -18,7 +18,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if !json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| ApiError::PayloadTooLarge)?;
+        let limit = crate::body_limit(req.uri().path());
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| ApiError::PayloadTooLarge(limit))?;
         let body = if bytes.is_empty() { &b"{}"[..] } else { &bytes[..] };
         serde_json::from_slice(body).map(JsonBody).map_err(|e| ApiError::BadBody(e.to_string()))
     }

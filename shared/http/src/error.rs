@@ -34,8 +34,12 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("the request body must be JSON")]
     UnsupportedMediaType,
+    /// The body is over the limit of its path (the bytes allowed).
     #[error("the request body is too large")]
-    PayloadTooLarge,
+    PayloadTooLarge(usize),
+    /// Too much in one request (413), saying what the limit is and what to do instead.
+    #[error("{0}")]
+    TooMuch(String),
     /// The body is not the JSON this endpoint takes.
     #[error("malformed body: {0}")]
     BadBody(String),
@@ -139,11 +143,12 @@ impl IntoResponse for ApiError {
                 "send the body as JSON with `Content-Type: application/json`".into(),
                 vec![],
             ),
-            ApiError::PayloadTooLarge => problem_response(
+            ApiError::PayloadTooLarge(limit) => problem_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request bodies are limited to {} bytes", crate::MAX_BODY_BYTES),
+                format!("request bodies are limited to {limit} bytes"),
                 vec![],
             ),
+            ApiError::TooMuch(detail) => problem_response(StatusCode::PAYLOAD_TOO_LARGE, detail, vec![]),
             ApiError::BadBody(detail) => problem_response(
                 StatusCode::BAD_REQUEST,
                 format!("the body is not valid for this endpoint: {detail}"),

@@ -6,9 +6,9 @@
 //! 409. The claim is a conditional write in the table, so this holds across Lambda instances.
 //! Server errors (5xx) are not kept: the client may retry them with the same key.
 
+use crate::ApiContext;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::{ApiContext, MAX_BODY_BYTES};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -58,8 +58,9 @@ pub async fn idempotency(State(state): State<ApiContext>, req: Request, next: Ne
     };
     let Some(principal) = req.extensions().get::<Principal>().cloned() else { return next.run(req).await };
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        return ApiError::PayloadTooLarge.into_response();
+    let limit = crate::body_limit(parts.uri.path());
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return ApiError::PayloadTooLarge(limit).into_response();
     };
     let mut hasher = Sha256::new();
     hasher.update(parts.method.as_str());

@@ -108,6 +108,15 @@ pub const DEFAULT_AUDIT_RETENTION_DAYS: i64 = 90;
 /// The version prefix of the External API.
 pub const API_PREFIX: &str = "/api/external/v1";
 
-/// The largest request body accepted (413 above it). API Gateway and Lambda allow 6 MB; no
-/// endpoint of this API needs more than this.
+/// The largest request body accepted (413 above it), but on the bulk endpoints. API Gateway and
+/// Lambda allow 6 MB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The largest body of a bulk request (`…/bulk`, up to 1,000 rows): 5 MB, inside Lambda's 6 MB
+/// payload with room for the event around it.
+pub const MAX_BULK_BODY_BYTES: usize = 5 * 1024 * 1024;
+
+/// The body limit of a path.
+pub fn body_limit(path: &str) -> usize {
+    if path.ends_with("/bulk") { MAX_BULK_BODY_BYTES } else { MAX_BODY_BYTES }
+}

@@ -1,8 +1,8 @@
 //! The outer layers of every router: a request id and span per request, the body-size limit,
 //! and the guarantee that every error leaves as problem+json carrying the request id.
 
-use crate::MAX_BODY_BYTES;
 use crate::error::{PROBLEM_JSON, problem_response};
+use crate::{MAX_BODY_BYTES, body_limit};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -38,10 +38,11 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
 async fn limit_body(req: Request, next: Next) -> Response {
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    let limit = body_limit(req.uri().path());
+    if declared.is_some_and(|n| n > limit as u64) {
         return problem_response(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+            format!("request bodies are limited to {limit} bytes"),
             vec![],
         );
     }
@@ -96,7 +97,7 @@ async fn as_problem(resp: Response, request_id: &RequestId, method: &Method, pat
                 }
             }
             StatusCode::PAYLOAD_TOO_LARGE => {
-                format!("request bodies are limited to {MAX_BODY_BYTES} bytes")
+                format!("request bodies are limited to {} bytes", body_limit(path))
             }
             _ => String::from_utf8_lossy(&bytes).trim().chars().take(500).collect(),
         };

@@ -115,6 +115,11 @@ pub fn test_by_time(scope: &TenantScope, at: DateTime<Utc>, id: &Id) -> Key {
 pub fn test_of_athlete(scope: &TenantScope, athlete_id: &Id, at: DateTime<Utc>, id: &Id) -> Key {
     Key::new(tests_of_athlete_partition(scope, athlete_id), time_sk(at, id))
 }
+/// Uniqueness guard: one test per (athlete, type, performed time) in a business, so a test sent
+/// twice (a retried import, the same file again) is recorded once.
+pub fn test_guard(scope: &TenantScope, athlete_id: &Id, test_type: &str, at: DateTime<Utc>) -> Key {
+    Key::new(format!("{}#TEST#NATURAL", biz(scope)), format!("{athlete_id}#{test_type}#{}", ts(at)))
+}
 /// `<timestamp>#<id>`: the sort key of every time-ordered listing (tests, referrals, deliveries,
 /// the outbox, athletes by update).
 pub fn time_sk(at: DateTime<Utc>, id: &Id) -> String {

@@ -94,6 +94,11 @@ async fn sample_events_get_the_expected_responses() {
         ("exercises-list", 200, "application/json"),
         ("exercises-get", 200, "application/json"),
         ("injury-rules", 200, "application/json"),
+        ("tests-create", 201, "application/json"),
+        ("athletes-bulk", 200, "application/json"),
+        ("tests-bulk", 200, "application/json"),
+        ("export-athletes", 200, "text/csv"),
+        ("export-tests", 200, "application/json"),
     ];
     let events_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
     let listed = std::fs::read_dir(events_dir)
@@ -188,6 +193,7 @@ fn function_for(app: &TestApp, route_key: &str) -> axum::Router {
         Some("MembersApi") => iron_members_api::routes(g.api.clone()),
         Some("LocationsApi") => iron_locations_api::routes(g.api.clone()),
         Some("CheckinApi") => iron_checkin_api::routes(g.api.clone()),
+        Some("BulkApi") => iron_bulk_api::routes(g.api.clone()),
         other => panic!("template.yaml routes {route_key} to {other:?}, which no test here builds"),
     };
     iron_http::into_app(routes)

@@ -5,6 +5,7 @@
 
 mod athlete_writes;
 mod athletes;
+mod bulk;
 mod check_in;
 mod cost;
 mod deliveries;

@@ -103,6 +103,50 @@ pub async fn of_location(
 /// The longest visit occupancy counts (a check-in's expected stay is capped at this).
 pub const MAX_VISIT_HOURS: i64 = 8;
 
+/// What occupancy needs of a check-in: decoded without its workout of the day (most of the
+/// item's bytes), which serde skips without building it.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Presence {
+    athlete_id: Id,
+    checked_in_at: DateTime<Utc>,
+    expected_until: DateTime<Utc>,
+    access: Granted,
+}
+
+#[derive(serde::Deserialize)]
+struct Granted {
+    granted: bool,
+}
+
+/// How many members other than `except` are in at `at` (the door's capacity check): the same
+/// rule as [`present`], reading only the fields it needs.
+pub async fn present_count(db: TenantDb<'_>, location_id: &Id, at: DateTime<Utc>, except: &Id) -> RepoResult<usize> {
+    let (store, scope) = (db.store(), db.scope());
+    let (lo, hi) = keys::time_bounds(Some(at - Duration::hours(MAX_VISIT_HOURS)), Some(at));
+    let mut inside: std::collections::HashSet<Id> = std::collections::HashSet::new();
+    let mut cursor = None;
+    loop {
+        let query = Query::new(Index::Gsi2, keys::check_ins_of_location_partition(scope, location_id))
+            .sk(SkCondition::Between(lo.clone(), hi.clone()))
+            .limit(500)
+            .after(cursor);
+        let page = store.query_json(query).await?;
+        for json in &page.items {
+            let p: Presence = decode_json(json)?;
+            if p.access.granted && p.checked_in_at <= at && at < p.expected_until {
+                inside.insert(p.athlete_id);
+            }
+        }
+        match page.next {
+            Some(c) if inside.len() < 20_000 => cursor = Some(c),
+            _ => break,
+        }
+    }
+    inside.remove(except);
+    Ok(inside.len())
+}
+
 /// Who is in at `at`: granted check-ins of the last [`MAX_VISIT_HOURS`] whose stay has not ended.
 pub async fn present(db: TenantDb<'_>, location_id: &Id, at: DateTime<Utc>) -> RepoResult<Vec<CheckIn>> {
     let mut out = Vec::new();

@@ -6,7 +6,7 @@ use crate::keys;
 use crate::table::{Condition, StoreError, TxOp};
 use crate::tenant::{TenantDb, TenantScope};
 use chrono::NaiveDate;
-use iron_domain::{FitnessTest, Id, TestType};
+use iron_domain::{Event, FitnessTest, Id, TestType};
 use serde_json::Value;
 
 fn test_item(scope: &TenantScope, t: &FitnessTest) -> Item {
@@ -15,23 +15,53 @@ fn test_item(scope: &TenantScope, t: &FitnessTest) -> Item {
     keys::with_gsi2(item, keys::test_of_athlete(scope, &t.athlete_id, t.performed_at, &t.id))
 }
 
-/// The writes that record a test: the athlete must exist in this business.
+/// The guard that makes (athlete, type, performed time) unique.
+pub fn guard_key(scope: &TenantScope, t: &FitnessTest) -> crate::Key {
+    keys::test_guard(scope, &t.athlete_id, t.test_type.as_str(), t.performed_at)
+}
+
+/// The writes that record a test: the athlete must exist in this business (operation 0), and no
+/// test of that athlete, type and time may be recorded (operation 2, the natural-key guard).
 pub fn create_ops(scope: &TenantScope, t: &FitnessTest) -> Vec<TxOp> {
     vec![
         TxOp::Check { key: keys::athlete(scope, &t.athlete_id), condition: Condition::Exists },
         TxOp::Put { item: test_item(scope, t), condition: Condition::NotExists },
+        TxOp::Put {
+            item: keys::item_of("guard", serde_json::json!({ "testId": t.id }), guard_key(scope, t)),
+            condition: Condition::NotExists,
+        },
     ]
 }
 
-pub async fn create(db: TenantDb<'_>, t: &FitnessTest) -> RepoResult<()> {
+/// Records the test with its events (the outbox). `NotFound` when the athlete isn't this
+/// business's; a `Conflict` on `performedAt` when the same test is already recorded, or on
+/// `locationId` when that location doesn't exist.
+pub async fn create(db: TenantDb<'_>, t: &FitnessTest, events: &[Event]) -> RepoResult<()> {
     let (store, scope) = (db.store(), db.scope());
-    store.transact(create_ops(scope, t)).await.map_err(|e| match e {
+    let mut ops = create_ops(scope, t);
+    if let Some(loc) = &t.location_id {
+        ops.push(TxOp::Check { key: keys::location(scope, loc), condition: Condition::Exists });
+    }
+    ops.extend(events.iter().map(|e| super::events::outbox_op(scope, e)));
+    store.transact(ops).await.map_err(|e| match e {
         StoreError::TransactionCanceled { failed } if failed.contains(&0) => RepoError::NotFound,
         StoreError::TransactionCanceled { failed } if failed.contains(&1) => {
             RepoError::Conflict { field: "id".into(), message: "a test with this id exists".into() }
         }
+        StoreError::TransactionCanceled { failed } if failed.contains(&2) => RepoError::Conflict {
+            field: "performedAt".into(),
+            message: "this athlete already has a test of this type at this time".into(),
+        },
+        StoreError::TransactionCanceled { failed } if failed.contains(&3) && t.location_id.is_some() => {
+            RepoError::Conflict { field: "locationId".into(), message: "no such location in this business".into() }
+        }
         other => other.into(),
     })
+}
+
+/// Whether the same test (athlete, type, performed time) is already recorded.
+pub async fn exists(db: TenantDb<'_>, t: &FitnessTest) -> RepoResult<bool> {
+    Ok(db.store().get(&guard_key(db.scope(), t)).await?.is_some())
 }
 
 pub async fn get(db: TenantDb<'_>, id: &Id) -> RepoResult<FitnessTest> {

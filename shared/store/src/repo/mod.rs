@@ -3,6 +3,7 @@
 
 pub mod athletes;
 pub mod audit;
+pub mod bulk;
 pub mod check_ins;
 pub mod deliveries;
 pub mod events;

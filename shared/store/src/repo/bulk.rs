@@ -1,0 +1,308 @@
+//! Bulk writes (the bulk endpoints, import jobs): many rows committed in few transactions, each
+//! row all-or-nothing, a refused row never blocking the others.
+//!
+//! A group of rows is one transaction (at most [`MAX_TRANSACTION_OPS`] operations, the caller's
+//! `tail` included: an import job's checkpoint rides in the same transaction, so a group and the
+//! progress that records it commit together or not at all). When the store cancels it because
+//! some rows' conditions failed (an email taken meanwhile, a location deleted), those rows are
+//! refused with the reason and the transaction is retried without them.
+
+use super::{RepoError, RepoResult, encode};
+use crate::item::Item;
+use crate::keys;
+use crate::table::{Condition, MAX_TRANSACTION_OPS, StoreError, TxOp};
+use crate::tenant::{TenantDb, TenantScope};
+use iron_domain::bulk::{RowError, RowErrorCode};
+use iron_domain::search::fold;
+use iron_domain::{Athlete, AthleteSource, Event, FitnessTest, Id};
+use serde_json::{Value, json};
+
+/// One row's records.
+#[derive(Debug, Clone)]
+pub enum Write {
+    CreateAthlete { athlete: Athlete, event: Event },
+    UpdateAthlete { before: Athlete, after: Athlete },
+    CreateTest { test: FitnessTest, event: Event },
+}
+
+/// A row's write and where the row is (its index in the request or file).
+#[derive(Debug, Clone)]
+pub struct RowWrite {
+    pub index: usize,
+    pub write: Write,
+}
+
+/// What each operation of a row's write asserts, to say why a cancelled one failed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Check {
+    /// The record itself (absent on create; unchanged on update).
+    Record,
+    Email,
+    ExternalId,
+    Location,
+    Athlete,
+    SameTest,
+    /// Never fails (a guard delete, the outbox).
+    Nothing,
+}
+
+fn source_name(source: AthleteSource) -> String {
+    encode(&source).as_str().unwrap_or("api").to_owned()
+}
+
+/// A uniqueness guard, marked with the import that wrote it (so a later chunk of the same file
+/// can tell "earlier in this file" from "already stored").
+fn guard(key: crate::Key, athlete_id: &Id, import: Option<&str>) -> Item {
+    let mut body = json!({ "athleteId": athlete_id });
+    if let Some(import) = import {
+        body["importId"] = Value::String(import.to_owned());
+    }
+    keys::item_of("guard", body, key)
+}
+
+impl RowWrite {
+    fn ops(&self, scope: &TenantScope, import: Option<&str>) -> Vec<(TxOp, Check)> {
+        let mut ops = Vec::new();
+        match &self.write {
+            Write::CreateAthlete { athlete: a, event } => {
+                // The record, then its guards, as `athletes::create_ops` writes them.
+                for (op, check) in
+                    super::athletes::create_ops(scope, a).into_iter().zip([Check::Record].into_iter().chain(
+                        a.email.iter().map(|_| Check::Email).chain(a.external_id.iter().map(|_| Check::ExternalId)),
+                    ))
+                {
+                    let op = match (op, check) {
+                        (TxOp::Put { item, condition }, Check::Email | Check::ExternalId) => {
+                            let key = crate::Key::of(&item).unwrap_or_else(|| keys::athlete(scope, &a.id));
+                            TxOp::Put { item: guard(key, &a.id, import), condition }
+                        }
+                        (op, _) => op,
+                    };
+                    ops.push((op, check));
+                }
+                if let Some(loc) = &a.location_id {
+                    ops.push((
+                        TxOp::Check { key: keys::location(scope, loc), condition: Condition::Exists },
+                        Check::Location,
+                    ));
+                }
+                ops.push((super::events::outbox_op(scope, event), Check::Nothing));
+            }
+            Write::UpdateAthlete { before, after } => {
+                let mut item = keys::item_of("athlete", encode(after), keys::athlete(scope, &after.id));
+                item.insert("searchText".into(), Value::String(after.search_text()));
+                item = keys::with_gsi1(item, keys::athlete_by_updated(scope, after.updated_at, &after.id));
+                if let Some(loc) = &after.location_id {
+                    item = keys::with_gsi2(item, keys::athlete_by_location(scope, loc, &after.id));
+                }
+                ops.push((
+                    TxOp::Put {
+                        item,
+                        condition: Condition::AttrEquals("updatedAt".into(), encode(&before.updated_at)),
+                    },
+                    Check::Record,
+                ));
+                // Guards: moved when the value changes, rewritten (marked with this import) when not.
+                let (old_email, new_email) = (before.email.as_deref().map(fold), after.email.as_deref().map(fold));
+                if let Some(old) = old_email.as_ref().filter(|o| Some(*o) != new_email.as_ref()) {
+                    ops.push((
+                        TxOp::Delete { key: keys::athlete_email_guard(scope, old), condition: Condition::None },
+                        Check::Nothing,
+                    ));
+                }
+                if let Some(new) = &new_email {
+                    let condition = if old_email.as_ref() == Some(new) {
+                        Condition::AttrEquals("athleteId".into(), Value::String(after.id.to_string()))
+                    } else {
+                        Condition::NotExists
+                    };
+                    let item = guard(keys::athlete_email_guard(scope, new), &after.id, import);
+                    ops.push((TxOp::Put { item, condition }, Check::Email));
+                }
+                let (old_src, new_src) = (source_name(before.source), source_name(after.source));
+                if let Some(old) = before.external_id.as_ref().filter(|o| Some(*o) != after.external_id.as_ref()) {
+                    let key = keys::athlete_external_guard(scope, &old_src, old);
+                    ops.push((TxOp::Delete { key, condition: Condition::None }, Check::Nothing));
+                }
+                if let Some(new) = &after.external_id {
+                    let condition = if before.external_id.as_ref() == Some(new) {
+                        Condition::AttrEquals("athleteId".into(), Value::String(after.id.to_string()))
+                    } else {
+                        Condition::NotExists
+                    };
+                    let item = guard(keys::athlete_external_guard(scope, &new_src, new), &after.id, import);
+                    ops.push((TxOp::Put { item, condition }, Check::ExternalId));
+                }
+                if let Some(loc) = after.location_id.as_ref().filter(|l| Some(*l) != before.location_id.as_ref()) {
+                    ops.push((
+                        TxOp::Check { key: keys::location(scope, loc), condition: Condition::Exists },
+                        Check::Location,
+                    ));
+                }
+            }
+            Write::CreateTest { test, event } => {
+                let checks = [Check::Athlete, Check::Record, Check::SameTest];
+                ops.extend(super::fitness_tests::create_ops(scope, test).into_iter().zip(checks));
+                if let Some(loc) = &test.location_id {
+                    ops.push((
+                        TxOp::Check { key: keys::location(scope, loc), condition: Condition::Exists },
+                        Check::Location,
+                    ));
+                }
+                ops.push((super::events::outbox_op(scope, event), Check::Nothing));
+            }
+        }
+        ops
+    }
+
+    /// How many operations this row takes in a transaction.
+    pub fn op_count(&self, scope: &TenantScope) -> usize {
+        self.ops(scope, None).len()
+    }
+
+    fn refusal(&self, check: Check) -> RowError {
+        let (field, code, message) = match (check, &self.write) {
+            (Check::Email, _) => ("/email", RowErrorCode::Duplicate, "another athlete of this business has this email"),
+            (Check::ExternalId, _) => {
+                ("/externalId", RowErrorCode::Duplicate, "another athlete of this business has this external id")
+            }
+            (Check::Location, _) => ("/locationId", RowErrorCode::NotFound, "no such location in this business"),
+            (Check::Athlete, _) => ("/athleteId", RowErrorCode::NotFound, "no such athlete in this business"),
+            (Check::SameTest, _) => {
+                ("/performedAt", RowErrorCode::Duplicate, "this athlete already has a test of this type at this time")
+            }
+            (Check::Record, Write::UpdateAthlete { .. }) => {
+                ("", RowErrorCode::Conflict, "the athlete changed while this row was written; send the row again")
+            }
+            (Check::Record | Check::Nothing, _) => (
+                "",
+                RowErrorCode::Conflict,
+                "the record was written at the same time by another request; send the row again",
+            ),
+        };
+        RowError::new(self.index, field, code, message)
+    }
+}
+
+/// Splits rows into groups that each fit one transaction beside `reserve` operations of the
+/// caller's own (an import's checkpoint).
+pub fn groups(scope: &TenantScope, rows: Vec<RowWrite>, reserve: usize) -> Vec<Vec<RowWrite>> {
+    let budget = MAX_TRANSACTION_OPS - reserve;
+    let mut out: Vec<Vec<RowWrite>> = Vec::new();
+    let mut used = budget;
+    for row in rows {
+        let n = row.op_count(scope);
+        if used + n > budget {
+            out.push(Vec::new());
+            used = 0;
+        }
+        used += n;
+        if let Some(group) = out.last_mut() {
+            group.push(row);
+        }
+    }
+    out
+}
+
+/// What became of a group: the rows written, and the rows refused with why.
+#[derive(Debug, Default)]
+pub struct GroupResult {
+    pub written: Vec<RowWrite>,
+    pub refused: Vec<RowError>,
+}
+
+/// Commits one group (it must fit: see [`groups`]) as one transaction with the ops `tail` gives
+/// for the outcome so far. Rows whose conditions fail are refused and the rest retried; a
+/// transaction conflict is retried with backoff. `Err(Conflict)` on field `tail` when the tail's
+/// own condition failed (another worker moved the checkpoint): nothing was written.
+pub async fn commit_group(
+    db: TenantDb<'_>,
+    mut rows: Vec<RowWrite>,
+    import: Option<&str>,
+    tail: &(dyn Fn(&GroupResult) -> Vec<TxOp> + Send + Sync),
+) -> RepoResult<GroupResult> {
+    let (store, scope) = (db.store(), db.scope());
+    let mut refused: Vec<RowError> = Vec::new();
+    let mut conflicts = 0u32;
+    loop {
+        let mut ops = Vec::new();
+        let mut owner: Vec<(usize, Check)> = Vec::new();
+        for (r, row) in rows.iter().enumerate() {
+            for (op, check) in row.ops(scope, import) {
+                ops.push(op);
+                owner.push((r, check));
+            }
+        }
+        let result = GroupResult { written: rows.clone(), refused: refused.clone() };
+        let tail_ops = tail(&result);
+        let tail_start = ops.len();
+        ops.extend(tail_ops);
+        if ops.is_empty() {
+            return Ok(result);
+        }
+        match store.transact(ops).await {
+            Ok(()) => return Ok(result),
+            Err(StoreError::TransactionCanceled { failed }) if !failed.is_empty() => {
+                if failed.iter().any(|i| *i >= tail_start) {
+                    return Err(RepoError::Conflict { field: "tail".into(), message: "the checkpoint moved".into() });
+                }
+                let mut bad: Vec<(usize, Check)> = failed.iter().filter_map(|i| owner.get(*i).copied()).collect();
+                bad.sort_by_key(|(r, _)| *r);
+                bad.dedup_by_key(|(r, _)| *r);
+                for (r, check) in bad.iter().rev() {
+                    let row = rows.remove(*r);
+                    refused.push(row.refusal(*check));
+                }
+                refused.sort_by_key(|e| e.index);
+            }
+            Err(StoreError::TransactionCanceled { .. } | StoreError::Throttled) if conflicts < 6 => {
+                conflicts += 1;
+                let jitter = u64::from(rand_jitter());
+                tokio::time::sleep(std::time::Duration::from_millis((20u64 << conflicts) + jitter)).await;
+            }
+            Err(StoreError::TransactionCanceled { .. }) => {
+                refused.extend(rows.drain(..).map(|row| row.refusal(Check::Nothing)));
+                refused.sort_by_key(|e| e.index);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// 0–49 ms, from the clock's low bits: enough to spread retries; no RNG dependency.
+fn rand_jitter() -> u8 {
+    (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0) % 50)
+        as u8
+}
+
+/// Who holds a uniqueness guard: the athlete, and the import that last wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuardOwner {
+    pub athlete_id: Id,
+    pub import_id: Option<String>,
+}
+
+fn owner_of(item: Option<Item>) -> Option<GuardOwner> {
+    let item = item?;
+    let athlete_id = item.get("athleteId").and_then(Value::as_str).and_then(Id::parse)?;
+    let import_id = item.get("importId").and_then(Value::as_str).map(str::to_owned);
+    Some(GuardOwner { athlete_id, import_id })
+}
+
+/// The athlete whose email folds to `email` (the guard's key), if one.
+pub async fn email_owner(db: TenantDb<'_>, email: &str) -> RepoResult<Option<GuardOwner>> {
+    Ok(owner_of(db.store().get(&keys::athlete_email_guard(db.scope(), &fold(email))).await?))
+}
+
+/// The athlete with this external id from any source, if one.
+pub async fn external_owner(db: TenantDb<'_>, external_id: &str) -> RepoResult<Option<GuardOwner>> {
+    let sources =
+        [AthleteSource::Import, AthleteSource::Api, AthleteSource::Wodify, AthleteSource::Manual, AthleteSource::Demo];
+    for source in sources {
+        let key = keys::athlete_external_guard(db.scope(), &source_name(source), external_id);
+        if let Some(owner) = owner_of(db.store().get(&key).await?) {
+            return Ok(Some(owner));
+        }
+    }
+    Ok(None)
+}
