@@ -214,7 +214,7 @@ pub async fn seed(
                 readiness_score: None,
                 wod: None,
             };
-            ops.push(check_ins::record_op(scope, &check_in));
+            ops.extend(check_ins::record_ops(scope, &check_in));
             summary.check_ins += 1;
             let workout_type = if rng.random_bool(0.7) { favourite } else { WorkoutType::Conditioning };
             let movements = movements_for(rng, workout_type);

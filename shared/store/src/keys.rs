@@ -176,6 +176,11 @@ pub fn injury(scope: &TenantScope, athlete_id: &Id, id: &Id) -> Key {
 pub fn check_in(scope: &TenantScope, id: &Id) -> Key {
     Key::new(format!("{}#CHECKIN", biz(scope)), id.as_str())
 }
+/// A check-in's entry in its location's listing (the check-in without its workout; it carries
+/// the GSI2 keys).
+pub fn check_in_location_entry(scope: &TenantScope, id: &Id) -> Key {
+    Key::new(format!("{}#CHECKIN#LOC", biz(scope)), id.as_str())
+}
 /// GSI1: one member's check-ins by time.
 pub fn check_ins_of_athlete_partition(scope: &TenantScope, athlete_id: &Id) -> String {
     format!("{}#ATHLETE#{athlete_id}#CHECKIN", biz(scope))

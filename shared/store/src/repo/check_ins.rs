@@ -1,5 +1,7 @@
 //! Check-ins, by member (GSI1) and by location (GSI2), and each member's latest one (a copy, so a
-//! repeated scan is answered in one read). Recording a check-in moves the latest pointer with a
+//! repeated scan is answered in one read). The location's listing is of small entries, the
+//! check-in without its workout of the day: the door reads every check-in of the last 8 hours at
+//! the location for its capacity check, and a workout is most of a check-in's bytes. Recording a check-in moves the latest pointer with a
 //! condition on the one it replaces: two scans at once record one check-in.
 
 use super::{RepoError, RepoResult, decode_json, encode};
@@ -28,7 +30,8 @@ pub async fn create(db: TenantDb<'_>, c: &CheckIn, previous: Option<&Id>, events
         Some(id) => Condition::AttrEquals("id".into(), serde_json::Value::String(id.to_string())),
         None => Condition::NotExists,
     };
-    let mut ops = vec![record_op(scope, c), latest_op(scope, c, condition)];
+    let [record, entry] = record_ops(scope, c);
+    let mut ops = vec![record, latest_op(scope, c, condition), entry];
     ops.extend(events.iter().map(|e| super::events::outbox_op(scope, e)));
     store.transact(ops).await.map_err(|e| match e {
         StoreError::TransactionCanceled { failed } if failed.contains(&1) => RepoError::Conflict {
@@ -39,16 +42,19 @@ pub async fn create(db: TenantDb<'_>, c: &CheckIn, previous: Option<&Id>, events
     })
 }
 
-/// The write that records a check-in in its listings.
-pub fn record_op(scope: &TenantScope, c: &CheckIn) -> TxOp {
-    let item = keys::with_gsi2(
-        keys::with_gsi1(
-            keys::item_of("checkIn", encode(c), keys::check_in(scope, &c.id)),
-            keys::check_in_of_athlete(scope, &c.athlete_id, c.checked_in_at, &c.id),
-        ),
+/// The writes that record a check-in in its listings: the check-in (with its workout, in the
+/// member's listing) and its entry in the location's listing (without it).
+pub fn record_ops(scope: &TenantScope, c: &CheckIn) -> [TxOp; 2] {
+    let item = keys::with_gsi1(
+        keys::item_of("checkIn", encode(c), keys::check_in(scope, &c.id)),
+        keys::check_in_of_athlete(scope, &c.athlete_id, c.checked_in_at, &c.id),
+    );
+    let light = CheckIn { wod: None, ..c.clone() };
+    let entry = keys::with_gsi2(
+        keys::item_of("checkInAtLocation", encode(&light), keys::check_in_location_entry(scope, &c.id)),
         keys::check_in_of_location(scope, &c.location_id, c.checked_in_at, &c.id),
     );
-    TxOp::Put { item, condition: Condition::NotExists }
+    [TxOp::Put { item, condition: Condition::NotExists }, TxOp::Put { item: entry, condition: Condition::NotExists }]
 }
 
 /// The write that makes `c` the member's latest check-in, if `condition` holds.
@@ -82,7 +88,8 @@ pub async fn of_athlete(
     super::decode_page(store.query_json(query).await?)
 }
 
-/// A location's check-ins in `from..=to`, oldest first (a day's door log).
+/// A location's check-ins in `from..=to`, oldest first (a day's door log), without their
+/// workouts of the day.
 pub async fn of_location(
     db: TenantDb<'_>,
     location_id: &Id,
