@@ -7,6 +7,7 @@
 
 pub mod export;
 pub mod plan;
+pub mod sheet;
 
 pub use plan::{Batch, BatchKeys, Options, Plan, RowKind, plan};
 
