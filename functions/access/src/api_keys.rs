@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use iron_domain::{FieldError, Id, IdKind, RateTier, Scope};
@@ -267,12 +267,9 @@ pub async fn create(
     let (expires_at, allowed_ips) = caller.bound_grant(input.expires_at, allowed_ips).map_err(ApiError::Forbidden)?;
     let new = NewKey { expires_at, allowed_ips, ..NewKey::new(&name, scopes, tier) };
     let (key, secret) = platform::mint_key(tenant.db(), new, now).await?;
-    let location = format!("{}/api-keys/{}", iron_http::API_PREFIX, key.id);
+    let location = format!("/api-keys/{}", key.id);
     let body = ApiKeyCreatedOut { key: ApiKeyOut::new(key, None, now), secret: secret.expose().to_owned() };
-    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
+    let mut resp = iron_http::created(&location, body);
     resp.extensions_mut().insert(RedactOnReplay(&["/secret"]));
     Ok(resp)
 }

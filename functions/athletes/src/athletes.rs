@@ -6,8 +6,7 @@
 use crate::tests::TestSummaryOut;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use iron_domain::athlete::apply_fields;
 use iron_domain::{Athlete, AthleteSource, AthleteStatus, Event, FieldError, Id, IdKind, Scope, Sex};
@@ -246,11 +245,7 @@ pub async fn create(
     let data = serde_json::to_value(&out).unwrap_or_default();
     let event = Event::new("member.created", tenant.business_id(), athlete.created_at, data);
     athletes::create(tenant.db(), &athlete, &[event]).await.map_err(repo_error)?;
-    let mut resp = (StatusCode::CREATED, Json(out)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("{}/athletes/{}", iron_http::API_PREFIX, athlete.id)) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(resp)
+    Ok(iron_http::created(&format!("/athletes/{}", athlete.id), out))
 }
 
 /// Update an athlete

@@ -4,8 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use iron_domain::fitness_test::DerivedResults;
 use iron_domain::fitness_test::{AthleteRef, validate_new};
@@ -266,9 +265,5 @@ pub async fn create(
         }
         other => other.into(),
     })?;
-    let mut resp = (StatusCode::CREATED, Json(out)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("{}/tests/{}", iron_http::API_PREFIX, test.id)) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(resp)
+    Ok(iron_http::created(&format!("/tests/{}", test.id), out))
 }

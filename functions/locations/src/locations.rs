@@ -3,8 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use iron_domain::equipment::EquipmentItem;
 use iron_domain::location::{OpeningHours, apply_fields};
@@ -162,11 +161,7 @@ pub async fn create(
         return Err(ApiError::Validation(errors));
     }
     locations::create(tenant.db(), &loc).await?;
-    let mut resp = (StatusCode::CREATED, Json(LocationOut::from(loc.clone()))).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("{}/locations/{}", iron_http::API_PREFIX, loc.id)) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(resp)
+    Ok(iron_http::created(&format!("/locations/{}", loc.id), LocationOut::from(loc)))
 }
 
 /// Update a location

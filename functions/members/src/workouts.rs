@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use iron_domain::exercise::{MuscleGroup, library};
@@ -234,13 +234,7 @@ pub async fn create(
     let event =
         Event::new("workout.completed", tenant.business_id(), now, serde_json::to_value(&out).unwrap_or_default());
     match workouts::create(tenant.db(), &workout, &[event]).await? {
-        Recorded::Created => {
-            let mut resp = (StatusCode::CREATED, Json(out)).into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("{}/members/{id}/workouts", iron_http::API_PREFIX)) {
-                resp.headers_mut().insert(axum::http::header::LOCATION, v);
-            }
-            Ok(resp)
-        }
+        Recorded::Created => Ok(iron_http::created(&format!("/members/{id}/workouts"), out)),
         Recorded::Existing(first) => Ok((StatusCode::OK, Json(WorkoutOut::from(*first))).into_response()),
     }
 }

@@ -5,7 +5,7 @@
 use crate::WebhooksState;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use iron_domain::event::is_known_type;
@@ -246,10 +246,7 @@ pub async fn create(
         other => other.into(),
     })?;
     let body = WebhookWithSecretOut { webhook: WebhookOut::from(&stored), secret: secret.expose() };
-    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("{}/webhooks/{}", iron_http::API_PREFIX, stored.webhook.id)) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
+    let mut resp = iron_http::created(&format!("/webhooks/{}", stored.webhook.id), body);
     resp.extensions_mut().insert(RedactOnReplay(&["/secret"]));
     Ok(resp)
 }

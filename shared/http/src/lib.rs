@@ -96,6 +96,16 @@ pub fn into_app(routes: OpenApiRouter) -> axum::Router {
     finish(routes.split_for_parts().0)
 }
 
+/// `201 Created`: the new resource as JSON, with its `Location` (`path` under [`API_PREFIX`]).
+pub fn created<T: serde::Serialize>(path: &str, body: T) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut resp = (axum::http::StatusCode::CREATED, axum::Json(body)).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{API_PREFIX}{path}")) {
+        resp.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    resp
+}
+
 /// An id from the path: one of `kind`, else the resource doesn't exist here (404 naming it).
 pub fn path_id(kind: iron_domain::IdKind, raw: &str, what: &str) -> Result<iron_domain::Id, ApiError> {
     iron_domain::Id::parse_kind(kind, raw)
