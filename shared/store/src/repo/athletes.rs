@@ -11,7 +11,7 @@ use iron_domain::search::fold;
 use iron_domain::{Athlete, AthleteSource, Event, Id};
 use serde_json::Value;
 
-fn athlete_item(scope: &TenantScope, a: &Athlete) -> Item {
+pub(super) fn athlete_item(scope: &TenantScope, a: &Athlete) -> Item {
     let mut item = keys::item_of("athlete", encode(a), keys::athlete(scope, &a.id));
     item.insert("searchText".into(), Value::String(a.search_text()));
     item = keys::with_gsi1(item, keys::athlete_by_updated(scope, a.updated_at, &a.id));
@@ -21,23 +21,39 @@ fn athlete_item(scope: &TenantScope, a: &Athlete) -> Item {
     item
 }
 
-fn guard_item(key: crate::Key, athlete_id: &Id) -> Item {
-    keys::item_of("guard", serde_json::json!({ "athleteId": athlete_id }), key)
+/// A uniqueness guard naming its athlete, and the bulk import that wrote it if one (so a later
+/// chunk of the same file can tell "earlier in this file" from "already stored").
+pub(super) fn guard_item(key: crate::Key, athlete_id: &Id, import: Option<&str>) -> Item {
+    let mut body = serde_json::json!({ "athleteId": athlete_id });
+    if let Some(import) = import {
+        body["importId"] = Value::String(import.to_owned());
+    }
+    keys::item_of("guard", body, key)
+}
+
+/// The wire name of a source, as the external-id guards are keyed.
+pub(super) fn source_name(source: AthleteSource) -> String {
+    encode(&source).as_str().unwrap_or("api").to_owned()
 }
 
 /// The writes that create an athlete: the record and its uniqueness guards.
 pub fn create_ops(scope: &TenantScope, a: &Athlete) -> Vec<TxOp> {
+    create_ops_marked(scope, a, None)
+}
+
+/// [`create_ops`] with the guards marked by the bulk import writing them: the record, then the
+/// email guard (if an email), then the external-id guard (if an external id), in that order.
+pub(super) fn create_ops_marked(scope: &TenantScope, a: &Athlete, import: Option<&str>) -> Vec<TxOp> {
     let mut ops = vec![TxOp::Put { item: athlete_item(scope, a), condition: Condition::NotExists }];
     if let Some(email) = &a.email {
         ops.push(TxOp::Put {
-            item: guard_item(keys::athlete_email_guard(scope, &fold(email)), &a.id),
+            item: guard_item(keys::athlete_email_guard(scope, &fold(email)), &a.id, import),
             condition: Condition::NotExists,
         });
     }
     if let Some(ext) = &a.external_id {
-        let source = encode(&a.source).as_str().unwrap_or("api").to_owned();
         ops.push(TxOp::Put {
-            item: guard_item(keys::athlete_external_guard(scope, &source, ext), &a.id),
+            item: guard_item(keys::athlete_external_guard(scope, &source_name(a.source), ext), &a.id, import),
             condition: Condition::NotExists,
         });
     }
@@ -96,13 +112,13 @@ pub async fn update(db: TenantDb<'_>, before: &Athlete, after: &Athlete) -> Repo
         }
         if let Some(new) = &new_email {
             ops.push(TxOp::Put {
-                item: guard_item(keys::athlete_email_guard(scope, new), &after.id),
+                item: guard_item(keys::athlete_email_guard(scope, new), &after.id, None),
                 condition: Condition::NotExists,
             });
             fields.push("email");
         }
     }
-    let source = encode(&after.source).as_str().unwrap_or("api").to_owned();
+    let source = source_name(after.source);
     if before.external_id != after.external_id {
         if let Some(old) = &before.external_id {
             ops.push(TxOp::Delete {
@@ -113,7 +129,7 @@ pub async fn update(db: TenantDb<'_>, before: &Athlete, after: &Athlete) -> Repo
         }
         if let Some(new) = &after.external_id {
             ops.push(TxOp::Put {
-                item: guard_item(keys::athlete_external_guard(scope, &source, new), &after.id),
+                item: guard_item(keys::athlete_external_guard(scope, &source, new), &after.id, None),
                 condition: Condition::NotExists,
             });
             fields.push("externalId");
@@ -134,23 +150,29 @@ pub async fn get(db: TenantDb<'_>, id: &Id) -> RepoResult<Athlete> {
     decode_json(&json)
 }
 
-/// The athlete the business knows by `external_id` (from any source), if one.
-pub async fn find_by_external_id(db: TenantDb<'_>, external_id: &str) -> RepoResult<Option<Athlete>> {
+/// The first external-id guard for `external_id` across the sources (api, import, wodify,
+/// manual, demo, in that order) that names an athlete: the guard and that athlete's id.
+pub(super) async fn external_guard(db: TenantDb<'_>, external_id: &str) -> RepoResult<Option<(Item, Id)>> {
     let (store, scope) = (db.store(), db.scope());
     let sources =
         [AthleteSource::Api, AthleteSource::Import, AthleteSource::Wodify, AthleteSource::Manual, AthleteSource::Demo];
     for source in sources {
-        let source = encode(&source).as_str().unwrap_or("api").to_owned();
-        if let Some(guard) = store.get(&keys::athlete_external_guard(scope, &source, external_id)).await? {
+        if let Some(guard) = store.get(&keys::athlete_external_guard(scope, &source_name(source), external_id)).await? {
             let Some(id) = guard.get("athleteId").and_then(|v| v.as_str()).and_then(Id::parse) else { continue };
-            return match get(db, &id).await {
-                Ok(a) => Ok(Some(a)),
-                Err(RepoError::NotFound) => Ok(None),
-                Err(e) => Err(e),
-            };
+            return Ok(Some((guard, id)));
         }
     }
     Ok(None)
+}
+
+/// The athlete the business knows by `external_id` (from any source), if one.
+pub async fn find_by_external_id(db: TenantDb<'_>, external_id: &str) -> RepoResult<Option<Athlete>> {
+    let Some((_, id)) = external_guard(db, external_id).await? else { return Ok(None) };
+    match get(db, &id).await {
+        Ok(a) => Ok(Some(a)),
+        Err(RepoError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Debug, Clone, Default)]

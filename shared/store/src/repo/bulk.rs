@@ -7,15 +7,15 @@
 //! some rows' conditions failed (an email taken meanwhile, a location deleted), those rows are
 //! refused with the reason and the transaction is retried without them.
 
-use super::{RepoError, RepoResult, encode};
+use super::{RepoError, RepoResult, athletes, encode};
 use crate::item::Item;
 use crate::keys;
 use crate::table::{Condition, MAX_TRANSACTION_OPS, StoreError, TxOp};
 use crate::tenant::{TenantDb, TenantScope};
 use iron_domain::bulk::{RowError, RowErrorCode};
 use iron_domain::search::fold;
-use iron_domain::{Athlete, AthleteSource, Event, FitnessTest, Id};
-use serde_json::{Value, json};
+use iron_domain::{Athlete, Event, FitnessTest, Id};
+use serde_json::Value;
 
 /// One row's records.
 #[derive(Debug, Clone)]
@@ -46,40 +46,17 @@ enum Check {
     Nothing,
 }
 
-fn source_name(source: AthleteSource) -> String {
-    encode(&source).as_str().unwrap_or("api").to_owned()
-}
-
-/// A uniqueness guard, marked with the import that wrote it (so a later chunk of the same file
-/// can tell "earlier in this file" from "already stored").
-fn guard(key: crate::Key, athlete_id: &Id, import: Option<&str>) -> Item {
-    let mut body = json!({ "athleteId": athlete_id });
-    if let Some(import) = import {
-        body["importId"] = Value::String(import.to_owned());
-    }
-    keys::item_of("guard", body, key)
-}
-
 impl RowWrite {
     fn ops(&self, scope: &TenantScope, import: Option<&str>) -> Vec<(TxOp, Check)> {
         let mut ops = Vec::new();
         match &self.write {
             Write::CreateAthlete { athlete: a, event } => {
-                // The record, then its guards, as `athletes::create_ops` writes them.
-                for (op, check) in
-                    super::athletes::create_ops(scope, a).into_iter().zip([Check::Record].into_iter().chain(
-                        a.email.iter().map(|_| Check::Email).chain(a.external_id.iter().map(|_| Check::ExternalId)),
-                    ))
-                {
-                    let op = match (op, check) {
-                        (TxOp::Put { item, condition }, Check::Email | Check::ExternalId) => {
-                            let key = crate::Key::of(&item).unwrap_or_else(|| keys::athlete(scope, &a.id));
-                            TxOp::Put { item: guard(key, &a.id, import), condition }
-                        }
-                        (op, _) => op,
-                    };
-                    ops.push((op, check));
-                }
+                // The record, then its guards (the order `create_ops_marked` writes them in).
+                let checks = [Check::Record]
+                    .into_iter()
+                    .chain(a.email.iter().map(|_| Check::Email))
+                    .chain(a.external_id.iter().map(|_| Check::ExternalId));
+                ops.extend(athletes::create_ops_marked(scope, a, import).into_iter().zip(checks));
                 if let Some(loc) = &a.location_id {
                     ops.push((
                         TxOp::Check { key: keys::location(scope, loc), condition: Condition::Exists },
@@ -89,12 +66,7 @@ impl RowWrite {
                 ops.push((super::events::outbox_op(scope, event), Check::Nothing));
             }
             Write::UpdateAthlete { before, after } => {
-                let mut item = keys::item_of("athlete", encode(after), keys::athlete(scope, &after.id));
-                item.insert("searchText".into(), Value::String(after.search_text()));
-                item = keys::with_gsi1(item, keys::athlete_by_updated(scope, after.updated_at, &after.id));
-                if let Some(loc) = &after.location_id {
-                    item = keys::with_gsi2(item, keys::athlete_by_location(scope, loc, &after.id));
-                }
+                let item = athletes::athlete_item(scope, after);
                 ops.push((
                     TxOp::Put {
                         item,
@@ -116,10 +88,10 @@ impl RowWrite {
                     } else {
                         Condition::NotExists
                     };
-                    let item = guard(keys::athlete_email_guard(scope, new), &after.id, import);
+                    let item = athletes::guard_item(keys::athlete_email_guard(scope, new), &after.id, import);
                     ops.push((TxOp::Put { item, condition }, Check::Email));
                 }
-                let (old_src, new_src) = (source_name(before.source), source_name(after.source));
+                let (old_src, new_src) = (athletes::source_name(before.source), athletes::source_name(after.source));
                 if let Some(old) = before.external_id.as_ref().filter(|o| Some(*o) != after.external_id.as_ref()) {
                     let key = keys::athlete_external_guard(scope, &old_src, old);
                     ops.push((TxOp::Delete { key, condition: Condition::None }, Check::Nothing));
@@ -130,7 +102,8 @@ impl RowWrite {
                     } else {
                         Condition::NotExists
                     };
-                    let item = guard(keys::athlete_external_guard(scope, &new_src, new), &after.id, import);
+                    let item =
+                        athletes::guard_item(keys::athlete_external_guard(scope, &new_src, new), &after.id, import);
                     ops.push((TxOp::Put { item, condition }, Check::ExternalId));
                 }
                 if let Some(loc) = after.location_id.as_ref().filter(|l| Some(*l) != before.location_id.as_ref()) {
@@ -294,15 +267,7 @@ pub async fn email_owner(db: TenantDb<'_>, email: &str) -> RepoResult<Option<Gua
     Ok(owner_of(db.store().get(&keys::athlete_email_guard(db.scope(), &fold(email))).await?))
 }
 
-/// The athlete with this external id from any source, if one.
+/// The athlete with this external id from any source, if one (the guard the door's lookup finds).
 pub async fn external_owner(db: TenantDb<'_>, external_id: &str) -> RepoResult<Option<GuardOwner>> {
-    let sources =
-        [AthleteSource::Import, AthleteSource::Api, AthleteSource::Wodify, AthleteSource::Manual, AthleteSource::Demo];
-    for source in sources {
-        let key = keys::athlete_external_guard(db.scope(), &source_name(source), external_id);
-        if let Some(owner) = owner_of(db.store().get(&key).await?) {
-            return Ok(Some(owner));
-        }
-    }
-    Ok(None)
+    Ok(owner_of(athletes::external_guard(db, external_id).await?.map(|(guard, _)| guard)))
 }

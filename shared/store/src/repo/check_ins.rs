@@ -78,14 +78,8 @@ pub async fn of_athlete(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> RepoResult<(Vec<CheckIn>, Option<Cursor>)> {
-    let (store, scope) = (db.store(), db.scope());
-    let (lo, hi) = keys::time_bounds(from, to);
-    let query = Query::new(Index::Gsi1, keys::check_ins_of_athlete_partition(scope, athlete_id))
-        .sk(SkCondition::Between(lo, hi))
-        .backward()
-        .limit(limit)
-        .after(cursor);
-    super::decode_page(store.query_json(query).await?)
+    let query = Query::new(Index::Gsi1, keys::check_ins_of_athlete_partition(db.scope(), athlete_id)).backward();
+    super::time_page(db, query, from, to, limit, cursor).await
 }
 
 /// A location's check-ins in `from..=to`, oldest first (a day's door log), without their
@@ -98,13 +92,8 @@ pub async fn of_location(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> RepoResult<(Vec<CheckIn>, Option<Cursor>)> {
-    let (store, scope) = (db.store(), db.scope());
-    let (lo, hi) = keys::time_bounds(from, to);
-    let query = Query::new(Index::Gsi2, keys::check_ins_of_location_partition(scope, location_id))
-        .sk(SkCondition::Between(lo, hi))
-        .limit(limit)
-        .after(cursor);
-    super::decode_page(store.query_json(query).await?)
+    let query = Query::new(Index::Gsi2, keys::check_ins_of_location_partition(db.scope(), location_id));
+    super::time_page(db, query, from, to, limit, cursor).await
 }
 
 /// The longest visit occupancy counts (a check-in's expected stay is capped at this).

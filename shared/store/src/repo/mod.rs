@@ -47,6 +47,21 @@ pub(crate) fn encode<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
+/// One page of `query`'s partition between two times (`from..=to`, either open) on sort keys
+/// that start with the time (`<time>#<id>`), decoded.
+pub(crate) async fn time_page<T: DeserializeOwned>(
+    db: crate::TenantDb<'_>,
+    query: crate::item::Query,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    limit: usize,
+    cursor: Option<crate::item::Cursor>,
+) -> RepoResult<(Vec<T>, Option<crate::item::Cursor>)> {
+    let (lo, hi) = crate::keys::time_bounds(from, to);
+    let query = query.sk(crate::item::SkCondition::Between(lo, hi)).limit(limit).after(cursor);
+    decode_page(db.store().query_json(query).await?)
+}
+
 /// Decodes a page of items' JSON text into entities, with the page's cursor.
 pub(crate) fn decode_page<T: DeserializeOwned>(
     page: crate::table::JsonPage,

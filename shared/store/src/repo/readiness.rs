@@ -1,7 +1,7 @@
 //! Readiness entries of a member, by time (health data).
 
 use super::{RepoError, RepoResult, encode};
-use crate::item::{Cursor, Index, Query, SkCondition};
+use crate::item::{Cursor, Index, Query};
 use crate::keys;
 use crate::table::{Condition, StoreError, TxOp};
 use crate::tenant::{TenantDb, TenantScope};
@@ -39,12 +39,6 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> RepoResult<(Vec<ReadinessEntry>, Option<Cursor>)> {
-    let (store, scope) = (db.store(), db.scope());
-    let (lo, hi) = keys::time_bounds(from, to);
-    let query = Query::new(Index::Table, keys::readiness_partition(scope, athlete_id))
-        .sk(SkCondition::Between(lo, hi))
-        .backward()
-        .limit(limit)
-        .after(cursor);
-    super::decode_page(store.query_json(query).await?)
+    let query = Query::new(Index::Table, keys::readiness_partition(db.scope(), athlete_id)).backward();
+    super::time_page(db, query, from, to, limit, cursor).await
 }

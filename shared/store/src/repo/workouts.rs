@@ -2,7 +2,7 @@
 //! guard item per (source, source id) makes the second post of the same record find the first.
 
 use super::{RepoError, RepoResult, decode_json, encode};
-use crate::item::{Cursor, Index, Query, SkCondition};
+use crate::item::{Cursor, Index, Query};
 use crate::keys;
 use crate::table::{Condition, StoreError, TxOp};
 use crate::tenant::{TenantDb, TenantScope};
@@ -75,14 +75,8 @@ pub async fn list(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> RepoResult<(Vec<Workout>, Option<Cursor>)> {
-    let (store, scope) = (db.store(), db.scope());
-    let (lo, hi) = keys::time_bounds(from, to);
-    let query = Query::new(Index::Gsi1, keys::workouts_of_athlete_partition(scope, athlete_id))
-        .sk(SkCondition::Between(lo, hi))
-        .backward()
-        .limit(limit)
-        .after(cursor);
-    super::decode_page(store.query_json(query).await?)
+    let query = Query::new(Index::Gsi1, keys::workouts_of_athlete_partition(db.scope(), athlete_id)).backward();
+    super::time_page(db, query, from, to, limit, cursor).await
 }
 
 /// Every workout of a member since `from` (the generator's history: at most a few hundred).
