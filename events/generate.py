@@ -31,7 +31,9 @@ def event(route_key, method, path, query="", key=KEY, proxy=None, body=None, ext
     }
     if key:
         headers["authorization"] = f"Bearer {key}"
-    if body is not None:
+    if isinstance(body, str):
+        headers["content-type"] = "text/csv"
+    elif body is not None:
         headers["content-type"] = "application/json"
     headers.update(extra_headers or {})
     e = {
@@ -60,7 +62,9 @@ def event(route_key, method, path, query="", key=KEY, proxy=None, body=None, ext
         e["pathParameters"] = proxy
     elif proxy is not None:
         e["pathParameters"] = {"proxy": proxy}
-    if body is not None:
+    if isinstance(body, str):
+        e["body"] = body
+    elif body is not None:
         e["body"] = json.dumps(body)
     return e
 
@@ -163,6 +167,12 @@ EVENTS = {
                                            "stages": [{"number": 1, "durationS": 445, "distanceM": 2000}]}]}),
     "export-athletes": api("GET", "/api/external/v1/export/athletes", "format=csv&fields=externalId,firstName,lastName,email"),
     "export-tests": api("GET", "/api/external/v1/export/tests", "format=json&fields=id,athleteId,testType,performedAt,results"),
+    "imports-create": api("POST", "/api/external/v1/imports", "type=athletes&mapping=%7B%22Socio%20n%C2%BA%22%3A%22externalId%22%7D",
+                          body="Nombre;Apellidos;E-mail;Socio nº\r\nÅsa;Öberg;asa.import@example.com;S-1\r\nLuis;Pérez;luis.import@example.com;S-2\r\n",
+                          extra_headers={"idempotency-key": "import-2026-11-22"}),
+    "imports-list": api("GET", "/api/external/v1/imports", "limit=5"),
+    "exports-create": api("POST", "/api/external/v1/exports/athletes", "format=csv&fields=externalId,firstName,lastName,email"),
+    "exports-list": api("GET", "/api/external/v1/exports", "limit=5"),
 }
 
 here = pathlib.Path(__file__).parent

@@ -162,7 +162,8 @@ async fn run(
     dry_run: bool,
 ) -> Result<BulkOut, ApiError> {
     let mut keys = BatchKeys::default();
-    let mut batch = Batch { db: tenant.db(), now: api.now(), options, import: None, keys: &mut keys };
+    let now = api.now();
+    let mut batch = Batch { db: tenant.db(), now, options, import: None, keys: &mut keys, ids_from: now };
     let plan = iron_imports::plan(&mut batch, kind, rows).await?;
     let report = if dry_run { iron_imports::preview(plan) } else { iron_imports::commit(tenant.db(), plan).await? };
     Ok(BulkOut::of(report, dry_run))

@@ -6,15 +6,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use iron_domain::{IdKind, Scope, TestType};
 use iron_http::{ApiError, Principal, QueryParams};
-use iron_imports::export::{ATHLETE_FIELDS, Format, TEST_FIELDS, Writer, select};
-use iron_store::repo::athletes::{self, AthleteFilter};
-use iron_store::repo::fitness_tests::{self, TestFilter};
+use iron_imports::export::{ATHLETE_FIELDS, Format, Source, TEST_FIELDS, Writer, select};
+use iron_store::repo::athletes::AthleteFilter;
+use iron_store::repo::fitness_tests::TestFilter;
 use std::io::{self, Write};
 
 /// The largest export answered inline.
 pub const MAX_INLINE_BYTES: usize = 5 * 1024 * 1024;
-/// Records read per page of the store.
-const PAGE: usize = 500;
 
 /// A buffer that refuses to grow past the inline limit.
 struct Capped(Vec<u8>);
@@ -34,7 +32,7 @@ impl Write for Capped {
 
 fn too_large() -> ApiError {
     ApiError::TooMuch(format!(
-        "this export is over the {MAX_INLINE_BYTES} bytes a response may carry: narrow it (`fields`, or the filters)"
+        "this export is over the {MAX_INLINE_BYTES} bytes a response may carry: make it an export job (`POST /exports/athletes` or `/exports/tests`, the same parameters), or narrow it (`fields`, the filters)"
     ))
 }
 
@@ -42,7 +40,10 @@ fn write_error(e: io::Error) -> ApiError {
     if e.kind() == io::ErrorKind::StorageFull { too_large() } else { ApiError::Internal(e.to_string()) }
 }
 
-fn format_and_fields(params: &QueryParams, known: &[&'static str]) -> Result<(Format, Vec<&'static str>), ApiError> {
+pub fn format_and_fields(
+    params: &QueryParams,
+    known: &[&'static str],
+) -> Result<(Format, Vec<&'static str>), ApiError> {
     let format = params.parsed("format", Format::parse, "one of `csv`, `json`, `jsonl`")?.unwrap_or(Format::Csv);
     let fields = params.string("fields", 2000)?;
     let fields = select(known, fields.as_deref()).map_err(|unknown| ApiError::BadParameter {
@@ -88,33 +89,66 @@ fn respond(format: Format, what: &str, body: Vec<u8>, rows: usize) -> Response {
         )),
         (status = 400, description = "A malformed parameter, or an unknown field", body = iron_http::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks `read:athletes`", body = iron_http::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Over 5 MB: narrow it", body = iron_http::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over 5 MB: use an export job (`POST /exports`)", body = iron_http::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("apiKey" = []))
 )]
 pub async fn athletes(principal: Principal, params: QueryParams) -> Result<Response, ApiError> {
     let tenant = principal.require(Scope::ReadAthletes)?;
-    params.allow(&["format", "fields", "locationId", "updatedSince"])?;
+    params.allow(ATHLETE_PARAMS)?;
     let (format, fields) = format_and_fields(&params, ATHLETE_FIELDS)?;
-    let filter = AthleteFilter {
+    let source = Source::Athletes(athlete_filter(&params)?);
+    inline(tenant.db(), format, fields, source, "athletes").await
+}
+
+/// The query parameters of an athletes export (inline or a job).
+pub const ATHLETE_PARAMS: &[&str] = &["format", "fields", "locationId", "updatedSince"];
+/// The query parameters of a tests export (inline or a job).
+pub const TEST_PARAMS: &[&str] = &["format", "fields", "dateFrom", "dateTo", "testType", "athleteId"];
+
+pub fn athlete_filter(params: &QueryParams) -> Result<AthleteFilter, ApiError> {
+    Ok(AthleteFilter {
         q: None,
         location_id: params.id("locationId", IdKind::Location)?,
         updated_since: params.timestamp("updatedSince")?,
+    })
+}
+
+pub fn test_filter(params: &QueryParams) -> Result<TestFilter, ApiError> {
+    let known = TestType::ALL.iter().map(|t| format!("`{}`", t.as_str())).collect::<Vec<_>>().join(", ");
+    let filter = TestFilter {
+        athlete_id: params.id("athleteId", IdKind::Athlete)?,
+        test_type: params.parsed("testType", TestType::parse, &format!("one of {known}"))?,
+        date_from: params.date("dateFrom")?,
+        date_to: params.date("dateTo")?,
     };
+    if let (Some(from), Some(to)) = (filter.date_from, filter.date_to)
+        && from > to
+    {
+        return Err(ApiError::BadParameter {
+            param: "dateFrom".into(),
+            detail: format!("{from} is after dateTo {to}"),
+        });
+    }
+    Ok(filter)
+}
+
+async fn inline(
+    db: iron_store::TenantDb<'_>,
+    format: Format,
+    fields: Vec<&'static str>,
+    source: Source,
+    what: &str,
+) -> Result<Response, ApiError> {
     let mut w = Writer::new(format, fields, Capped(Vec::new())).map_err(write_error)?;
-    let mut cursor = None;
-    loop {
-        let page = athletes::list(tenant.db(), &filter, PAGE, cursor).await?;
-        for a in &page.athletes {
-            w.record(&serde_json::to_value(a).unwrap_or_default()).map_err(write_error)?;
-        }
-        cursor = page.next;
-        if cursor.is_none() {
-            break;
+    let mut pages = source.pages();
+    while let Some(records) = pages.next(db).await? {
+        for r in &records {
+            w.record(r).map_err(write_error)?;
         }
     }
     let rows = w.rows();
-    Ok(respond(format, "athletes", w.finish().map_err(write_error)?.0, rows))
+    Ok(respond(format, what, w.finish().map_err(write_error)?.0, rows))
 }
 
 /// Export fitness tests
@@ -140,43 +174,14 @@ pub async fn athletes(principal: Principal, params: QueryParams) -> Result<Respo
         )),
         (status = 400, description = "A malformed parameter, or an unknown field", body = iron_http::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks `read:tests`", body = iron_http::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Over 5 MB: narrow it", body = iron_http::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over 5 MB: use an export job (`POST /exports`)", body = iron_http::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("apiKey" = []))
 )]
 pub async fn tests(principal: Principal, params: QueryParams) -> Result<Response, ApiError> {
     let tenant = principal.require(Scope::ReadTests)?;
-    params.allow(&["format", "fields", "dateFrom", "dateTo", "testType", "athleteId"])?;
+    params.allow(TEST_PARAMS)?;
     let (format, fields) = format_and_fields(&params, TEST_FIELDS)?;
-    let known = TestType::ALL.iter().map(|t| format!("`{}`", t.as_str())).collect::<Vec<_>>().join(", ");
-    let filter = TestFilter {
-        athlete_id: params.id("athleteId", IdKind::Athlete)?,
-        test_type: params.parsed("testType", TestType::parse, &format!("one of {known}"))?,
-        date_from: params.date("dateFrom")?,
-        date_to: params.date("dateTo")?,
-    };
-    if let (Some(from), Some(to)) = (filter.date_from, filter.date_to)
-        && from > to
-    {
-        return Err(ApiError::BadParameter {
-            param: "dateFrom".into(),
-            detail: format!("{from} is after dateTo {to}"),
-        });
-    }
-    let mut w = Writer::new(format, fields, Capped(Vec::new())).map_err(write_error)?;
-    let mut cursor = None;
-    loop {
-        let (tests, next) = fitness_tests::list(tenant.db(), &filter, PAGE, cursor).await?;
-        for t in &tests {
-            let mut record = serde_json::to_value(t).unwrap_or_default();
-            record["stageCount"] = serde_json::Value::from(t.stages.len());
-            w.record(&record).map_err(write_error)?;
-        }
-        cursor = next;
-        if cursor.is_none() {
-            break;
-        }
-    }
-    let rows = w.rows();
-    Ok(respond(format, "tests", w.finish().map_err(write_error)?.0, rows))
+    let source = Source::Tests(test_filter(&params)?);
+    inline(tenant.db(), format, fields, source, "tests").await
 }

@@ -15,38 +15,12 @@ use chrono::{DateTime, Utc};
 use iron_dispatch::{Dispatcher, Next};
 use iron_store::Queue;
 use iron_store::repo::deliveries::{self, DeliveryRef};
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// A delivery due this long without an attempt is taken for lost and queued again.
 pub const LOST_AFTER: chrono::Duration = chrono::Duration::minutes(2);
 
-/// The parts of an SQS event this function reads.
-#[derive(Debug, Deserialize)]
-pub struct SqsEvent {
-    #[serde(rename = "Records")]
-    pub records: Vec<SqsRecord>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SqsRecord {
-    #[serde(rename = "messageId")]
-    pub message_id: String,
-    pub body: String,
-}
-
-/// The partial batch response (`ReportBatchItemFailures`).
-#[derive(Debug, Default, Serialize, PartialEq)]
-pub struct BatchResponse {
-    #[serde(rename = "batchItemFailures")]
-    pub batch_item_failures: Vec<ItemFailure>,
-}
-
-#[derive(Debug, Serialize, PartialEq)]
-pub struct ItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
-}
+pub use iron_lambda::sqs::{BatchResponse, ItemFailure, SqsEvent, SqsRecord};
 
 /// Handles one queue message: `Ok` when the message is done with (delivered, failed for good,
 /// or rescheduled on the queue), `Err` when it should come back.

@@ -2,16 +2,19 @@
 //! (SQLite table and queue, a local master key, the in-process scheduler), with the demo gym
 //! seeded on first start.
 
+pub mod files;
 pub mod worker;
 
 use axum::Router;
 use chrono::Utc;
+use iron_bulk_api::BulkState;
 use iron_domain::{ApiKeySecret, RateTier, Scope};
 use iron_http::{ApiContext, AuditSink, BatchedAudit, ClientIpConfig, NoAudit};
 use iron_store::TenantDb;
 use iron_store::repo::platform::{self, NewKey};
 use iron_store::{
-    Clock, InProcessScheduler, KeyCipher, LocalKeyCipher, Queue, SqliteQueue, SqliteTable, SystemClock, TableStore,
+    Clock, FileBlobs, InProcessScheduler, KeyCipher, LocalKeyCipher, Queue, SqliteQueue, SqliteTable, SystemClock,
+    TableStore,
 };
 use iron_webhooks::DestinationPolicy;
 use iron_webhooks_api::WebhooksState;
@@ -40,6 +43,10 @@ pub struct LocalConfig {
 pub struct Embedded {
     pub table: Arc<SqliteTable>,
     pub queue: Arc<SqliteQueue>,
+    /// The import and export jobs queue (beside the delivery queue, in the same file).
+    pub jobs: Arc<SqliteQueue>,
+    /// Job files, in `files/` of the data dir.
+    pub files: Arc<FileBlobs>,
     pub cipher: Arc<LocalKeyCipher>,
     pub scheduler: Arc<InProcessScheduler>,
     pub clock: Arc<dyn Clock>,
@@ -53,10 +60,14 @@ impl Embedded {
         let queue = SqliteQueue::open(&data_dir.join("queue.db"), "deliveries", clock.clone())
             .map_err(|e| e.to_string())?
             .with_dead_letter("deliveries-dlq", 5);
+        let jobs = queue.sibling("jobs").with_dead_letter("jobs-dlq", 5);
+        let files = FileBlobs::open(&data_dir.join("files"), clock.clone()).map_err(|e| e.to_string())?;
         let cipher = LocalKeyCipher::load_or_create(&data_dir.join("master.key")).map_err(|e| e.to_string())?;
         Ok(Embedded {
             table: Arc::new(table),
             queue: Arc::new(queue),
+            jobs: Arc::new(jobs),
+            files: Arc::new(files),
             cipher: Arc::new(cipher),
             scheduler: Arc::new(InProcessScheduler::new(clock.clone())),
             clock,
@@ -70,6 +81,9 @@ impl Embedded {
 pub struct Groups {
     pub api: ApiContext,
     pub webhooks: WebhooksState,
+    pub bulk: BulkState,
+    /// The embedded blob store, whose signed URLs this process serves at `/files/…`.
+    pub files: Option<Arc<FileBlobs>>,
 }
 
 impl Groups {
@@ -78,9 +92,12 @@ impl Groups {
         cipher: Arc<dyn KeyCipher>,
         delivery_queue: Arc<dyn Queue>,
         destinations: DestinationPolicy,
+        files: Arc<FileBlobs>,
+        jobs: Arc<dyn Queue>,
     ) -> Groups {
         let webhooks = WebhooksState { api: api.clone(), cipher, delivery_queue, destinations };
-        Groups { api, webhooks }
+        let bulk = BulkState { api: api.clone(), blobs: files.clone(), jobs };
+        Groups { api, webhooks, bulk, files: Some(files) }
     }
 }
 
@@ -93,13 +110,17 @@ pub fn routes(groups: &Groups) -> OpenApiRouter {
         .merge(iron_members_api::routes(groups.api.clone()))
         .merge(iron_locations_api::routes(groups.api.clone()))
         .merge(iron_checkin_api::routes(groups.api.clone()))
-        .merge(iron_bulk_api::routes(groups.api.clone()))
+        .merge(iron_bulk_api::routes(groups.bulk.clone()))
         .merge(iron_docs_api::routes())
 }
 
 /// The whole API in one router, the outer layers applied once (what iron-local serves).
 pub fn app(groups: &Groups) -> Router {
-    iron_http::into_app(routes(groups))
+    let api = iron_http::into_app(routes(groups));
+    match &groups.files {
+        Some(files) => files::router(files.clone()).merge(api),
+        None => api,
+    }
 }
 
 /// The OpenAPI document assembled from every group's part (the committed `docs/openapi.json`).
@@ -108,11 +129,16 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let store = SqliteTable::in_memory(clock.clone()).map(Arc::new);
     let Ok(store) = store else { return iron_docs_api::assemble([]) };
     let queue: Arc<dyn Queue> = Arc::new(NoQueue);
+    // Only to build the bulk group's router: nothing is written.
+    let files = std::env::temp_dir().join("iron-openapi-files");
+    let Ok(files) = FileBlobs::open(&files, clock.clone()) else { return iron_docs_api::assemble([]) };
     let groups = Groups::new(
         ApiContext::new(store, clock),
         Arc::new(LocalKeyCipher::from_bytes([0; 32])),
-        queue,
+        queue.clone(),
         DestinationPolicy::default(),
+        Arc::new(files),
+        queue,
     );
     iron_docs_api::assemble([routes(&groups).into_openapi()])
 }
@@ -260,7 +286,23 @@ pub async fn start(
     let api = ApiContext::new(embedded.table.clone(), embedded.clock.clone())
         .with_audit(audit)
         .with_client_ip(ClientIpConfig { trust_forwarded_for: config.trust_forwarded_for });
-    let groups = Groups::new(api, embedded.cipher.clone(), embedded.queue.clone(), destinations);
+    embedded.files.set_base_url(&format!("http://{addr}"));
+    let jobs = Arc::new(iron_jobs_worker::Worker {
+        store: embedded.table.clone(),
+        blobs: embedded.files.clone(),
+        clock: embedded.clock.clone(),
+        queue: embedded.jobs.clone(),
+        budget: worker::JOB_RUN_BUDGET,
+    });
+    tokio::spawn(worker::consume_jobs(jobs, embedded.jobs.clone()));
+    let groups = Groups::new(
+        api,
+        embedded.cipher.clone(),
+        embedded.queue.clone(),
+        destinations,
+        embedded.files.clone(),
+        embedded.jobs.clone(),
+    );
     // The socket address is the client IP locally (allowlists, audit log).
     let service = app(&groups).into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal());

@@ -116,3 +116,49 @@ async fn process(dispatcher: &Dispatcher, queue: &SqliteQueue, message: QueueMes
         Err(e) => tracing::warn!(error = %e, message = %message.id, "delivery message not processed"),
     }
 }
+
+/// How long one run of a job goes before it hands over (the Lambda's budget is longer).
+pub const JOB_RUN_BUDGET: Duration = Duration::from_secs(20);
+/// How long a received jobs message stays hidden; extended while its run goes on.
+pub const JOB_VISIBILITY: Duration = Duration::from_secs(30);
+/// Job runs at once (each keeps a core busy).
+pub const JOB_CONCURRENCY: usize = 2;
+
+/// The jobs queue's consumer (SQS → the jobs worker Lambda on AWS).
+pub async fn consume_jobs(worker: Arc<iron_jobs_worker::Worker>, queue: Arc<SqliteQueue>) {
+    let slots = Arc::new(Semaphore::new(JOB_CONCURRENCY));
+    loop {
+        let Ok(permit) = slots.clone().acquire_owned().await else { return };
+        let messages = match queue.receive(1, JOB_VISIBILITY, Duration::from_secs(1)).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "jobs queue receive failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let Some(message) = messages.into_iter().next() else { continue };
+        let (worker, queue) = (worker.clone(), queue.clone());
+        tokio::spawn(async move {
+            let work = worker.handle_message(&message.body);
+            tokio::pin!(work);
+            let mut heartbeat =
+                tokio::time::interval_at(tokio::time::Instant::now() + JOB_VISIBILITY / 3, JOB_VISIBILITY / 3);
+            let result = loop {
+                tokio::select! {
+                    result = &mut work => break result,
+                    _ = heartbeat.tick() => {
+                        let _ = queue.change_visibility(&message.receipt, JOB_VISIBILITY).await;
+                    }
+                }
+            };
+            match result {
+                Ok(()) => {
+                    let _ = queue.delete(&message.receipt).await;
+                }
+                Err(e) => tracing::warn!(error = %e, message = %message.id, "job run failed; it will be retried"),
+            }
+            drop(permit);
+        });
+    }
+}

@@ -1,4 +1,4 @@
-//! AWS adapters of the `iron-store` ports. Nothing outside this crate (and the functions'
+//! AWS adapters of the `iron-store` ports (DynamoDB, SQS, S3, KMS, EventBridge). Nothing outside this crate (and the functions'
 //! `main.rs`) names an AWS type.
 
 pub mod dynamo;
@@ -6,11 +6,13 @@ pub mod eventbridge;
 pub mod kms;
 #[cfg(feature = "testing")]
 pub mod moto;
+pub mod s3;
 pub mod sqs;
 
 pub use dynamo::DynamoTable;
 pub use eventbridge::EventBridgeScheduler;
 pub use kms::KmsKeyCipher;
+pub use s3::S3Blobs;
 pub use sqs::SqsQueue;
 
 use iron_store::StoreError;

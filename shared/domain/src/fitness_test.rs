@@ -302,7 +302,8 @@ pub const FIELDS: &[&str] = &[
     "stages",
     "notes",
 ];
-const STAGE_FIELDS: &[&str] = &[
+/// A stage's fields (all numbers).
+pub const STAGE_FIELDS: &[&str] = &[
     "number",
     "durationS",
     "powerW",

@@ -23,10 +23,12 @@ pub enum IdKind {
     Readiness,
     Injury,
     CheckIn,
+    Import,
+    Export,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 14] = [
+    pub const ALL: [IdKind; 16] = [
         IdKind::Business,
         IdKind::Location,
         IdKind::ApiKey,
@@ -41,6 +43,8 @@ impl IdKind {
         IdKind::Readiness,
         IdKind::Injury,
         IdKind::CheckIn,
+        IdKind::Import,
+        IdKind::Export,
     ];
 
     pub const fn prefix(self) -> &'static str {
@@ -59,6 +63,8 @@ impl IdKind {
             IdKind::Readiness => "rdy",
             IdKind::Injury => "inj",
             IdKind::CheckIn => "chk",
+            IdKind::Import => "imp",
+            IdKind::Export => "exp",
         }
     }
 }

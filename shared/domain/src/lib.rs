@@ -13,6 +13,7 @@ pub mod exercise;
 pub mod fitness_test;
 pub mod id;
 pub mod injury;
+pub mod job;
 pub mod location;
 pub mod readiness;
 pub mod referral;

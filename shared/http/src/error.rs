@@ -34,6 +34,9 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("the request body must be JSON")]
     UnsupportedMediaType,
+    /// 415 naming the media types this endpoint takes.
+    #[error("{0}")]
+    UnsupportedMediaTypeOf(String),
     /// The body is over the limit of its path (the bytes allowed).
     #[error("the request body is too large")]
     PayloadTooLarge(usize),
@@ -143,6 +146,9 @@ impl IntoResponse for ApiError {
                 "send the body as JSON with `Content-Type: application/json`".into(),
                 vec![],
             ),
+            ApiError::UnsupportedMediaTypeOf(detail) => {
+                problem_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, detail, vec![])
+            }
             ApiError::PayloadTooLarge(limit) => problem_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("request bodies are limited to {limit} bytes"),

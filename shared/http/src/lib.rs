@@ -128,5 +128,9 @@ pub const MAX_BULK_BODY_BYTES: usize = 5 * 1024 * 1024;
 
 /// The body limit of a path.
 pub fn body_limit(path: &str) -> usize {
-    if path.ends_with("/bulk") { MAX_BULK_BODY_BYTES } else { MAX_BODY_BYTES }
+    if path.ends_with("/bulk") || path == concat!("/api/external/v1", "/imports") {
+        MAX_BULK_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
 }

@@ -3,7 +3,15 @@
 //! dotted names (`results.lt1.load`); in JSON they nest again under the same names. Records are
 //! written one at a time to any `io::Write`, so an export never needs the whole file in memory.
 
+use chrono::{DateTime, NaiveDate, Utc};
+use iron_domain::job::JobResource;
+use iron_domain::{Id, IdKind, TestType};
+use iron_store::TenantDb;
+use iron_store::repo::RepoResult;
+use iron_store::repo::athletes::{self, AthleteFilter};
+use iron_store::repo::fitness_tests::{self, TestFilter};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +45,93 @@ impl Format {
             Format::Json => "json",
             Format::Jsonl => "jsonl",
         }
+    }
+}
+
+impl From<iron_domain::job::FileFormat> for Format {
+    fn from(f: iron_domain::job::FileFormat) -> Format {
+        match f {
+            iron_domain::job::FileFormat::Csv => Format::Csv,
+            iron_domain::job::FileFormat::Json => Format::Json,
+            iron_domain::job::FileFormat::Jsonl => Format::Jsonl,
+        }
+    }
+}
+
+/// Where an export's records come from, page by page: the inline export and the export job
+/// read the same way.
+pub enum Source {
+    Athletes(AthleteFilter),
+    Tests(TestFilter),
+}
+
+/// Records read per page of the store.
+pub const PAGE: usize = 500;
+
+impl Source {
+    /// The source a stored export job names (its filters as the inline export's query
+    /// parameters spell them; checked when the job was made).
+    pub fn of(resource: JobResource, filters: &BTreeMap<String, String>) -> Source {
+        let get = |k: &str| filters.get(k).map(String::as_str);
+        let time = |k: &str| get(k).and_then(|v| DateTime::parse_from_rfc3339(v).ok()).map(|t| t.with_timezone(&Utc));
+        let date = |k: &str| get(k).and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok());
+        match resource {
+            JobResource::Athletes => Source::Athletes(AthleteFilter {
+                q: None,
+                location_id: get("locationId").and_then(|v| Id::parse_kind(IdKind::Location, v)),
+                updated_since: time("updatedSince"),
+            }),
+            JobResource::Tests => Source::Tests(TestFilter {
+                athlete_id: get("athleteId").and_then(|v| Id::parse_kind(IdKind::Athlete, v)),
+                test_type: get("testType").and_then(TestType::parse),
+                date_from: date("dateFrom"),
+                date_to: date("dateTo"),
+            }),
+        }
+    }
+
+    /// Reads the source page by page.
+    pub fn pages(self) -> Pages {
+        Pages { source: self, cursor: None, done: false }
+    }
+}
+
+/// The pages of a [`Source`].
+pub struct Pages {
+    source: Source,
+    cursor: Option<iron_store::Cursor>,
+    done: bool,
+}
+
+impl Pages {
+    /// The next page of records, each as the API shows it (a test with its `stageCount`);
+    /// `None` after the last.
+    pub async fn next(&mut self, db: TenantDb<'_>) -> RepoResult<Option<Vec<Value>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let cursor = self.cursor.take();
+        let (records, next) = match &self.source {
+            Source::Athletes(filter) => {
+                let page = athletes::list(db, filter, PAGE, cursor).await?;
+                (page.athletes.iter().map(|a| serde_json::to_value(a).unwrap_or_default()).collect(), page.next)
+            }
+            Source::Tests(filter) => {
+                let (tests, next) = fitness_tests::list(db, filter, PAGE, cursor).await?;
+                let records = tests
+                    .iter()
+                    .map(|t| {
+                        let mut record = serde_json::to_value(t).unwrap_or_default();
+                        record["stageCount"] = Value::from(t.stages.len());
+                        record
+                    })
+                    .collect();
+                (records, next)
+            }
+        };
+        self.done = next.is_none();
+        self.cursor = next;
+        Ok(Some(records))
     }
 }
 
@@ -156,6 +251,14 @@ fn nested(record: &Value, fields: &[&str]) -> Value {
     Value::Object(out)
 }
 
+/// A CSV error as the I/O error it wraps (so the output's own errors keep their kind).
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
 /// Writes an export record by record.
 pub struct Writer<W: Write> {
     format: Format,
@@ -172,7 +275,7 @@ impl<W: Write> Writer<W> {
         match format {
             Format::Csv => {
                 let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
-                csv.write_record(&w.fields).map_err(io::Error::other)?;
+                csv.write_record(&w.fields).map_err(csv_io)?;
                 w.csv = Some(csv);
             }
             Format::Json => {
@@ -189,7 +292,7 @@ impl<W: Write> Writer<W> {
     pub fn record(&mut self, record: &Value) -> io::Result<()> {
         if let Some(csv) = &mut self.csv {
             let cells: Vec<String> = self.fields.iter().map(|f| cell(at(record, f))).collect();
-            csv.write_record(&cells).map_err(io::Error::other)?;
+            csv.write_record(&cells).map_err(csv_io)?;
         } else if let Some(out) = &mut self.out {
             if self.format == Format::Json && self.rows > 0 {
                 out.write_all(b",")?;
@@ -213,13 +316,45 @@ impl<W: Write> Writer<W> {
     /// Ends the export and hands back the output.
     pub fn finish(mut self) -> io::Result<W> {
         if let Some(csv) = self.csv.take() {
-            return csv.into_inner().map_err(|e| io::Error::other(e.to_string()));
+            return csv.into_inner().map_err(|e| e.into_error());
         }
         let mut out = self.out.take().ok_or_else(|| io::Error::other("export already finished"))?;
         if self.format == Format::Json {
             out.write_all(if self.rows > 0 { b"\n]\n" } else { b"]\n" })?;
         }
         Ok(out)
+    }
+}
+
+impl<W: Write> Writer<W> {
+    /// Pushes what is buffered through to the output.
+    pub fn flush(&mut self) -> io::Result<()> {
+        match (&mut self.csv, &mut self.out) {
+            (Some(csv), _) => csv.flush(),
+            (None, Some(out)) => out.flush(),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// An output a [`Writer`] fills and its owner empties as it goes (to stream an export on).
+#[derive(Clone, Default)]
+pub struct Spool(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Spool {
+    /// What was written since the last call.
+    pub fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -234,6 +369,34 @@ mod tests {
             w.record(r).unwrap();
         }
         String::from_utf8(w.finish().unwrap()).unwrap()
+    }
+
+    /// An output that fills up (the inline export's cap).
+    struct Full(usize);
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.0 + buf.len() > 1000 {
+                return Err(io::Error::new(io::ErrorKind::StorageFull, "full"));
+            }
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_output_is_told_as_full_in_every_format() {
+        for format in [Format::Csv, Format::Json, Format::Jsonl] {
+            let mut w = Writer::new(format, vec!["id", "notes"], Full(0)).unwrap();
+            let record = json!({"id": "x", "notes": "n".repeat(100)});
+            let err = match (0..100).find_map(|_| w.record(&record).err()) {
+                Some(e) => e,
+                None => w.finish().err().expect("the output is full"),
+            };
+            assert_eq!(err.kind(), io::ErrorKind::StorageFull, "{format:?}");
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! counts what was created, updated, left unchanged and refused, row by row.
 
 pub mod export;
+pub mod file;
+pub mod job;
 pub mod plan;
 pub mod sheet;
 
@@ -61,7 +63,7 @@ impl Report {
     }
 }
 
-fn result_of(row: &RowWrite) -> RowResult {
+pub(crate) fn result_of(row: &RowWrite) -> RowResult {
     let (id, outcome) = match &row.write {
         Write::CreateAthlete { athlete, .. } => (athlete.id.to_string(), RowOutcome::Created),
         Write::UpdateAthlete { after, .. } => (after.id.to_string(), RowOutcome::Updated),

@@ -67,6 +67,37 @@ pub struct Batch<'a> {
     /// The import job the batch belongs to (`None` for a bulk request).
     pub import: Option<&'a str>,
     pub keys: &'a mut BatchKeys,
+    /// The time new records' ids start from: a new athlete's or test's id is this time, then
+    /// its row number, so ids (and an export by id) keep the order of the rows. An import job
+    /// uses its creation time for every chunk.
+    pub ids_from: DateTime<Utc>,
+}
+
+/// The id of the record made from row `index`: sorts after every earlier row's of the batch.
+fn row_id(kind: IdKind, batch: &Batch<'_>, index: usize) -> Id {
+    let mut random: [u8; 10] = rand::random();
+    random[..4].copy_from_slice(&(index as u32).to_be_bytes());
+    Id::from_parts(kind, batch.ids_from.timestamp_millis(), random)
+}
+
+/// Claims the unique keys of a row done in an earlier run of the same import (its outcome is
+/// stored; only the batch's memory of it was lost), so a later duplicate is told the same as in
+/// one run.
+pub fn remember(batch: &mut Batch<'_>, kind: RowKind, index: usize, body: &Map<String, Value>) {
+    if kind != RowKind::Athletes {
+        return;
+    }
+    let now = now_ms(batch.now);
+    let mut probe = Athlete::new_member(AthleteSource::Import, now);
+    if !athlete::apply_fields(body, &mut probe, false, now.date_naive()).is_empty() {
+        return;
+    }
+    if let Some(e) = probe.email.as_deref().map(email_key) {
+        batch.keys.claim(format!("email\u{0}{e}"), index);
+    }
+    if let Some(e) = probe.external_id.as_deref().map(external_key) {
+        batch.keys.claim(format!("ext\u{0}{e}"), index);
+    }
 }
 
 fn now_ms(now: DateTime<Utc>) -> DateTime<Utc> {
@@ -208,6 +239,7 @@ async fn plan_athlete(batch: &mut Batch<'_>, index: usize, body: &Map<String, Va
         }
         None => {
             let mut a = Athlete::new_member(AthleteSource::Import, now);
+            a.id = row_id(IdKind::Athlete, batch, index);
             let errors = athlete::apply_fields(body, &mut a, true, today);
             if !errors.is_empty() {
                 return Ok(Planned::Refused(RowError::from_fields(index, errors)));
@@ -262,7 +294,7 @@ async fn plan_test(
             }
         },
     };
-    let test = input.into_test(Id::generate(IdKind::Test, now.timestamp_millis()), athlete_id, now);
+    let test = input.into_test(row_id(IdKind::Test, batch, index), athlete_id, now);
     let natural = format!(
         "test\u{0}{}\u{0}{}\u{0}{}",
         test.athlete_id,
@@ -273,9 +305,16 @@ async fn plan_test(
         let message = format!("row {first} of this batch is the same test (athlete, type and time)");
         return Ok(refuse(index, "/performedAt", RowErrorCode::DuplicateInBatch, message));
     }
-    if fitness_tests::exists(batch.db, &test).await? {
-        let message = "this athlete already has a test of this type at this time";
-        return Ok(refuse(index, "/performedAt", RowErrorCode::Duplicate, message));
+    match fitness_tests::guard_import(batch.db, &test).await? {
+        None => {}
+        Some(Some(import)) if batch.import == Some(import.as_str()) => {
+            let message = "an earlier row of this file is the same test (athlete, type and time)";
+            return Ok(refuse(index, "/performedAt", RowErrorCode::DuplicateInBatch, message));
+        }
+        Some(_) => {
+            let message = "this athlete already has a test of this type at this time";
+            return Ok(refuse(index, "/performedAt", RowErrorCode::Duplicate, message));
+        }
     }
     let data = serde_json::to_value(&test).unwrap_or_default();
     let event = Event::new("test.completed", batch.db.business_id(), now, data);

@@ -11,6 +11,7 @@
 //! once, around the group's unfinished router; [`serve_events`] runs a non-HTTP handler.
 
 pub mod config;
+pub mod sqs;
 
 pub use config::{ApiConfig, ConfigError, Env, FromEnv};
 pub use lambda_http::Error;
@@ -67,6 +68,13 @@ impl Aws {
 
     pub fn kms_cipher(&self, key_id: &str) -> Arc<dyn KeyCipher> {
         Arc::new(KmsKeyCipher::new(aws_sdk_kms::Client::new(&self.sdk), key_id.to_owned()))
+    }
+
+    /// The S3 blob store on `bucket` (path-style addressing when `AWS_S3_FORCE_PATH_STYLE` is
+    /// `true`, for an emulator).
+    pub fn s3_blobs(&self, bucket: &str) -> Arc<dyn iron_store::BlobStore> {
+        let path_style = std::env::var("AWS_S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
+        Arc::new(iron_aws::S3Blobs::new(iron_aws::s3::client(&self.sdk, path_style), bucket, self.clock.clone()))
     }
 
     pub fn sqs_queue(&self, url: &str) -> Arc<dyn Queue> {

@@ -601,3 +601,67 @@ pub async fn fan_out_scenario(s: Arc<dyn TableStore>, c: Arc<ManualClock>) {
         "delivery records expire after 30 days"
     );
 }
+
+// ---- blob store ----
+
+/// Every data operation of a blob store: put and ranged reads, info, delete, a streamed write
+/// large enough to take several parts, keys that could escape refused, and presigned URLs that
+/// carry their expiry.
+pub async fn blob_store(b: Arc<dyn crate::BlobStore>, now: chrono::DateTime<chrono::Utc>, ns: &str) {
+    let key = format!("b/{ns}/job/upload.csv");
+    assert_eq!(b.read(&key, 0, 10).await.unwrap(), None);
+    assert_eq!(b.info(&key).await.unwrap(), None);
+    let body = "id;name\r\n1;Åsa Öberg\r\n".as_bytes().to_vec();
+    b.put(&key, body.clone(), "text/csv").await.unwrap();
+    assert_eq!(b.info(&key).await.unwrap().unwrap().size, body.len() as u64);
+    assert_eq!(b.read(&key, 0, 1 << 20).await.unwrap().unwrap(), body);
+    assert_eq!(b.read(&key, 3, 4).await.unwrap().unwrap(), body[3..7].to_vec());
+    assert_eq!(b.read(&key, body.len() as u64 - 2, 100).await.unwrap().unwrap(), body[body.len() - 2..].to_vec());
+    assert_eq!(
+        b.read(&key, body.len() as u64, 100).await.unwrap().unwrap(),
+        Vec::<u8>::new(),
+        "at the end: nothing more"
+    );
+    b.put(&key, b"replaced".to_vec(), "text/csv").await.unwrap();
+    assert_eq!(b.read(&key, 0, 100).await.unwrap().unwrap(), b"replaced");
+    b.delete(&key).await.unwrap();
+    assert_eq!(b.info(&key).await.unwrap(), None);
+    b.delete(&key).await.expect("deleting nothing is fine");
+
+    // A streamed write of 2.5 parts: invisible until finished, then byte for byte what was written.
+    let big = format!("b/{ns}/job/export.csv");
+    let mut w = b.writer(&big, "text/csv").await.unwrap();
+    let line: Vec<u8> = (0..1000u32).map(|i| b'a' + (i % 26) as u8).chain(*b"\r\n").collect();
+    let lines = (crate::blob::PART_BYTES * 5 / 2) / line.len() + 1;
+    for _ in 0..lines {
+        w.write(&line).await.unwrap();
+    }
+    assert_eq!(b.info(&big).await.unwrap(), None, "nothing visible before finish");
+    let size = w.finish().await.unwrap();
+    assert_eq!(size, (lines * line.len()) as u64);
+    assert_eq!(b.info(&big).await.unwrap().unwrap().size, size);
+    let tail = b.read(&big, size - line.len() as u64, line.len()).await.unwrap().unwrap();
+    assert_eq!(tail, line);
+    let mid = b.read(&big, crate::blob::PART_BYTES as u64 - 1, 2).await.unwrap().unwrap();
+    let at = (crate::blob::PART_BYTES - 1) % line.len();
+    assert_eq!(mid, vec![line[at], line[(at + 1) % line.len()]], "across a part boundary");
+    // A small streamed write is one object too.
+    let small = format!("b/{ns}/job/errors.csv");
+    let mut w = b.writer(&small, "text/csv").await.unwrap();
+    w.write(b"row,field,message\r\n").await.unwrap();
+    assert_eq!(w.finish().await.unwrap(), 19);
+    assert_eq!(b.read(&small, 0, 100).await.unwrap().unwrap(), b"row,field,message\r\n");
+
+    for bad in ["", "../x", "b//x", "b/./x", "b/x y", "/abs"] {
+        assert!(matches!(b.put(bad, Vec::new(), "text/csv").await, Err(StoreError::Invalid(_))), "{bad:?}");
+    }
+    let expires = now + chrono::Duration::minutes(15);
+    let get = b.download_url(&small, "errors.csv", expires).await.unwrap();
+    assert_eq!((get.method, get.expires_at), ("GET", expires));
+    assert!(get.url.starts_with("http"), "{}", get.url);
+    let put = b.upload_url(&format!("b/{ns}/job2/upload.csv"), "text/csv", expires).await.unwrap();
+    assert_eq!(put.method, "PUT");
+    assert_ne!(put.url, get.url);
+    b.delete(&big).await.unwrap();
+    b.delete(&small).await.unwrap();
+}

@@ -200,6 +200,27 @@ pub fn latest_check_in(scope: &TenantScope, athlete_id: &Id) -> Key {
     Key::new(format!("{}#CHECKIN#LATEST", biz(scope)), athlete_id.as_str())
 }
 
+// ---- import and export jobs ----
+
+pub fn jobs_partition(scope: &TenantScope) -> String {
+    format!("{}#JOB", biz(scope))
+}
+/// An import or export job (its id's prefix tells which; ids sort by creation time).
+pub fn job(scope: &TenantScope, id: &Id) -> Key {
+    Key::new(jobs_partition(scope), id.as_str())
+}
+/// The rows an import refused, by the checkpoint that covered them (`upTo`: the first row after).
+pub fn job_errors(scope: &TenantScope, id: &Id, up_to: usize) -> Key {
+    Key::new(job_errors_partition(scope, id), format!("{up_to:09}"))
+}
+pub fn job_errors_partition(scope: &TenantScope, id: &Id) -> String {
+    format!("{}#JOBERR#{id}", biz(scope))
+}
+/// A job's file in the blob store, under the business's own prefix: `b/<business>/<job>/<name>`.
+pub fn blob_key(scope: &TenantScope, job: &Id, name: &str) -> String {
+    format!("b/{}/{job}/{name}", scope.business_id())
+}
+
 // ---- referrals ----
 
 pub fn partner(scope: &TenantScope, id: &Id) -> Key {

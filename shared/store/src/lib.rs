@@ -2,11 +2,13 @@
 //! single-table key shapes and the tenant-scoped repositories built on them.
 //!
 //! Ports: [`TableStore`] (DynamoDB single-table semantics), [`Queue`] (SQS semantics),
+//! [`BlobStore`] (S3 semantics),
 //! [`KeyCipher`] (KMS envelope encryption), [`Clock`] and [`Scheduler`] (EventBridge rules).
 //! The AWS adapters live in the `iron-aws` crate; the embedded ones here, behind the `embedded`
 //! feature (SQLite), so Lambda binaries don't link them. The conformance suites every adapter
 //! passes are behind `testing`.
 
+pub mod blob;
 pub mod cipher;
 pub mod clock;
 #[cfg(feature = "testing")]
@@ -24,6 +26,9 @@ pub mod sqlite_queue;
 pub mod table;
 pub mod tenant;
 
+#[cfg(feature = "embedded")]
+pub use blob::FileBlobs;
+pub use blob::{BlobStore, BlobWriter, Presigned};
 pub use cipher::{Envelope, KeyCipher, LocalKeyCipher};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use item::{Cursor, Filter, Index, Item, Key, Page, Query, SkCondition};

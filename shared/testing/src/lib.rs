@@ -84,11 +84,16 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let queue =
             iron_store::SqliteQueue::open(&dir.path().join("queue.db"), "deliveries", clock.clone()).expect("queue");
+        let jobs = queue.sibling("jobs").with_dead_letter("jobs-dlq", 5);
+        let files = iron_store::FileBlobs::open(&dir.path().join("files"), clock.clone()).expect("files");
+        files.set_base_url("http://iron.test");
         let groups = Groups::new(
             ApiContext::new(store, clock),
             Self::cipher(),
             Arc::new(queue),
             iron_webhooks::DestinationPolicy::default(),
+            Arc::new(files),
+            Arc::new(jobs),
         );
         (groups, dir)
     }
@@ -119,6 +124,34 @@ impl TestApp {
     /// Seeds the whole demo business, with its 90 days of member training.
     pub async fn seed_with_training(&self, seed: u64) -> iron_demo::DemoSummary {
         iron_demo::seed(self.store.as_ref(), self.clock_now(), iron_demo::DemoSize::default(), seed).await.unwrap()
+    }
+
+    /// The jobs worker over this app's adapters, with a run budget.
+    pub fn jobs_worker(&self, budget: std::time::Duration) -> iron_jobs_worker::Worker {
+        iron_jobs_worker::Worker {
+            store: self.store.clone(),
+            blobs: self.groups.bulk.blobs.clone(),
+            clock: self.clock.clone(),
+            queue: self.groups.bulk.jobs.clone(),
+            budget,
+        }
+    }
+
+    /// Runs queued jobs until the jobs queue is empty (as the worker would); returns the runs.
+    pub async fn run_jobs(&self) -> usize {
+        let worker = self.jobs_worker(std::time::Duration::from_secs(600));
+        let queue = self.groups.bulk.jobs.clone();
+        let mut runs = 0;
+        loop {
+            let got = queue
+                .receive(1, std::time::Duration::from_secs(600), std::time::Duration::ZERO)
+                .await
+                .expect("receive");
+            let Some(m) = got.into_iter().next() else { return runs };
+            worker.handle_message(&m.body).await.expect("job run");
+            queue.delete(&m.receipt).await.expect("delete");
+            runs += 1;
+        }
     }
 
     pub fn clock_now(&self) -> DateTime<Utc> {
@@ -163,15 +196,35 @@ pub fn assert_problem(r: &Response, status: u16) {
     );
 }
 
-/// A test app over DynamoDB (moto), on a fresh table.
-pub async fn moto_app() -> TestApp {
+/// A fresh DynamoDB table on moto, on a clock at the tests' fixed time.
+async fn moto_table() -> (Arc<dyn TableStore>, Arc<ManualClock>, aws_config::SdkConfig) {
     let clock = Arc::new(ManualClock::new(at("2026-11-22T10:00:30Z")));
     let config = iron_aws::emulator_config(&iron_aws::moto::endpoint()).await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = iron_aws::moto::unique_name("iron-api");
     iron_aws::DynamoTable::create_table(&client, &table).await.unwrap();
     let store: Arc<dyn TableStore> = Arc::new(iron_aws::DynamoTable::new(client, table, clock.clone()));
+    (store, clock, config)
+}
+
+/// A test app over DynamoDB (moto), on a fresh table.
+pub async fn moto_app() -> TestApp {
+    let (store, clock, _) = moto_table().await;
     TestApp::with_store(store, clock)
+}
+
+/// A test app over DynamoDB and S3 (moto): job files in a fresh bucket, their links S3's own.
+pub async fn moto_app_with_s3() -> TestApp {
+    let (store, clock, config) = moto_table().await;
+    let s3 = iron_aws::s3::client(&config, true);
+    let bucket = iron_aws::moto::unique_name("iron-files").to_lowercase();
+    iron_aws::S3Blobs::create_bucket(&s3, &bucket).await.unwrap();
+    let blobs = Arc::new(iron_aws::S3Blobs::new(s3, bucket, clock.clone()));
+    TestApp::with_state(store, clock, |mut g| {
+        g.bulk.blobs = blobs;
+        g.files = None;
+        g
+    })
 }
 
 /// A request builder with a key and a client address.

@@ -99,6 +99,10 @@ async fn sample_events_get_the_expected_responses() {
         ("tests-bulk", 200, "application/json"),
         ("export-athletes", 200, "text/csv"),
         ("export-tests", 200, "application/json"),
+        ("imports-create", 202, "application/json"),
+        ("imports-list", 200, "application/json"),
+        ("exports-create", 202, "application/json"),
+        ("exports-list", 200, "application/json"),
     ];
     let events_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
     let listed = std::fs::read_dir(events_dir)
@@ -193,7 +197,7 @@ fn function_for(app: &TestApp, route_key: &str) -> axum::Router {
         Some("MembersApi") => iron_members_api::routes(g.api.clone()),
         Some("LocationsApi") => iron_locations_api::routes(g.api.clone()),
         Some("CheckinApi") => iron_checkin_api::routes(g.api.clone()),
-        Some("BulkApi") => iron_bulk_api::routes(g.api.clone()),
+        Some("BulkApi") => iron_bulk_api::routes(g.bulk.clone()),
         other => panic!("template.yaml routes {route_key} to {other:?}, which no test here builds"),
     };
     iron_http::into_app(routes)

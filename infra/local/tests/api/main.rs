@@ -11,6 +11,7 @@ mod cost;
 mod deliveries;
 mod e2e;
 mod governance;
+mod jobs;
 mod lambda_events;
 mod openapi;
 mod rate_limits;

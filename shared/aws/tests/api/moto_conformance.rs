@@ -75,3 +75,48 @@ async fn outbox_fan_out() {
     let store = make(clock.clone()).await;
     iron_store::conformance::fan_out_scenario(store, clock).await;
 }
+
+async fn s3_blobs() -> (iron_aws::S3Blobs, Arc<ManualClock>) {
+    let config = iron_aws::emulator_config(&moto::endpoint()).await;
+    let client = iron_aws::s3::client(&config, true);
+    let bucket = moto::unique_name("iron-files").to_lowercase();
+    iron_aws::S3Blobs::create_bucket(&client, &bucket).await.expect("bucket");
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    (iron_aws::S3Blobs::new(client, bucket, clock.clone()), clock)
+}
+
+#[tokio::test]
+async fn s3_blob_store() {
+    let (blobs, clock) = s3_blobs().await;
+    use iron_store::Clock;
+    iron_store::conformance::blob_store(Arc::new(blobs), clock.now(), "conformance").await;
+}
+
+/// The presigned URLs work with a plain HTTP client, as a customer's would: a PUT with the
+/// signed content type, then a GET answered as an attachment.
+#[tokio::test]
+async fn s3_presigned_urls() {
+    use iron_store::{BlobStore, Clock};
+    let (blobs, clock) = s3_blobs().await;
+    let expires = clock.now() + chrono::Duration::minutes(10);
+    let key = "b/biz_1/imp_1/upload.csv";
+    let put = blobs.upload_url(key, "text/csv", expires).await.unwrap();
+    let http = reqwest::Client::new();
+    let mut req = http.put(&put.url).body("email,firstName\r\nasa@example.com,Åsa\r\n");
+    for (k, v) in &put.headers {
+        req = req.header(k, v);
+    }
+    let resp = req.send().await.unwrap();
+    assert!(resp.status().is_success(), "{:?}", resp.text().await);
+    assert_eq!(
+        blobs.read(key, 0, 1000).await.unwrap().unwrap(),
+        "email,firstName\r\nasa@example.com,Åsa\r\n".as_bytes()
+    );
+    let get = blobs.download_url(key, "upload.csv", expires).await.unwrap();
+    let resp = http.get(&get.url).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-disposition"], "attachment; filename=\"upload.csv\"");
+    assert!(resp.text().await.unwrap().contains("Åsa"));
+    assert!(get.url.contains("X-Amz-Expires=600"), "{}", get.url);
+    assert!(blobs.download_url(key, "x", clock.now()).await.is_err(), "a URL must last at least a second");
+}

@@ -115,7 +115,13 @@ impl RowWrite {
             }
             Write::CreateTest { test, event } => {
                 let checks = [Check::Athlete, Check::Record, Check::SameTest];
-                ops.extend(super::fitness_tests::create_ops(scope, test).into_iter().zip(checks));
+                let mut test_ops = super::fitness_tests::create_ops(scope, test);
+                // The natural-key guard names the import that wrote it (a later duplicate row of
+                // the same file is then told apart from a test recorded before).
+                if let (Some(import), Some(TxOp::Put { item, .. })) = (import, test_ops.get_mut(2)) {
+                    item.insert("importId".into(), Value::String(import.to_owned()));
+                }
+                ops.extend(test_ops.into_iter().zip(checks));
                 if let Some(loc) = &test.location_id {
                     ops.push((
                         TxOp::Check { key: keys::location(scope, loc), condition: Condition::Exists },
@@ -198,12 +204,23 @@ pub async fn commit_group(
     let mut refused: Vec<RowError> = Vec::new();
     let mut conflicts = 0u32;
     loop {
-        let mut ops = Vec::new();
-        let mut owner: Vec<(usize, Check)> = Vec::new();
+        // The rows' operations; a check several rows share (tests of one athlete, rows of one
+        // location) is made once, as a transaction may touch an item only once, and owned by
+        // each of them.
+        let mut ops: Vec<TxOp> = Vec::new();
+        let mut owners: Vec<Vec<(usize, Check)>> = Vec::new();
         for (r, row) in rows.iter().enumerate() {
             for (op, check) in row.ops(scope, import) {
+                if let TxOp::Check { key, condition } = &op
+                    && let Some(i) = ops
+                        .iter()
+                        .position(|o| matches!(o, TxOp::Check { key: k, condition: c } if k == key && c == condition))
+                {
+                    owners[i].push((r, check));
+                    continue;
+                }
                 ops.push(op);
-                owner.push((r, check));
+                owners.push(vec![(r, check)]);
             }
         }
         let result = GroupResult { written: rows.clone(), refused: refused.clone() };
@@ -219,7 +236,8 @@ pub async fn commit_group(
                 if failed.iter().any(|i| *i >= tail_start) {
                     return Err(RepoError::Conflict { field: "tail".into(), message: "the checkpoint moved".into() });
                 }
-                let mut bad: Vec<(usize, Check)> = failed.iter().filter_map(|i| owner.get(*i).copied()).collect();
+                let mut bad: Vec<(usize, Check)> =
+                    failed.iter().filter_map(|i| owners.get(*i)).flatten().copied().collect();
                 bad.sort_by_key(|(r, _)| *r);
                 bad.dedup_by_key(|(r, _)| *r);
                 for (r, check) in bad.iter().rev() {

@@ -64,6 +64,16 @@ pub async fn exists(db: TenantDb<'_>, t: &FitnessTest) -> RepoResult<bool> {
     Ok(db.store().get(&guard_key(db.scope(), t)).await?.is_some())
 }
 
+/// Whether the same test (athlete, type, time) is recorded, and by which import if one:
+/// `None` when not, `Some(None)` when recorded outside an import.
+pub async fn guard_import(db: TenantDb<'_>, t: &FitnessTest) -> RepoResult<Option<Option<String>>> {
+    Ok(db
+        .store()
+        .get(&guard_key(db.scope(), t))
+        .await?
+        .map(|g| g.get("importId").and_then(serde_json::Value::as_str).map(str::to_owned)))
+}
+
 pub async fn get(db: TenantDb<'_>, id: &Id) -> RepoResult<FitnessTest> {
     let (store, scope) = (db.store(), db.scope());
     let json = store.get_json(&keys::test(scope, id)).await?.ok_or(RepoError::NotFound)?;

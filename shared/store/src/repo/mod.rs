@@ -10,6 +10,7 @@ pub mod events;
 pub mod fitness_tests;
 pub mod idempotency;
 pub mod injuries;
+pub mod jobs;
 pub mod locations;
 pub mod platform;
 pub mod rate_limit;
