@@ -89,7 +89,7 @@ fn parse_mapping(raw: &str) -> Result<BTreeMap<String, String>, ApiError> {
         ("mapping" = Option<String>, Query, max_length = 8000, description = "CSV: a JSON object of header → field, e.g. `{\"E-mail\":\"email\",\"Member #\":\"externalId\"}`."),
         ("upload" = Option<String>, Query, pattern = "^url$", description = "`url`: the file comes through an upload link (as with no body); a body then is 422."),
     ),
-    request_body(description = "The file (empty with `upload=url`)", content(
+    request_body(description = "The file; without one (or with `upload=url`) the answer carries an upload link", content(
         (FileBytes = "text/csv"),
         (FileBytes = "application/x-ndjson"),
     )),

@@ -61,7 +61,7 @@ pub fn routes(state: BulkState) -> OpenApiRouter {
     // Bulk bodies and import uploads may be up to 5 MB (the binary's limit for every other body
     // is 1 MB).
     let big = |r: UtoipaMethodRouter<BulkState>| r.map(|route| route.layer(DefaultBodyLimit::max(MAX_BULK_BODY_BYTES)));
-    let group = OpenApiRouter::new()
+    let mut group = OpenApiRouter::new()
         .routes(big(authed(&api, routes!(bulk::athletes))))
         .routes(big(authed(&api, routes!(bulk::tests))))
         .routes(authed(&api, routes!(export::athletes)))
@@ -74,5 +74,17 @@ pub fn routes(state: BulkState) -> OpenApiRouter {
         .routes(authed(&api, routes!(exports::create_tests)))
         .routes(authed(&api, routes!(exports::get_one)))
         .with_state(state);
+    // The import's body is optional (none: the file comes through an upload link); utoipa marks
+    // a body optional only by making its schema nullable, which a file isn't.
+    if let Some(op) = group
+        .get_openapi_mut()
+        .paths
+        .paths
+        .get_mut(concat!("/api/external/v1", "/imports"))
+        .and_then(|item| item.post.as_mut())
+        && let Some(utoipa::openapi::RefOr::T(body)) = op.request_body.as_mut()
+    {
+        body.required = Some(utoipa::openapi::Required::False);
+    }
     iron_http::api_group(&api, group)
 }
