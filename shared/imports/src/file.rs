@@ -189,7 +189,11 @@ impl<'a> RowReader<'a> {
             };
             let start = self.offset();
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let text = String::from_utf8_lossy(line).into_owned();
+            // Invalid UTF-8: the row is refused (as in CSV), never imported with stand-ins.
+            let text = match std::str::from_utf8(line) {
+                Ok(t) => t.to_owned(),
+                Err(_) => format!("\u{0}{}", String::from_utf8_lossy(line)),
+            };
             self.pos += used;
             if text.trim().is_empty() {
                 continue;
@@ -237,6 +241,12 @@ pub async fn layout(
         columns = Some(cols);
     } else if !mapping.is_empty() {
         return Err(FileError::Unreadable("a column mapping is for CSV files; JSON lines name their fields".into()));
+    } else {
+        // JSON lines may start with a BOM too.
+        let head = blobs.read(key, 0, 3).await?.ok_or(FileError::Missing)?;
+        if head == b"\xEF\xBB\xBF" {
+            layout.data_offset = 3;
+        }
     }
     let mut reader = RowReader::new(blobs, key, format, layout.delimiter.unwrap_or(b','), layout.data_offset, 0);
     loop {
@@ -348,5 +358,25 @@ mod tests {
             assert_eq!(rest[0].start, rows[k].start);
             assert_eq!(rest.last().unwrap().index, rows.last().unwrap().index);
         }
+    }
+
+    #[tokio::test]
+    async fn json_lines_skip_a_bom_and_blank_lines_and_refuse_invalid_utf8() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FileBlobs::open(dir.path(), Arc::new(SystemClock)).unwrap();
+        let mut bytes = b"\xEF\xBB\xBF{\"email\":\"a@example.com\"}\r\n\r\n".to_vec();
+        bytes.extend_from_slice(b"{\"email\":\"b\xFF@example.com\"}\n[1]\n{\"email\":\"c@example.com\"}");
+        let key = "b/biz/imp/upload.jsonl";
+        blobs.put(key, bytes, "application/x-ndjson").await.unwrap();
+        let (layout, cols) = layout(&blobs, key, FileFormat::Jsonl, &Default::default(), &["email"]).await.unwrap();
+        assert_eq!((layout.data_offset, layout.total_rows), (3, 4));
+        let mut r = RowReader::new(&blobs, key, FileFormat::Jsonl, b',', layout.data_offset, 0);
+        let rows = r.next_rows(10).await.unwrap();
+        let read: Vec<Result<Map<String, Value>, RowErrorCode>> =
+            rows.iter().map(|row| object(row, cols.as_ref(), &[]).map_err(|e| e.code)).collect();
+        assert_eq!(read[0].as_ref().unwrap()["email"], "a@example.com", "the BOM is not part of the first record");
+        assert_eq!(read[1], Err(RowErrorCode::Invalid), "invalid UTF-8 is refused");
+        assert_eq!(read[2], Err(RowErrorCode::Invalid), "not an object");
+        assert_eq!(read[3].as_ref().unwrap()["email"], "c@example.com", "the last line needs no newline");
     }
 }

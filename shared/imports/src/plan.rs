@@ -92,11 +92,15 @@ pub fn remember(batch: &mut Batch<'_>, kind: RowKind, index: usize, body: &Map<S
     if !athlete::apply_fields(body, &mut probe, false, now.date_naive()).is_empty() {
         return;
     }
-    if let Some(e) = probe.email.as_deref().map(email_key) {
-        batch.keys.claim(format!("email\u{0}{e}"), index);
-    }
-    if let Some(e) = probe.external_id.as_deref().map(external_key) {
-        batch.keys.claim(format!("ext\u{0}{e}"), index);
+    // As planning claims them: in order, stopping at the first key an earlier row has.
+    let keys = [
+        probe.email.as_deref().map(|e| format!("email\u{0}{}", email_key(e))),
+        probe.external_id.as_deref().map(|e| format!("ext\u{0}{}", external_key(e))),
+    ];
+    for key in keys.into_iter().flatten() {
+        if batch.keys.claim(key, index).is_some() {
+            return;
+        }
     }
 }
 
@@ -233,6 +237,12 @@ async fn plan_athlete(batch: &mut Batch<'_>, index: usize, body: &Map<String, Va
                     id: before.id.to_string(),
                     outcome: crate::RowOutcome::Unchanged,
                 }));
+            }
+            // One write per athlete in a batch: a second row matching it (by its other key) is
+            // a duplicate of the first, not a second update in the same transaction.
+            if let Some(first) = batch.keys.claim(format!("athlete\u{0}{}", before.id), index) {
+                let message = format!("row {first} of this batch updates the same athlete ({})", before.id);
+                return Ok(refuse(index, "", RowErrorCode::DuplicateInBatch, message));
             }
             after.updated_at = now.max(before.updated_at + chrono::Duration::milliseconds(1));
             Ok(Planned::Write(Box::new(RowWrite { index, write: Write::UpdateAthlete { before, after } })))

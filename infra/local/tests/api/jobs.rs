@@ -259,7 +259,7 @@ async fn cancel_and_tenancy(app: TestApp) {
     let rows: String = (0..500).map(|i| format!("m{i}@example.com,Member,{i}\r\n")).collect();
     let job = post_file(&app, &key, "type=athletes", "text/csv", format!("email,firstName,lastName\r\n{rows}")).await;
     let id = job.body["id"].as_str().unwrap().to_owned();
-    // A run that stops at once (its budget spent): the file is read, no row written.
+    // A run whose budget is spent at once: it still does one chunk (every run makes progress).
     let worker = app.jobs_worker(std::time::Duration::ZERO);
     let queue = app.groups.bulk.jobs.clone();
     let m = queue.receive(1, std::time::Duration::from_secs(60), std::time::Duration::ZERO).await.unwrap().remove(0);
@@ -268,6 +268,7 @@ async fn cancel_and_tenancy(app: TestApp) {
     let running = app.get(&format!("{V1}/imports/{id}"), &key).await;
     assert_eq!(running.body["status"], "running", "{}", running.body);
     assert_eq!(running.body["progress"]["totalRows"], 500);
+    assert_eq!(running.body["progress"]["rowsDone"], 200, "one chunk");
     // Another business sees nothing of it.
     assert_problem(&app.get(&format!("{V1}/imports/{id}"), &other).await, 404);
     assert_eq!(app.get(&format!("{V1}/imports"), &other).await.body["data"], json!([]));
@@ -281,7 +282,8 @@ async fn cancel_and_tenancy(app: TestApp) {
     app.run_jobs().await;
     let after = app.get(&format!("{V1}/imports/{id}"), &key).await;
     assert_eq!(after.body["status"], "cancelled");
-    assert_eq!(after.body["counts"]["created"], 0);
+    assert_eq!(after.body["counts"]["created"], 200, "the chunk before the cancel, nothing after");
+    assert_eq!(after.body["progress"]["rowsDone"], 200);
     let del = request("DELETE", &format!("{V1}/imports/{id}"), &key, "198.51.100.1").body(Body::empty()).unwrap();
     assert_problem(&app.send(del).await, 409);
     // A key without `write:athletes` may not import athletes.
@@ -454,6 +456,32 @@ async fn export_job_and_round_trip(app: TestApp, n: usize) {
         assert_eq!(status, 403, "{body}");
         assert!(body.contains("expired"), "{body}");
     }
+}
+
+/// Two rows that match one stored athlete, one by email and one by external id, update it once:
+/// the second is a duplicate of the first (not a second write of one item in a transaction).
+#[tokio::test]
+async fn two_rows_matching_one_athlete_update_it_once() {
+    let app = TestApp::new();
+    let (_, key) = business(&app, "Box").await;
+    let made = app
+        .json(
+            "POST",
+            &format!("{V1}/athletes"),
+            &key,
+            json!({"firstName": "Eva", "lastName": "Gil", "email": "eva@example.com", "externalId": "E-1"}),
+            None,
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let rows = json!({"athletes": [
+        {"email": "eva@example.com", "phone": "+34600000001"},
+        {"externalId": "E-1", "email": "other@example.com", "firstName": "Evita"}
+    ], "options": {"updateExisting": true}});
+    let r = app.json("POST", &format!("{V1}/athletes/bulk"), &key, rows, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!((r.body["updated"].as_u64(), r.body["refused"].as_u64()), (Some(1), Some(1)), "{}", r.body);
+    assert_eq!(r.body["errors"][0]["code"], "duplicate_in_batch");
 }
 
 /// The sample SQS event (`events/sqs-job.json`) through the worker's batch handler, as the

@@ -13,6 +13,9 @@ use iron_domain::bulk::RowError;
 use iron_domain::job::{Job, KEEP_DAYS};
 use serde_json::Value;
 
+/// The errors of one row an error report keeps.
+pub const ERRORS_PER_ROW: usize = 5;
+
 fn item(db: TenantDb<'_>, job: &Job) -> crate::Item {
     let mut item = keys::item_of("job", encode(job), keys::job(db.scope(), &job.id));
     if let Some(end) = job.finished_at {
@@ -55,6 +58,15 @@ pub async fn save(db: TenantDb<'_>, job: &mut Job) -> RepoResult<()> {
 
 /// The write that keeps the rows a checkpoint refused (those before `up_to`).
 pub fn errors_op(db: TenantDb<'_>, job: &Job, up_to: u64, errors: &[RowError]) -> TxOp {
+    // At most [`ERRORS_PER_ROW`] per row, so a chunk's item stays far below DynamoDB's 400 KB
+    // (200 rows × 5 × ~250 bytes); the row's count and first errors are whole.
+    let mut kept: Vec<RowError> = Vec::with_capacity(errors.len());
+    for e in errors {
+        if kept.iter().rev().take_while(|k| k.index == e.index).count() < ERRORS_PER_ROW {
+            kept.push(e.clone());
+        }
+    }
+    let errors = &kept[..];
     let mut item = keys::item_of(
         "jobErrors",
         serde_json::json!({ "errors": errors }),
