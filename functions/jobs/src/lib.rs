@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 /// How long a run goes on before it hands over to the next (well inside the function's
 /// timeout, `template.yaml`).
 pub const RUN_BUDGET: Duration = Duration::from_secs(60);
+/// The receive of a message that is its last before the dead-letter queue (the queue's
+/// `maxReceiveCount`): a run that fails then marks its job `failed`, so no job stays `running`.
+pub const LAST_RECEIVE: u32 = 5;
 
 pub struct Worker {
     pub store: Arc<dyn TableStore>,
@@ -62,11 +65,39 @@ impl Worker {
         }
     }
 
+    /// One message on its `receive_count`-th receive: as [`Worker::handle_message`], but a run
+    /// that fails on the last receive fails its job with the reason instead of coming back.
+    pub async fn handle_receive(&self, body: &str, receive_count: u32) -> Result<(), String> {
+        match self.handle_message(body).await {
+            Err(e) if receive_count >= LAST_RECEIVE => {
+                let msg: JobMessage = serde_json::from_str(body).map_err(|_| e.clone())?;
+                let scope = OperatorScope::new(msg.business_id);
+                let db = TenantDb::new(self.store.as_ref(), &scope);
+                let mut job = iron_store::repo::jobs::get(db, &msg.job_id).await.map_err(|_| e.clone())?;
+                if job.status.is_final() {
+                    return Ok(());
+                }
+                tracing::error!(job = %job.id, error = %e, "a job's run failed on its last receive: the job fails");
+                // The cause is logged, not shown: it is the store's or bucket's own error.
+                job.fail(
+                    format!(
+                        "the job could not run ({receive_count} attempts failed; it has been logged): create it again"
+                    ),
+                    self.clock.now(),
+                );
+                iron_store::repo::jobs::save(db, &mut job).await.map_err(|_| e.clone())?;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
     /// An SQS batch, failures reported per message.
     pub async fn handle_batch(&self, event: SqsEvent) -> BatchResponse {
         let mut response = BatchResponse::default();
         for record in event.records {
-            if let Err(e) = self.handle_message(&record.body).await {
+            let receives = record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
+            if let Err(e) = self.handle_receive(&record.body, receives).await {
                 tracing::warn!(error = %e, message = %record.message_id, "job run failed; it will be retried");
                 response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
             }

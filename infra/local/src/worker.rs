@@ -140,7 +140,7 @@ pub async fn consume_jobs(worker: Arc<iron_jobs_worker::Worker>, queue: Arc<Sqli
         let Some(message) = messages.into_iter().next() else { continue };
         let (worker, queue) = (worker.clone(), queue.clone());
         tokio::spawn(async move {
-            let work = worker.handle_message(&message.body);
+            let work = worker.handle_receive(&message.body, message.receive_count);
             tokio::pin!(work);
             let mut heartbeat =
                 tokio::time::interval_at(tokio::time::Instant::now() + JOB_VISIBILITY / 3, JOB_VISIBILITY / 3);

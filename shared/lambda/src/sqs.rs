@@ -15,6 +15,9 @@ pub struct SqsRecord {
     #[serde(rename = "messageId")]
     pub message_id: String,
     pub body: String,
+    /// `ApproximateReceiveCount` among them.
+    #[serde(default)]
+    pub attributes: std::collections::HashMap<String, String>,
 }
 
 /// The partial batch response (`ReportBatchItemFailures`).

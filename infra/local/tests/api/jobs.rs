@@ -378,6 +378,20 @@ async fn a_killed_run_resumes_to_the_same_result(app: TestApp, n: usize) {
         }
     }
     assert_eq!(kills, 2);
+    // A run failing on a message's last receive fails the job rather than leave it running.
+    let (_, key_c) = business(&app, "Broken").await;
+    let job_c =
+        post_file(&app, &key_c, "type=athletes", "text/csv", "email,firstName,lastName\r\nz@example.com,Z,Y\r\n").await;
+    let m = queue.receive(1, std::time::Duration::from_secs(600), std::time::Duration::ZERO).await.unwrap().remove(0);
+    let broken = iron_jobs_worker::Worker {
+        store: Arc::new(Dying { inner: app.store.clone(), left: AtomicUsize::new(0) }),
+        ..app.jobs_worker(std::time::Duration::from_secs(600))
+    };
+    assert!(broken.handle_receive(&m.body, 4).await.is_err(), "before the last receive it comes back");
+    broken.handle_receive(&m.body, iron_jobs_worker::LAST_RECEIVE).await.unwrap();
+    let failed = app.get(&format!("{V1}/imports/{}", job_c.body["id"].as_str().unwrap()), &key_c).await;
+    assert_eq!(failed.body["status"], "failed", "{}", failed.body);
+    assert!(failed.body["failure"].as_str().unwrap().contains("5 attempts"), "{}", failed.body);
     let get = |key: &str, job: &Value| {
         let path = format!("{V1}/imports/{}", job["id"].as_str().unwrap());
         let key = key.to_owned();
