@@ -8,13 +8,12 @@ use crate::imports::list_jobs;
 use crate::jobs::{self, JobOut};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use iron_domain::job::{ExportSpec, FileFormat, Job, JobKind, JobResource};
 use iron_domain::{Id, IdKind, Scope};
 use iron_http::{ApiError, ListEnvelope, Principal, QueryParams};
 use iron_imports::export::{ATHLETE_FIELDS, Format, TEST_FIELDS};
-use iron_store::repo::{RepoError, jobs as repo};
+use iron_store::repo::jobs as repo;
 
 const READ: &[Scope] = &[Scope::ReadAthletes, Scope::ReadTests];
 
@@ -59,13 +58,7 @@ async fn create(
     let db = tenant.db();
     repo::create(db, &job).await?;
     jobs::enqueue(&state, db, &job).await?;
-    let location = format!("{}/exports/{}", iron_http::API_PREFIX, job.id);
-    let out = jobs::out(&state, db, job, None).await?;
-    let mut resp = (StatusCode::ACCEPTED, Json(out)).into_response();
-    if let Ok(v) = axum::http::HeaderValue::from_str(&location) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(resp)
+    jobs::accepted(&state, db, job).await
 }
 
 /// Start an athletes export job
@@ -139,12 +132,7 @@ pub async fn get_one(
     params: QueryParams,
 ) -> Result<Json<JobOut>, ApiError> {
     params.allow(&[])?;
-    let tenant = principal.require_any(READ)?;
-    let id = iron_http::path_id(IdKind::Export, &raw, "export")?;
-    let job = match repo::get(tenant.db(), &id).await {
-        Err(RepoError::NotFound) => return Err(ApiError::NotFound(format!("no export `{raw}` in this business"))),
-        other => other?,
-    };
+    let job = jobs::find(&principal, &raw, IdKind::Export, READ).await?;
     let tenant = principal.require(scope_for(job.resource))?;
     Ok(Json(jobs::out(&state, tenant.db(), job, None).await?))
 }

@@ -8,8 +8,8 @@ use crate::jobs::{self, JobOut, LinkOut};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
 use iron_domain::job::{FileFormat, Job, JobKind, JobResource, JobStatus, LINK_MINUTES, MAX_IMPORT_BYTES};
 use iron_domain::{Id, IdKind, Scope};
 use iron_http::{ApiError, ListEnvelope, PageParams, Principal, QueryParams};
@@ -179,31 +179,17 @@ pub async fn create(
     state.blobs.put(&key, body.to_vec(), format_content_type(format)).await.map_err(blob_err)?;
     repo::create(db, &job).await?;
     jobs::enqueue(&state, db, &job).await?;
-    accepted(&state, db, job).await
+    jobs::accepted(&state, db, job).await
 }
 
 fn format_content_type(format: FileFormat) -> &'static str {
     if format == FileFormat::Csv { "text/csv" } else { "application/x-ndjson" }
 }
 
-async fn accepted(state: &BulkState, db: iron_store::TenantDb<'_>, job: Job) -> Result<Response, ApiError> {
-    let location = format!("{}/imports/{}", iron_http::API_PREFIX, job.id);
-    let out = jobs::out(state, db, job, None).await?;
-    let mut resp = (StatusCode::ACCEPTED, Json(out)).into_response();
-    if let Ok(v) = axum::http::HeaderValue::from_str(&location) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(resp)
-}
-
 async fn load(principal: &Principal, raw: &str) -> Result<(Job, Scope), ApiError> {
-    let tenant = principal.require_any(WRITE)?;
-    let id = iron_http::path_id(IdKind::Import, raw, "import")?;
-    let job = match repo::get(tenant.db(), &id).await {
-        Err(RepoError::NotFound) => return Err(ApiError::NotFound(format!("no import `{raw}` in this business"))),
-        other => other?,
-    };
-    Ok((job.clone(), scope_for(job.resource)))
+    let job = jobs::find(principal, raw, IdKind::Import, WRITE).await?;
+    let scope = scope_for(job.resource);
+    Ok((job, scope))
 }
 
 /// Start an uploaded import
@@ -231,7 +217,7 @@ pub async fn start(
     if job.status == JobStatus::Queued {
         // A retried start (the first one's queueing failed, or an answer was lost): queue again.
         jobs::enqueue(&state, db, &job).await?;
-        return accepted(&state, db, job).await;
+        return jobs::accepted(&state, db, job).await;
     }
     if job.status != JobStatus::AwaitingUpload {
         return Err(ApiError::Conflict(format!(
@@ -261,7 +247,7 @@ pub async fn start(
         other => other?,
     }
     jobs::enqueue(&state, db, &job).await?;
-    accepted(&state, db, job).await
+    jobs::accepted(&state, db, job).await
 }
 
 fn status_name(s: JobStatus) -> String {

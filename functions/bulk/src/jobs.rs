@@ -5,9 +5,11 @@ use crate::BulkState;
 use chrono::{DateTime, Utc};
 use iron_domain::bulk::RowError;
 use iron_domain::job::{FileFormat, Job, JobCounts, JobKind, JobResource, JobStatus, LINK_MINUTES};
-use iron_http::ApiError;
+use iron_domain::{IdKind, Scope};
+use iron_http::{ApiError, Principal};
 use iron_imports::job::{error_report_key, export_key, row_number};
 use iron_store::TenantDb;
+use iron_store::repo::{RepoError, jobs};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -153,6 +155,24 @@ pub async fn out(state: &BulkState, db: TenantDb<'_>, job: Job, upload: Option<L
         started_at: job.started_at,
         finished_at: job.finished_at,
     })
+}
+
+/// `202 Accepted` with the job and its `Location`.
+pub async fn accepted(state: &BulkState, db: TenantDb<'_>, job: Job) -> Result<axum::response::Response, ApiError> {
+    let path = format!("/{}/{}", if job.kind == JobKind::Import { "imports" } else { "exports" }, job.id);
+    Ok(iron_http::accepted(&path, out(state, db, job, None).await?))
+}
+
+/// The job a path names, for a key with one of `scopes`: 404 when this business has none.
+/// The caller still checks the scope the job's type needs.
+pub async fn find(principal: &Principal, raw: &str, kind: IdKind, scopes: &[Scope]) -> Result<Job, ApiError> {
+    let what = if kind == IdKind::Import { "import" } else { "export" };
+    let tenant = principal.require_any(scopes)?;
+    let id = iron_http::path_id(kind, raw, what)?;
+    match jobs::get(tenant.db(), &id).await {
+        Err(RepoError::NotFound) => Err(ApiError::NotFound(format!("no {what} `{raw}` in this business"))),
+        other => Ok(other?),
+    }
 }
 
 /// The message that starts (or continues) a job's run on the jobs queue.

@@ -10,6 +10,7 @@
 use iron_domain::Id;
 use iron_imports::job::{self, Env, Step};
 use iron_lambda::sqs::{BatchResponse, ItemFailure, SqsEvent};
+use iron_lambda::{ConfigError, FromEnv};
 use iron_store::{BlobStore, Clock, OperatorScope, Queue, TableStore, TenantDb};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -21,6 +22,24 @@ pub const RUN_BUDGET: Duration = Duration::from_secs(60);
 /// The receive of a message that is its last before the dead-letter queue (the queue's
 /// `maxReceiveCount`): a run that fails then marks its job `failed`, so no job stays `running`.
 pub const LAST_RECEIVE: u32 = 5;
+
+/// The function's environment (set by `template.yaml`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table_name: String,
+    pub bucket: String,
+    pub queue_url: String,
+}
+
+impl FromEnv for Config {
+    fn from_env(env: &iron_lambda::Env) -> Result<Config, ConfigError> {
+        Ok(Config {
+            table_name: env.required("TABLE_NAME", "the single table")?,
+            bucket: env.required("FILES_BUCKET", "the bucket of import and export files")?,
+            queue_url: env.required("JOBS_QUEUE_URL", "the jobs queue")?,
+        })
+    }
+}
 
 pub struct Worker {
     pub store: Arc<dyn TableStore>,
@@ -103,5 +122,11 @@ impl Worker {
             }
         }
         response
+    }
+
+    /// A Lambda invocation's payload (an SQS batch) → the partial batch response.
+    pub async fn handle_event(&self, payload: serde_json::Value) -> Result<serde_json::Value, String> {
+        let event: SqsEvent = serde_json::from_value(payload).map_err(|e| format!("malformed SQS event: {e}"))?;
+        serde_json::to_value(self.handle_batch(event).await).map_err(|e| e.to_string())
     }
 }

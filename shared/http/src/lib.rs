@@ -98,8 +98,17 @@ pub fn into_app(routes: OpenApiRouter) -> axum::Router {
 
 /// `201 Created`: the new resource as JSON, with its `Location` (`path` under [`API_PREFIX`]).
 pub fn created<T: serde::Serialize>(path: &str, body: T) -> axum::response::Response {
+    located(axum::http::StatusCode::CREATED, path, body)
+}
+
+/// `202 Accepted`: work queued, the resource that tracks it as JSON, with its `Location`.
+pub fn accepted<T: serde::Serialize>(path: &str, body: T) -> axum::response::Response {
+    located(axum::http::StatusCode::ACCEPTED, path, body)
+}
+
+fn located<T: serde::Serialize>(status: axum::http::StatusCode, path: &str, body: T) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let mut resp = (axum::http::StatusCode::CREATED, axum::Json(body)).into_response();
+    let mut resp = (status, axum::Json(body)).into_response();
     if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{API_PREFIX}{path}")) {
         resp.headers_mut().insert(axum::http::header::LOCATION, v);
     }

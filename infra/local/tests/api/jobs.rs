@@ -498,7 +498,7 @@ async fn two_rows_matching_one_athlete_update_it_once() {
     assert_eq!(r.body["errors"][0]["code"], "duplicate_in_batch");
 }
 
-/// The sample SQS event (`events/sqs-job.json`) through the worker's batch handler, as the
+/// The sample SQS event (`events/sqs-job.json`) through the worker's event handler, as the
 /// jobs Lambda gets it.
 #[tokio::test]
 async fn the_sample_sqs_event_runs_a_job() {
@@ -513,9 +513,9 @@ async fn the_sample_sqs_event_runs_a_job() {
         .unwrap()
         .replace("biz_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", scope.business_id().as_str())
         .replace("imp_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", job.body["id"].as_str().unwrap());
-    let event: iron_lambda::sqs::SqsEvent = serde_json::from_str(&raw).unwrap();
-    let response = app.jobs_worker(std::time::Duration::from_secs(60)).handle_batch(event).await;
-    assert_eq!(serde_json::to_value(response).unwrap(), json!({"batchItemFailures": []}));
+    let event: Value = serde_json::from_str(&raw).unwrap();
+    let response = app.jobs_worker(std::time::Duration::from_secs(60)).handle_event(event).await.unwrap();
+    assert_eq!(response, json!({"batchItemFailures": []}));
     let done = app.get(&format!("{V1}/imports/{}", job.body["id"].as_str().unwrap()), &key).await;
     assert_eq!(done.body["counts"]["created"], 1, "{}", done.body);
 }
