@@ -5,7 +5,7 @@ Each event is what API Gateway sends the function for one route. `bak_REPLACE_WI
 and the example ids are placeholders: the tests substitute real ones; by hand, edit them before
 `cargo lambda invoke <function> --data-file events/<name>.json` (the function template.yaml routes
 the event's path to: athletes-api, access-api, webhooks-api, members-api, locations-api,
-checkin-api, bulk-api or docs-api).
+checkin-api, bulk-api, challenges-api or docs-api).
 """
 import json
 import pathlib
@@ -18,6 +18,7 @@ KEY_ID = "key_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 WEBHOOK = "whk_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 DELIVERY = "dlv_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 LOCATION = "loc_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
+CHALLENGE = "chl_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7"
 
 
 def event(route_key, method, path, query="", key=KEY, proxy=None, body=None, extra_headers=None):
@@ -173,6 +174,8 @@ EVENTS = {
     "imports-list": api("GET", "/api/external/v1/imports", "limit=5"),
     "exports-create": api("POST", "/api/external/v1/exports/athletes", "format=csv&fields=externalId,firstName,lastName,email"),
     "exports-list": api("GET", "/api/external/v1/exports", "limit=5"),
+    "challenges-list": api("GET", "/api/external/v1/challenges", "status=active"),
+    "challenges-leaderboard": api("GET", f"/api/external/v1/challenges/{CHALLENGE}/leaderboard", f"limit=25&memberId={ATHLETE}"),
 }
 
 here = pathlib.Path(__file__).parent

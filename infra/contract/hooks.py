@@ -23,10 +23,25 @@ rules below (otherwise schemathesis would count their 4xx as "a schema-valid req
   running, a 2k row rowing, the others name one), its stages are numbered once each, a Cooper
   test or 2k row has a distance, and its `locationId` (maybe not this business's) is left out;
 - an import's `mapping` is a JSON object (left out), `updateExisting` is for athletes, and its
-  body is empty with `upload=url` and the file without.
+  body is empty with `upload=url` and the file without;
+- a challenge's fields fit its type (`teamMetric` for a team challenge only, `streak` for
+  consistency, `measure` for improvement and required there, `aggregate` and `teamSize` by
+  mode, `exerciseIds` library ids for distance and time, `workoutTypes` once each and not for
+  PR or improvement challenges, the target under the metric's ceiling), its dates run forwards
+  within a year of today, its `locationIds` (maybe not this business's) are left out, a prize's
+  `toPlace` is not before its `place`; a leaderboard takes `teamId` or `locationId`, not both;
+- what a request meets on the server, looked up with the run's key: a join names a team with room
+  in a team challenge (one is made when none has) and none otherwise; an entry goes to a
+  challenge that takes entries now and the member is in (joined here when not; another active
+  challenge when this one can't be), with a value that fits its metric and a time in its window;
+  a replaced challenge that members have joined keeps its type, mode and start.
 """
 import zoneinfo
 import datetime as dt
+import json
+import os
+import urllib.error
+import urllib.request
 import re
 import uuid
 
@@ -79,6 +94,8 @@ def before_call(ctx, case, **kwargs):
             query["dateTo"] = (a + dt.timedelta(days=730)).date().isoformat()
         elif a and not b and a > now:
             query["dateTo"] = query["dateFrom"]  # the default end is today
+    if case.operation.path.endswith("/leaderboard") and "teamId" in query and "locationId" in query:
+        del query["teamId"]
     if case.operation.path.endswith("/deliveries") and "eventType" in query and isinstance(query["eventType"], str):
         if len(query["eventType"]) <= 100:
             query["eventType"] = "member.created"
@@ -174,7 +191,7 @@ def before_call(ctx, case, **kwargs):
             since = parse_time(body["since"])
         until = parse_time(body.get("expectedUntil"))
         start = since.date() if since else today
-        if until and until.date() < start:
+        if until and (until.date() < start or (until.date() - start).days > 3600):
             body["expectedUntil"] = (start + dt.timedelta(days=14)).isoformat()
     if path.endswith("/workouts"):
         t = parse_time(body.get("startedAt"))
@@ -199,3 +216,194 @@ def before_call(ctx, case, **kwargs):
                 stages[0]["distanceM"] = 2000
         if isinstance(body.get("locationId"), str) and re.fullmatch(r"loc_[0-9A-HJKMNP-TV-Z]{26}", body["locationId"]):
             del body["locationId"]
+
+    if path in ("/api/external/v1/challenges", "/api/external/v1/challenges/{id}") and case.method.upper() in ("POST", "PUT"):
+        challenge_body(body, now.date())
+    if path.startswith("/api/external/v1/challenges/{id}") and case.method.upper() in ("POST", "PUT"):
+        cid = (case.path_parameters or {}).get("id")
+        stored = api("GET", f"{V1}/challenges/{cid}") if isinstance(cid, str) and CHALLENGE.fullmatch(cid) else None
+        if stored:
+            if path.endswith("/join"):
+                join_body(body, stored)
+            elif path.endswith("/entries"):
+                target = entry_challenge(stored, body.get("memberId"), now)
+                if target:
+                    case.path_parameters["id"] = target["id"]
+                    entry_body(body, target, now)
+            elif path.endswith("{id}") and stored.get("participants"):
+                locked_body(body, stored)
+
+
+V1 = "/api/external/v1"
+CHALLENGE = re.compile(r"chl_[0-9A-HJKMNP-TV-Z]{26}")
+TEAM = re.compile(r"team_[0-9A-HJKMNP-TV-Z]{26}")
+MEMBER = re.compile(r"ath_[0-9A-HJKMNP-TV-Z]{26}")
+# What one entry may be, by metric, and a value that fits.
+ENTRY_RANGE = {"distance": (1, 250000, 5000), "time": (1, 43200, 1800), "workouts": (1, 5, 1),
+               "pr_count": (1, 10, 1), "consistency": (1, 1, 1), "improvement": (0.1, 10000, 45)}
+
+
+def api(method, path, body=None):
+    """A call to the iron-local under test with the run's own key (run.sh exports both), to fit a
+    request to the state it meets: a challenge's type, its teams, whether a member joined."""
+    base, key = os.environ.get("IRON_BASE"), os.environ.get("IRON_KEY")
+    if not base or not key:
+        return None
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method,
+                                 headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read() or b"null")
+    except (urllib.error.URLError, ValueError):
+        return None
+
+
+def team_with_room(stored):
+    cid, size = stored["id"], stored.get("teamSize")
+    for t in (api("GET", f"{V1}/challenges/{cid}/teams") or {}).get("data", []):
+        if size is None or t["members"] < size:
+            return t["id"]
+    made = api("POST", f"{V1}/challenges/{cid}/teams", {"name": f"Contract {uuid.uuid4().hex[:12]}"})
+    return made["id"] if made else None
+
+
+def join_body(body, stored):
+    team = body.get("teamId")
+    shaped = team is None or (isinstance(team, str) and TEAM.fullmatch(team))
+    if not shaped:
+        return
+    if stored["mode"] != "team":
+        body.pop("teamId", None)
+        return
+    teams = (api("GET", f"{V1}/challenges/{stored['id']}/teams") or {}).get("data", [])
+    size = stored.get("teamSize")
+    if not any(t["id"] == team and (size is None or t["members"] < size) for t in teams):
+        chosen = team_with_room(stored)
+        if chosen:
+            body["teamId"] = chosen
+
+
+def takes_entries(c, now):
+    start, end = parse_time(c["startsAt"]), parse_time(c["endsAt"])
+    return start <= now < end + dt.timedelta(days=3)
+
+
+def joined(c, member):
+    """Whether the member is in the challenge, joining them when not (with a team in team mode)."""
+    if api("GET", f"{V1}/challenges/{c['id']}/my-progress?memberId={member}"):
+        return True
+    join = {"memberId": member}
+    join_body(join, c)
+    return api("POST", f"{V1}/challenges/{c['id']}/join", join) is not None
+
+
+def entry_challenge(stored, member, now):
+    """An entry goes to a challenge that takes entries now and that the member is in (422
+    otherwise, saying why): this one when it can, else an active one the member may join."""
+    if not (isinstance(member, str) and MEMBER.fullmatch(member)):
+        return stored
+    if takes_entries(stored, now) and joined(stored, member):
+        return stored
+    for c in (api("GET", f"{V1}/challenges?status=active&limit=100") or {}).get("data", []):
+        if takes_entries(c, now) and joined(c, member):
+            return c
+    return None
+
+
+def entry_body(body, stored, now):
+    lo, hi, fit = ENTRY_RANGE[stored["metric"]]
+    v = body.get("value")
+    number = isinstance(v, (int, float)) and not isinstance(v, bool)
+    whole = stored["metric"] in ("workouts", "pr_count", "consistency")
+    if ("value" not in body and stored["metric"] not in ("workouts", "consistency")) or (
+        number and not (lo <= v <= hi and (not whole or float(v).is_integer()))
+    ):
+        body["value"] = fit
+    start, end = parse_time(stored["startsAt"]), parse_time(stored["endsAt"])
+    at = parse_time(body.get("occurredAt"))
+    latest = min(now, end - dt.timedelta(seconds=1))
+    if at and not (start <= at < end and at <= now) and latest >= start:
+        body["occurredAt"] = latest.isoformat().replace("+00:00", "Z")
+    if "occurredAt" not in body and now >= end:
+        body["occurredAt"] = latest.isoformat().replace("+00:00", "Z")
+
+
+def locked_body(body, stored):
+    """Members have joined: what their scores mean (and the start) stays as it is."""
+    for field in ("type", "mode", "aggregate", "streak", "measure"):
+        if stored.get(field) is None:
+            body.pop(field, None)
+        else:
+            body[field] = stored[field]
+    if stored["mode"] == "individual":
+        body.pop("aggregate", None)
+    if stored["type"] == "team":
+        body["teamMetric"] = stored["metric"]
+    else:
+        body.pop("teamMetric", None)
+    if stored["mode"] != "team":
+        body.pop("teamSize", None)
+    start, end = parse_time(stored["startDate"]), parse_time(body.get("endDate"))
+    body["startDate"] = stored["startDate"]
+    if not end or not (start <= end and (end - start).days < 366):
+        body["endDate"] = stored["endDate"]
+
+
+METRICS = {"distance", "time", "workouts", "pr_count", "consistency", "improvement"}
+
+
+def challenge_body(body, today):
+    kind = body.get("type")
+    if not isinstance(kind, str) or kind not in METRICS | {"team"}:
+        return
+    if kind == "team":
+        if body.get("teamMetric") not in METRICS:
+            body["teamMetric"] = "time"
+        body["mode"] = "team"
+        metric = body["teamMetric"]
+    else:
+        body.pop("teamMetric", None)
+        metric = kind
+    mode = body.get("mode") if body.get("mode") in ("individual", "team", "location") else "individual"
+    if mode == "individual":
+        body.pop("aggregate", None)
+    if mode != "team":
+        body.pop("teamSize", None)
+    if metric != "consistency":
+        body.pop("streak", None)
+    if metric == "improvement":
+        if body.get("measure") not in ("vo2max", "peak_power", "row2k_time"):
+            body["measure"] = "vo2max"
+    else:
+        body.pop("measure", None)
+    if isinstance(body.get("exerciseIds"), list):
+        if metric in ("distance", "time") and body["exerciseIds"]:
+            body["exerciseIds"] = ["rowing-stationary"]
+        elif body["exerciseIds"]:
+            del body["exerciseIds"]
+    if isinstance(body.get("workoutTypes"), list):
+        if metric in ("pr_count", "improvement") and body["workoutTypes"]:
+            del body["workoutTypes"]
+        else:
+            seen = []
+            for t in body["workoutTypes"]:
+                if t not in seen:
+                    seen.append(t)
+            body["workoutTypes"] = seen
+    target = body.get("target")
+    ceiling = {"consistency": 366, "improvement": 10000}.get(metric, 4294967295)
+    if isinstance(target, (int, float)) and not isinstance(target, bool) and target > ceiling:
+        body["target"] = ceiling
+    if isinstance(body.get("locationIds"), list):
+        del body["locationIds"]
+    start, end = parse_time(body.get("startDate")), parse_time(body.get("endDate"))
+    if start and end:
+        lo, hi = today - dt.timedelta(days=366), today + dt.timedelta(days=732)
+        if not (lo <= start.date() <= hi and start.date() <= end.date() <= hi and (end.date() - start.date()).days < 366):
+            body["startDate"], body["endDate"] = today.isoformat(), (today + dt.timedelta(days=30)).isoformat()
+    prizes = body.get("prizes")
+    for prize in prizes if isinstance(prizes, list) else []:
+        place, to = (prize.get("place"), prize.get("toPlace")) if isinstance(prize, dict) else (None, None)
+        if all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in (place, to)) and to < place:
+            prize["toPlace"] = place

@@ -38,7 +38,8 @@ run_schemathesis() { # phase name, key, filter arguments
   echo "contract: schemathesis, $name ($examples examples per operation, every check)"
   local rc=0
   # Run from the scratch dir: schemathesis and hypothesis keep caches in the working directory.
-  (cd "$work" && schemathesis run "$spec" -H "Authorization: Bearer $key" --checks all --workers 1 \
+  # The hooks look up what a request meets (a challenge's type, its teams) with the same key.
+  (cd "$work" && IRON_BASE="$base" IRON_KEY="$key" schemathesis run "$spec" -H "Authorization: Bearer $key" --checks all --workers 1 \
     --max-examples "$examples" --seed "${CONTRACT_SEED:-20261201}" --phases examples,coverage,fuzzing,stateful \
     --suppress-health-check all --no-color "$@") || rc=$?
   report "schemathesis, $name" "$rc"

@@ -42,6 +42,7 @@ another request is 422; a retry while the first runs is 409. Beta features are o
         (name = "check-in", description = "The door's check-in with the personalised workout of the day"),
         (name = "exercises", description = "The exercise library and the injury rules"),
         (name = "bulk", description = "Many athletes or tests in one request; exports as CSV, JSON or JSON lines"),
+        (name = "challenges", description = "Challenges with exact live leaderboards, teams, entries and badges"),
         (name = "meta", description = "Service status"),
     )
 )]

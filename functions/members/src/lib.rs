@@ -18,6 +18,7 @@ pub fn routes(api: ApiContext) -> OpenApiRouter {
     let group = OpenApiRouter::new()
         .routes(authed(&api, routes!(readiness::list, readiness::create)))
         .routes(authed(&api, routes!(workouts::list, workouts::create)))
+        .routes(authed(&api, routes!(workouts::update, workouts::delete)))
         .routes(authed(&api, routes!(injuries::list, injuries::create)))
         .routes(authed(&api, routes!(injuries::update)))
         .with_state(api.clone());

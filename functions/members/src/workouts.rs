@@ -1,5 +1,6 @@
 //! `/members/{id}/workouts`: record a workout (`write:members`; emits `workout.completed` in the
-//! same transaction) and list them (`read:members`). A workout with a `sourceId` is recorded once
+//! same transaction), list them (`read:members`), correct one (`workout.updated`) or delete it
+//! (`workout.deleted`): challenge entries the workout made follow it. A workout with a `sourceId` is recorded once
 //! per (source, source id): posting the same record again answers 200 with the first one.
 
 use axum::Json;
@@ -263,4 +264,129 @@ pub async fn list(
     let athlete = crate::member(tenant.db(), &id).await?;
     let (items, next) = workouts::list(tenant.db(), &athlete.id, from, to, page.limit, page.cursor).await?;
     Ok(Json(ListEnvelope::new(items.into_iter().map(Into::into).collect(), next)))
+}
+
+/// The workout a path names, if it is this member's.
+async fn member_workout(db: iron_store::TenantDb<'_>, member: &Id, raw: &str) -> Result<Workout, ApiError> {
+    let id: Id = iron_http::path_id(IdKind::Workout, raw, "workout")?;
+    match workouts::get(db, &id).await {
+        Ok(w) if &w.athlete_id == member => Ok(w),
+        Ok(_) | Err(iron_store::repo::RepoError::NotFound) => {
+            Err(ApiError::NotFound(format!("no workout `{raw}` of this member")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+const PATCH_FIELDS: &[&str] = &["type", "startedAt", "durationMin", "sessionRpe", "movements", "locationId"];
+
+/// Fields of a workout to correct (the others stay).
+#[derive(Debug, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"durationMin": 45, "movements": [{"exerciseId": "rowing-stationary", "distanceM": 6000}]}))]
+#[allow(dead_code)]
+pub struct WorkoutPatch {
+    #[serde(rename = "type")]
+    #[schema(nullable = false)]
+    workout_type: Option<WorkoutType>,
+    /// At most 400 days ago and not in the future.
+    #[schema(nullable = false)]
+    started_at: Option<DateTime<Utc>>,
+    #[schema(minimum = 1, maximum = 600, nullable = false)]
+    duration_min: Option<u32>,
+    #[schema(minimum = 1, maximum = 10, nullable = false)]
+    session_rpe: Option<u8>,
+    /// Replaces the movements.
+    #[schema(max_items = 50, nullable = false)]
+    movements: Option<Vec<MovementIn>>,
+    /// `null` clears it.
+    #[schema(pattern = "^loc_[0-9A-HJKMNP-TV-Z]{26}$")]
+    location_id: Option<String>,
+}
+
+/// Correct a workout
+///
+/// Emits `workout.updated`; challenge entries the workout made are corrected to match (or
+/// leave a challenge the workout no longer fits).
+#[utoipa::path(patch, path = "/api/external/v1/members/{id}/workouts/{workoutId}", operation_id = "updateWorkout", tag = "members",
+    params(("id" = String, Path, description = "Member (athlete) id (`ath_…`)"),
+        ("workoutId" = String, Path, description = "Workout id (`wko_…`)")),
+    request_body = WorkoutPatch,
+    responses((status = 200, description = "The corrected workout", body = WorkoutOut),
+              (status = 404, description = "No such member or workout", body = iron_http::error::Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid fields (listed in `errors`)", body = iron_http::error::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn update(
+    State(api): State<ApiContext>,
+    principal: Principal,
+    Path((id, workout_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<Map<String, Value>>,
+) -> Result<Json<WorkoutOut>, ApiError> {
+    let tenant = principal.require(Scope::WriteMembers)?;
+    let now = api.now();
+    let athlete = crate::member(tenant.db(), &id).await?;
+    let mut w = member_workout(tenant.db(), &athlete.id, &workout_id).await?;
+    let mut r = FieldReader::new(&body, "", "a workout correction", PATCH_FIELDS);
+    if let Some(t) = r.present(
+        "type",
+        parse::one_of::<WorkoutType>("strength, conditioning, endurance, mobility, mixed, class, open_gym, other"),
+    ) {
+        w.workout_type = t;
+    }
+    if let Some(t) = r.present("startedAt", parse::timestamp(now - Duration::days(400), now + Duration::minutes(5))) {
+        w.started_at = t;
+    }
+    if let Some(d) = r.present("durationMin", parse::int(1, 600)) {
+        w.duration_min = d as u32;
+    }
+    if let Some(rpe) = r.present("sessionRpe", parse::int(1, 10)) {
+        w.session_rpe = rpe as u8;
+    }
+    if let Some(loc) = r.optional("locationId", |v| {
+        v.as_str().and_then(|s| Id::parse_kind(IdKind::Location, s)).ok_or("must be a location id (`loc_…`)".to_owned())
+    }) {
+        w.location_id = loc;
+    }
+    let mut nested = Vec::new();
+    if let Some(list) = r.present("movements", parse::array(50)) {
+        w.movements =
+            list.iter().enumerate().filter_map(|(i, v)| movement(v, &format!("/movements/{i}"), &mut nested)).collect();
+    }
+    let mut errors = r.errors;
+    errors.extend(nested);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    w.session_load = u32::from(w.session_rpe) * w.duration_min;
+    w.muscle_groups = muscle_groups(w.workout_type, &w.movements);
+    let out = WorkoutOut::from(w.clone());
+    let event =
+        Event::new("workout.updated", tenant.business_id(), now, serde_json::to_value(&out).unwrap_or_default());
+    workouts::update(tenant.db(), &w, &[event]).await?;
+    Ok(Json(out))
+}
+
+/// Delete a workout
+///
+/// Emits `workout.deleted`; challenge entries the workout made are removed. The same source
+/// record may be posted again afterwards.
+#[utoipa::path(delete, path = "/api/external/v1/members/{id}/workouts/{workoutId}", operation_id = "deleteWorkout", tag = "members",
+    params(("id" = String, Path, description = "Member (athlete) id (`ath_…`)"),
+        ("workoutId" = String, Path, description = "Workout id (`wko_…`)")),
+    responses((status = 204, description = "Deleted"),
+              (status = 404, description = "No such member or workout", body = iron_http::error::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn delete(
+    State(api): State<ApiContext>,
+    principal: Principal,
+    Path((id, workout_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let tenant = principal.require(Scope::WriteMembers)?;
+    let now = api.now();
+    let athlete = crate::member(tenant.db(), &id).await?;
+    let w = member_workout(tenant.db(), &athlete.id, &workout_id).await?;
+    let data = serde_json::json!({"id": w.id, "memberId": w.athlete_id, "deletedAt": now});
+    let event = Event::new("workout.deleted", tenant.business_id(), now, data);
+    workouts::delete(tenant.db(), &w, &[event]).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use iron_dispatch::{Dispatcher, Next};
 use iron_store::Queue;
 use iron_store::repo::deliveries::{self, DeliveryRef};
+use iron_store::repo::tasks;
 use std::time::Duration;
 
 /// A delivery due this long without an attempt is taken for lost and queued again.
@@ -48,15 +49,17 @@ pub async fn handle_batch(dispatcher: &Dispatcher, queue: &dyn Queue, event: Sqs
     response
 }
 
-/// Fans out pending outbox events into deliveries and queues them (several pages while each
-/// made deliveries). Returns how many messages it queued.
+/// Fans out pending outbox events into deliveries and queues them, and runs the internal tasks
+/// the events made (a workout entering challenges), whose own events the next page fans out —
+/// several pages while each made something. Returns how many messages it queued.
 pub async fn fan_out(dispatcher: &Dispatcher, queue: &dyn Queue, now: DateTime<Utc>) -> Result<usize, String> {
     let mut queued = 0;
     for _ in 0..FAN_OUT_PAGES {
         let refs = deliveries::fan_out(dispatcher.store.as_ref(), now, 100).await.map_err(|e| e.to_string())?;
         send_all(queue, &refs).await?;
         queued += refs.len();
-        if refs.is_empty() {
+        let ran = tasks::run_due(dispatcher.store.as_ref(), now, 100).await.map_err(|e| e.to_string())?;
+        if refs.is_empty() && ran.done == 0 {
             break;
         }
     }

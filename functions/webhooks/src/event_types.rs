@@ -12,7 +12,52 @@ use std::sync::OnceLock;
 use utoipa::ToSchema;
 
 /// The event types the product emits today; the others are reserved for features to come.
-const EMITTED: &[&str] = &["member.created", "webhook.test"];
+const EMITTED: &[&str] = &[
+    "member.created",
+    "member.checked_in",
+    "workout.completed",
+    "workout.updated",
+    "workout.deleted",
+    "test.completed",
+    "wod.generated",
+    "injury.reported",
+    "goal.achieved",
+    "challenge.joined",
+    "challenge.entry",
+    "webhook.test",
+];
+
+/// The `data` of the challenge events (built by `iron_store::repo::challenges`).
+fn challenge_data(name: &str) -> Option<Value> {
+    let id = json!({"type": "string"});
+    let num = json!({"type": ["number", "null"]});
+    Some(match name {
+        "challenge.joined" => json!({
+            "type": "object", "required": ["challengeId", "memberId", "joinedAt"],
+            "properties": {"challengeId": id, "memberId": id, "teamId": {"type": ["string", "null"]},
+                           "joinedAt": {"type": "string", "format": "date-time"}}
+        }),
+        "challenge.entry" => json!({
+            "type": "object",
+            "required": ["challengeId", "memberId", "change", "entry", "value", "unit", "rankBefore", "rank"],
+            "properties": {
+                "challengeId": id, "memberId": id,
+                "change": {"enum": ["created", "corrected", "deleted"]},
+                "entry": {"type": "object", "description": "the entry as `GET /challenges/{id}/entries` lists it"},
+                "valueBefore": num, "value": num, "unit": {"type": "string"},
+                "rankBefore": {"type": "integer", "minimum": 1}, "rank": {"type": "integer", "minimum": 1},
+                "progress": num
+            }
+        }),
+        "goal.achieved" => json!({
+            "type": "object", "required": ["challengeId", "memberId", "target", "value", "achievedAt"],
+            "properties": {"challengeId": id, "challengeName": {"type": "string"}, "memberId": id,
+                           "target": {"type": "number"}, "value": {"type": "number"}, "unit": {"type": "string"},
+                           "badge": {"type": ["object", "null"]}, "achievedAt": {"type": "string", "format": "date-time"}}
+        }),
+        _ => return None,
+    })
+}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -68,7 +113,7 @@ fn catalogue() -> &'static Vec<EventTypeOut> {
                         "required": ["webhookId", "message"],
                         "properties": { "webhookId": { "type": "string" }, "message": { "type": "string" } }
                     }),
-                    _ => json!({ "type": "object", "description": "defined when the feature that emits it ships" }),
+                    other => challenge_data(other).unwrap_or_else(|| json!({ "type": "object" })),
                 };
                 let mut schema = envelope(name, data);
                 if *name == "member.created" {

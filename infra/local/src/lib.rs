@@ -111,6 +111,7 @@ pub fn routes(groups: &Groups) -> OpenApiRouter {
         .merge(iron_locations_api::routes(groups.api.clone()))
         .merge(iron_checkin_api::routes(groups.api.clone()))
         .merge(iron_bulk_api::routes(groups.bulk.clone()))
+        .merge(iron_challenges_api::routes(groups.api.clone()))
         .merge(iron_docs_api::routes())
 }
 

@@ -8,11 +8,11 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, TimeToLiveSpecification,
-    TransactWriteItem,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem, Update,
 };
 use iron_store::item::{self, Cursor, Filter, Index, Item, Key, Page, Query, SkCondition, is_expired};
-use iron_store::table::{StoreResult, validate_transaction};
+use iron_store::table::{StoreResult, check_batch as validate_batch, validate_transaction};
 use iron_store::{Clock, Condition, StoreError, TableStore, TxOp};
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
@@ -189,6 +189,43 @@ impl TableStore for DynamoTable {
     async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
         let now = self.now();
         Ok(self.raw_get(key).await?.filter(|i| !is_expired(i, now)))
+    }
+
+    /// `BatchGetItem` with strongly consistent reads; keys DynamoDB leaves unprocessed (over
+    /// its 16 MB answer or throttled) are asked for again, with a growing pause.
+    async fn get_many(&self, keys: &[Key]) -> StoreResult<Vec<Option<Item>>> {
+        validate_batch(keys)?;
+        let now = self.now();
+        let mut found: HashMap<Key, Item> = HashMap::new();
+        let mut pending: Vec<HashMap<String, AttributeValue>> = keys.iter().map(key_attrs).collect();
+        let mut attempt = 0u32;
+        while !pending.is_empty() {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let out =
+                self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(sdk_error)?;
+            for raw in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                let item = from_item(raw);
+                if let Some(key) = Key::of(&item) {
+                    found.insert(key, item);
+                }
+            }
+            if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                pending = left.keys().to_vec();
+            }
+            if !pending.is_empty() {
+                attempt += 1;
+                if attempt > 8 {
+                    return Err(StoreError::Throttled);
+                }
+                let jitter = rand::random::<u64>() % 20;
+                tokio::time::sleep(Duration::from_millis(10 * 2u64.pow(attempt.min(6)) + jitter)).await;
+            }
+        }
+        Ok(keys.iter().map(|k| found.remove(k).filter(|i| !is_expired(i, now))).collect())
     }
 
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
@@ -413,6 +450,25 @@ impl TableStore for DynamoTable {
                         }
                         TransactWriteItem::builder()
                             .delete(b.build().map_err(|e| StoreError::Invalid(e.to_string()))?)
+                            .build()
+                    }
+                    TxOp::Add { key, deltas } => {
+                        let mut names = HashMap::new();
+                        let mut values = HashMap::new();
+                        let mut parts = Vec::with_capacity(deltas.len());
+                        for (i, (attr, delta)) in deltas.iter().enumerate() {
+                            names.insert(format!("#a{i}"), attr.clone());
+                            values.insert(format!(":d{i}"), AttributeValue::N(delta.to_string()));
+                            parts.push(format!("#a{i} :d{i}"));
+                        }
+                        let b = Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key_attrs(key)))
+                            .update_expression(format!("ADD {}", parts.join(", ")))
+                            .set_expression_attribute_names(Some(names))
+                            .set_expression_attribute_values(Some(values));
+                        TransactWriteItem::builder()
+                            .update(b.build().map_err(|e| StoreError::Invalid(e.to_string()))?)
                             .build()
                     }
                     TxOp::Check { key, condition } => {

@@ -18,6 +18,7 @@ use iron_store::{OperatorScope, TableStore, TxOp};
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 
+pub mod challenges;
 pub mod training;
 
 const FEMALE: &[&str] = &[
@@ -151,6 +152,7 @@ pub struct DemoSummary {
     pub partners: usize,
     pub referrals: usize,
     pub training: training::TrainingSummary,
+    pub challenges: Vec<iron_domain::challenge::Challenge>,
 }
 
 fn id(rng: &mut StdRng, kind: IdKind, at: DateTime<Utc>) -> Id {
@@ -313,8 +315,11 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
     } else {
         training::TrainingSummary::default()
     };
+    let mut challenge_rng = StdRng::seed_from_u64(seed ^ 0x6368_616c);
+    let challenges = challenges::seed(store, &scope, &members, &business.timezone, now, &mut challenge_rng).await?;
     let _ = platform::get_business(TenantDb::new(store, &scope)).await?;
     Ok(DemoSummary {
+        challenges,
         training,
         business,
         scope,

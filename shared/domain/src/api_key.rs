@@ -36,10 +36,19 @@ pub enum Scope {
     /// Create and change locations (hours, capacity, equipment).
     #[serde(rename = "manage:locations")]
     ManageLocations,
+    /// Challenges, their leaderboards and members' badges.
+    #[serde(rename = "read:challenges")]
+    ReadChallenges,
+    /// Join members to challenges and log their entries.
+    #[serde(rename = "write:challenges")]
+    WriteChallenges,
+    /// Create, change and delete challenges and their teams; enrol members in private ones.
+    #[serde(rename = "manage:challenges")]
+    ManageChallenges,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 11] = [
+    pub const ALL: [Scope; 14] = [
         Scope::ReadAthletes,
         Scope::WriteAthletes,
         Scope::ReadTests,
@@ -51,6 +60,9 @@ impl Scope {
         Scope::ReadMembers,
         Scope::WriteMembers,
         Scope::ManageLocations,
+        Scope::ReadChallenges,
+        Scope::WriteChallenges,
+        Scope::ManageChallenges,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -66,6 +78,9 @@ impl Scope {
             Scope::ReadMembers => "read:members",
             Scope::WriteMembers => "write:members",
             Scope::ManageLocations => "manage:locations",
+            Scope::ReadChallenges => "read:challenges",
+            Scope::WriteChallenges => "write:challenges",
+            Scope::ManageChallenges => "manage:challenges",
         }
     }
 

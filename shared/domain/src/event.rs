@@ -10,6 +10,8 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("member.created", "A member (athlete) was created"),
     ("member.checked_in", "A member checked in at a location"),
     ("workout.completed", "A member completed a workout"),
+    ("workout.updated", "A workout was corrected"),
+    ("workout.deleted", "A workout was deleted"),
     ("test.completed", "A fitness test was recorded"),
     ("wod.generated", "A personalised workout of the day was generated"),
     ("injury.reported", "A member reported an injury"),

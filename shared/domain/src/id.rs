@@ -25,10 +25,14 @@ pub enum IdKind {
     CheckIn,
     Import,
     Export,
+    Challenge,
+    Team,
+    Entry,
+    Task,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 16] = [
+    pub const ALL: [IdKind; 20] = [
         IdKind::Business,
         IdKind::Location,
         IdKind::ApiKey,
@@ -45,6 +49,10 @@ impl IdKind {
         IdKind::CheckIn,
         IdKind::Import,
         IdKind::Export,
+        IdKind::Challenge,
+        IdKind::Team,
+        IdKind::Entry,
+        IdKind::Task,
     ];
 
     pub const fn prefix(self) -> &'static str {
@@ -65,6 +73,10 @@ impl IdKind {
             IdKind::CheckIn => "chk",
             IdKind::Import => "imp",
             IdKind::Export => "exp",
+            IdKind::Challenge => "chl",
+            IdKind::Team => "team",
+            IdKind::Entry => "ent",
+            IdKind::Task => "tsk",
         }
     }
 }

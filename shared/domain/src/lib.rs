@@ -6,6 +6,7 @@ pub mod athlete;
 pub mod audit;
 pub mod bulk;
 pub mod business;
+pub mod challenge;
 pub mod check_in;
 pub mod equipment;
 pub mod event;

@@ -65,6 +65,11 @@ impl Principal {
         }
     }
 
+    /// Whether the key holds `scope` (for rules that widen with a scope).
+    pub fn has(&self, scope: Scope) -> bool {
+        self.key.has_scope(scope)
+    }
+
     /// The caller's business, if the key holds any of `scopes`; else 403 naming them.
     pub fn require_any(&self, scopes: &[Scope]) -> Result<Tenant<'_>, ApiError> {
         match scopes.iter().find(|s| self.key.has_scope(**s)) {

@@ -185,6 +185,9 @@ impl From<RepoError> for ApiError {
             RepoError::Conflict { message, .. } => ApiError::Conflict(message),
             RepoError::Store(s) => s.into(),
             RepoError::Corrupt(m) => ApiError::Internal(m),
+            RepoError::Refused { field, message } => {
+                ApiError::Validation(vec![iron_domain::FieldError { field, message }])
+            }
         }
     }
 }

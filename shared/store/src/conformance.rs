@@ -100,6 +100,69 @@ pub async fn concurrent_counter_is_exact(s: Arc<dyn TableStore>, _c: Arc<ManualC
     assert_eq!(s.get(&key).await.unwrap().unwrap()["count"], json!(15));
 }
 
+/// Counters added inside transactions: created on first add, summed exactly under concurrency,
+/// other attributes kept, and undone with the rest when the transaction is refused.
+pub async fn transactional_adds(s: Arc<dyn TableStore>, _c: Arc<ManualClock>, ns: &str) {
+    let pk = format!("{ns}#A");
+    let key = Key::new(&pk, "node");
+    let add = |deltas: &[(&str, i64)]| TxOp::Add {
+        key: key.clone(),
+        deltas: deltas.iter().map(|(a, d)| ((*a).to_owned(), *d)).collect(),
+    };
+    s.transact(vec![add(&[("c1", 2), ("c7", -1)])]).await.expect("first add creates the item");
+    let got = s.get(&key).await.unwrap().expect("created");
+    assert_eq!((got["c1"].clone(), got["c7"].clone()), (json!(2), json!(-1)));
+    s.put(item(&pk, "other", json!({"label": "x"})), Condition::None).await.unwrap();
+    let other = Key::new(&pk, "other");
+    let with_other = TxOp::Add { key: other.clone(), deltas: vec![("n".into(), 5)] };
+    s.transact(vec![with_other]).await.unwrap();
+    assert_eq!(s.get(&other).await.unwrap().unwrap()["label"], json!("x"), "an add keeps other attributes");
+    // Refused with the rest of its transaction.
+    let refused = s
+        .transact(vec![add(&[("c1", 100)]), TxOp::Check { key: Key::new(&pk, "absent"), condition: Condition::Exists }])
+        .await;
+    assert!(matches!(refused, Err(StoreError::TransactionCanceled { ref failed }) if failed == &[1]), "{refused:?}");
+    assert_eq!(s.get(&key).await.unwrap().unwrap()["c1"], json!(2));
+    // Concurrent adds to one item all count.
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (s, key) = (s.clone(), key.clone());
+            tokio::spawn(async move {
+                s.transact(vec![TxOp::Add { key, deltas: vec![("c1".into(), 1), (format!("d{}", i % 3), 1)] }]).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task").expect("an unconditional add is never refused");
+    }
+    let got = s.get(&key).await.unwrap().unwrap();
+    assert_eq!(got["c1"], json!(22));
+    assert_eq!(got["d0"].as_i64().unwrap() + got["d1"].as_i64().unwrap() + got["d2"].as_i64().unwrap(), 20);
+    let bad = s.transact(vec![TxOp::Add { key: key.clone(), deltas: vec![("PK".into(), 1)] }]).await;
+    assert!(matches!(bad, Err(StoreError::Invalid(_))), "a key attribute is not a counter");
+}
+
+/// A batch read answers in the order asked, absent and expired items as `None`.
+pub async fn batch_reads(s: Arc<dyn TableStore>, c: Arc<ManualClock>, ns: &str) {
+    let pk = format!("{ns}#B");
+    for i in 0..30 {
+        s.put(item(&pk, &format!("k{i:02}"), json!({"i": i})), Condition::None).await.unwrap();
+    }
+    let expired = crate::Clock::now(c.as_ref()).timestamp() - 1;
+    s.put(item(&pk, "gone", json!({"ttl": expired})), Condition::None).await.unwrap();
+    let mut keys: Vec<Key> = (0..30).rev().map(|i| Key::new(&pk, format!("k{i:02}"))).collect();
+    keys.insert(3, Key::new(&pk, "absent"));
+    keys.push(Key::new(&pk, "gone"));
+    let got = s.get_many(&keys).await.expect("batch");
+    assert_eq!(got.len(), 32);
+    assert_eq!(got[0].as_ref().unwrap()["i"], json!(29));
+    assert!(got[3].is_none() && got[31].is_none());
+    assert_eq!(got[30].as_ref().unwrap()["i"], json!(0));
+    let twice = s.get_many(&[Key::new(&pk, "k01"), Key::new(&pk, "k01")]).await;
+    assert!(matches!(twice, Err(StoreError::Invalid(_))));
+    assert!(matches!(s.get_many(&[]).await, Err(StoreError::Invalid(_))));
+}
+
 async fn seed_range(s: &dyn TableStore, pk: &str, prefix: &str, n: usize) {
     for i in 0..n {
         s.put(item(pk, &format!("{prefix}{i:03}"), json!({"i": i, "even": i % 2 == 0})), Condition::None)
@@ -359,7 +422,7 @@ macro_rules! table_store_conformance {
             put_get_round_trip, conditional_put_and_delete, counters, concurrent_counter_is_exact,
             query_key_conditions_and_order, pagination_both_directions, secondary_indexes,
             filters_fill_pages, transactions_are_all_or_nothing, ttl_hides_expired_items,
-            json_reads_match_item_reads);
+            json_reads_match_item_reads, transactional_adds, batch_reads);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(

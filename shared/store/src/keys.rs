@@ -221,6 +221,108 @@ pub fn blob_key(scope: &TenantScope, job: &Id, name: &str) -> String {
     format!("b/{}/{job}/{name}", scope.business_id())
 }
 
+// ---- challenges ----
+//
+// A challenge's hot items are spread over partitions: each participant, entry, source guard and
+// rank-tree node has a partition of its own or of its shard (docs/DATA_MODEL.md, "Challenges").
+
+pub fn challenges_partition(scope: &TenantScope) -> String {
+    format!("{}#CHALLENGE", biz(scope))
+}
+pub fn challenge(scope: &TenantScope, id: &Id) -> Key {
+    Key::new(challenges_partition(scope), id.as_str())
+}
+fn chl(scope: &TenantScope, id: &Id) -> String {
+    format!("{}#CHL#{id}", biz(scope))
+}
+/// A participant, in its shard's partition.
+pub fn participant(scope: &TenantScope, challenge: &Id, shard: u8, member: &Id) -> Key {
+    Key::new(format!("{}#P#{shard}", chl(scope, challenge)), member.as_str())
+}
+/// The board scope of the whole challenge (and the location boards are named by location id).
+pub const BOARD_ALL: &str = "all";
+/// GSI1 (everyone) or GSI2 (one location): a shard of a leaderboard, by [`board_sort_key`].
+///
+/// [`board_sort_key`]: iron_domain::challenge::board_sort_key
+pub fn board_partition(scope: &TenantScope, challenge: &Id, board: &str, shard: u8) -> String {
+    format!("{}#B#{board}#{shard}", chl(scope, challenge))
+}
+pub fn board_entry(scope: &TenantScope, challenge: &Id, board: &str, shard: u8, sort_key: &str) -> Key {
+    Key::new(board_partition(scope, challenge, board, shard), sort_key)
+}
+/// A node of one shard's rank tree of one board: an item (and partition) of its own.
+pub fn rank_node(scope: &TenantScope, challenge: &Id, board: &str, shard: u8, node: &str) -> Key {
+    Key::new(format!("{}#T#{board}#{shard}#{node}", chl(scope, challenge)), "N")
+}
+/// An entry: its own partition.
+pub fn challenge_entry(scope: &TenantScope, challenge: &Id, entry: &Id) -> Key {
+    Key::new(format!("{}#E#{entry}", chl(scope, challenge)), "E")
+}
+/// GSI1: one member's entries in a challenge by time.
+pub fn entries_of_member_partition(scope: &TenantScope, challenge: &Id, member: &Id) -> String {
+    format!("{}#ME#{member}", chl(scope, challenge))
+}
+pub fn entry_of_member(scope: &TenantScope, challenge: &Id, member: &Id, at: DateTime<Utc>, entry: &Id) -> Key {
+    Key::new(entries_of_member_partition(scope, challenge, member), time_sk(at, entry))
+}
+/// One entry per (source, source id) in a challenge.
+pub fn entry_source_guard(scope: &TenantScope, challenge: &Id, source: &str, source_id: &str) -> Key {
+    Key::new(format!("{}#SRC#{source}#{source_id}", chl(scope, challenge)), "G")
+}
+/// Teams (`T#<id>`, with their roster count) and their aggregates (`A#<id>`, counters only, so
+/// entries add to them without reading).
+pub fn teams_partition(scope: &TenantScope, challenge: &Id) -> String {
+    format!("{}#TEAM", chl(scope, challenge))
+}
+pub fn team(scope: &TenantScope, challenge: &Id, team: &Id) -> Key {
+    Key::new(teams_partition(scope, challenge), format!("T#{team}"))
+}
+pub fn team_aggregate(scope: &TenantScope, challenge: &Id, team: &Id) -> Key {
+    Key::new(teams_partition(scope, challenge), format!("A#{team}"))
+}
+pub const TEAM_SK_PREFIX: &str = "T#";
+pub const TEAM_AGGREGATE_SK_PREFIX: &str = "A#";
+pub fn team_members_partition(scope: &TenantScope, challenge: &Id, team: &Id) -> String {
+    format!("{}#TEAM#{team}", chl(scope, challenge))
+}
+pub fn team_member(scope: &TenantScope, challenge: &Id, team: &Id, member: &Id) -> Key {
+    Key::new(team_members_partition(scope, challenge, team), member.as_str())
+}
+/// Locations' aggregates, one counter item per (location, shard).
+pub fn location_aggregates_partition(scope: &TenantScope, challenge: &Id) -> String {
+    format!("{}#LOCAGG", chl(scope, challenge))
+}
+pub fn location_aggregate(scope: &TenantScope, challenge: &Id, location: &Id, shard: u8) -> Key {
+    Key::new(location_aggregates_partition(scope, challenge), format!("{location}#{shard}"))
+}
+/// The challenges a member joined (the workout log looks here).
+pub fn member_challenges_partition(scope: &TenantScope, member: &Id) -> String {
+    format!("{}#ATHLETE#{member}#CHL", biz(scope))
+}
+pub fn member_challenge(scope: &TenantScope, member: &Id, challenge: &Id) -> Key {
+    Key::new(member_challenges_partition(scope, member), challenge.as_str())
+}
+/// A member's badges, by the challenge that awarded them.
+pub fn badges_partition(scope: &TenantScope, member: &Id) -> String {
+    format!("{}#ATHLETE#{member}#BADGE", biz(scope))
+}
+pub fn badge(scope: &TenantScope, member: &Id, challenge: &Id) -> Key {
+    Key::new(badges_partition(scope, member), challenge.as_str())
+}
+
+// ---- internal tasks (events consumed inside the platform) ----
+
+pub fn task(scope: &TenantScope, id: &Id) -> Key {
+    Key::new(format!("{}#TASK", biz(scope)), id.as_str())
+}
+/// GSI2: tasks waiting to run, by when they are due (sharded like the outbox).
+pub fn tasks_due_partition(shard: u8) -> String {
+    format!("TASKS#{shard}")
+}
+pub fn task_due(shard: u8, at: DateTime<Utc>, business: &Id, id: &Id) -> Key {
+    Key::new(tasks_due_partition(shard), format!("{}#{business}#{id}", ts(at)))
+}
+
 // ---- referrals ----
 
 pub fn partner(scope: &TenantScope, id: &Id) -> Key {
@@ -414,6 +516,8 @@ mod tests {
     fn repositories_build_no_keys_of_their_own() {
         let sources = [
             ("athletes", include_str!("repo/athletes.rs")),
+            ("challenges", include_str!("repo/challenges.rs")),
+            ("tasks", include_str!("repo/tasks.rs")),
             ("check_ins", include_str!("repo/check_ins.rs")),
             ("injuries", include_str!("repo/injuries.rs")),
             ("locations", include_str!("repo/locations.rs")),

@@ -126,6 +126,14 @@ impl TableStore for MeteredTable {
         self.inner.increment(key, attr, delta, max, ttl).await
     }
 
+    /// A batch read costs what its items' reads would; it is one call.
+    async fn get_many(&self, keys: &[Key]) -> StoreResult<Vec<Option<Item>>> {
+        let items = self.inner.get_many(keys).await?;
+        let read = items.iter().map(|i| units(i.as_ref().map_or(0, item_size), 4096)).sum();
+        self.add(read, 0.0);
+        Ok(items)
+    }
+
     async fn query(&self, query: Query) -> StoreResult<Page> {
         let consistency = if query.index == Index::Table { 1.0 } else { 0.5 };
         let page = self.inner.query(query).await?;
@@ -141,6 +149,14 @@ impl TableStore for MeteredTable {
                 TxOp::Put { item, .. } => write_units(before.as_ref(), Some(item)),
                 TxOp::Delete { .. } => write_units(before.as_ref(), None),
                 TxOp::Check { .. } => units(before.as_ref().map_or(0, item_size), 1024),
+                TxOp::Add { key, deltas } => {
+                    let mut after = before.clone().unwrap_or_else(|| crate::item::counter_item(key, None));
+                    for (attr, delta) in deltas {
+                        let current = after.get(attr).and_then(Value::as_i64).unwrap_or(0);
+                        after.insert(attr.clone(), Value::from(current + delta));
+                    }
+                    write_units(before.as_ref(), Some(&after))
+                }
             };
         }
         self.add(0.0, 2.0 * write);

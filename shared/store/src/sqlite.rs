@@ -41,11 +41,15 @@ pub(crate) struct Checkpointer {
 }
 
 pub(crate) const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+/// The WAL's length (4 KiB pages: 32 MiB) past which the checkpointer rewinds it.
+const RESTART_FRAMES: i64 = 8192;
 
 impl Checkpointer {
     /// Turns off `writer`'s automatic checkpoints and starts checkpointing `path` instead.
     pub(crate) fn start(path: &Path, writer: &Connection) -> StoreResult<Checkpointer> {
         writer.pragma_update(None, "wal_autocheckpoint", 0).map_err(backend)?;
+        // A rewound WAL is cut back to this size (it stays allocated up to it: no regrowth cost).
+        writer.pragma_update(None, "journal_size_limit", RESTART_FRAMES * 4096 * 2).map_err(backend)?;
         let conn = Connection::open(path).map_err(backend)?;
         conn.pragma_update(None, "busy_timeout", 5000).map_err(backend)?;
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -55,8 +59,21 @@ impl Checkpointer {
             .spawn(move || {
                 while !stopped.load(Ordering::Relaxed) {
                     std::thread::sleep(CHECKPOINT_EVERY);
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    let frames = |mode: &str| {
+                        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get::<_, i64>(1))
+                    };
+                    // Under a steady stream of writes a passive checkpoint never finds the WAL
+                    // fully copied at the moment a writer starts, so SQLite never rewinds it: it
+                    // would grow without end, and every page read would search more of it. Past
+                    // RESTART_FRAMES, wait for the readers of the moment and rewind it.
+                    match frames("PASSIVE") {
+                        Ok(n) if n >= RESTART_FRAMES => {
+                            if let Err(e) = frames("RESTART") {
+                                tracing::warn!(error = %e, "WAL restart failed");
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
                     }
                 }
             })
@@ -472,6 +489,13 @@ impl TableStore for SqliteTable {
         Ok(Page { items, next })
     }
 
+    async fn get_many(&self, keys: &[Key]) -> StoreResult<Vec<Option<Item>>> {
+        crate::table::check_batch(keys)?;
+        let now = self.now();
+        let conn = self.reader();
+        keys.iter().map(|k| read_live(&conn, k, now)).collect()
+    }
+
     async fn get_json(&self, key: &Key) -> StoreResult<Option<String>> {
         let now = self.now();
         self.reader()
@@ -499,6 +523,7 @@ impl TableStore for SqliteTable {
                 let (key, condition) = match op {
                     TxOp::Put { item, condition } => (Key::of(item).expect("validated"), condition),
                     TxOp::Delete { key, condition } | TxOp::Check { key, condition } => (key.clone(), condition),
+                    TxOp::Add { .. } => continue,
                 };
                 if *condition != Condition::None && !condition_holds(read_live(c, &key, now)?.as_ref(), condition) {
                     failed.push(i);
@@ -512,6 +537,14 @@ impl TableStore for SqliteTable {
                     TxOp::Put { item, .. } => write_item(c, item)?,
                     TxOp::Delete { key, .. } => delete_item(c, key)?,
                     TxOp::Check { .. } => {}
+                    TxOp::Add { key, deltas } => {
+                        let mut item = read_live(c, key, now)?.unwrap_or_else(|| item::counter_item(key, None));
+                        for (attr, delta) in deltas {
+                            let current = item.get(attr).and_then(Value::as_i64).unwrap_or(0);
+                            item.insert(attr.clone(), Value::from(current + delta));
+                        }
+                        write_item(c, &item)?;
+                    }
                 }
             }
             Ok(())

@@ -33,13 +33,20 @@ pub enum TxOp {
         key: Key,
         condition: Condition,
     },
+    /// Adds each delta to its numeric attribute (absent counts as 0), creating the item (with
+    /// just its key and these counters) if there is none: DynamoDB's `UpdateItem … ADD`.
+    /// Unconditional, so concurrent adds to one item never fail each other's conditions.
+    Add {
+        key: Key,
+        deltas: Vec<(String, i64)>,
+    },
 }
 
 impl TxOp {
     pub fn key(&self) -> Option<Key> {
         match self {
             TxOp::Put { item, .. } => Key::of(item),
-            TxOp::Delete { key, .. } | TxOp::Check { key, .. } => Some(key.clone()),
+            TxOp::Delete { key, .. } | TxOp::Check { key, .. } | TxOp::Add { key, .. } => Some(key.clone()),
         }
     }
 }
@@ -106,6 +113,17 @@ pub trait TableStore: Send + Sync + 'static {
     /// All-or-nothing conditional writes (at most [`MAX_TRANSACTION_OPS`], one per item).
     async fn transact(&self, ops: Vec<TxOp>) -> StoreResult<()>;
 
+    /// Strongly consistent reads of several items at once (DynamoDB's `BatchGetItem`, at most
+    /// [`MAX_BATCH_GET`] keys), answered in the order of `keys`.
+    async fn get_many(&self, keys: &[Key]) -> StoreResult<Vec<Option<Item>>> {
+        check_batch(keys)?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.get(key).await?);
+        }
+        Ok(out)
+    }
+
     /// [`get`](Self::get), answering the item as JSON text, for decoding straight into a type.
     /// An adapter that stores JSON text answers without parsing it.
     async fn get_json(&self, key: &Key) -> StoreResult<Option<String>> {
@@ -122,6 +140,21 @@ pub trait TableStore: Send + Sync + 'static {
     }
 }
 
+/// The most keys one [`TableStore::get_many`] may read (DynamoDB's `BatchGetItem` limit).
+pub const MAX_BATCH_GET: usize = 100;
+
+/// Checks every batch read the same way in every adapter: 1 to 100 keys, no key twice.
+pub fn check_batch(keys: &[Key]) -> StoreResult<()> {
+    if keys.is_empty() || keys.len() > MAX_BATCH_GET {
+        return Err(StoreError::Invalid(format!("a batch read holds 1 to {MAX_BATCH_GET} keys, not {}", keys.len())));
+    }
+    let unique: std::collections::HashSet<&Key> = keys.iter().collect();
+    if unique.len() != keys.len() {
+        return Err(StoreError::Invalid("a batch read names one key twice".into()));
+    }
+    Ok(())
+}
+
 /// Checks every transaction the same way in every adapter.
 pub fn validate_transaction(ops: &[TxOp]) -> StoreResult<()> {
     if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
@@ -135,6 +168,16 @@ pub fn validate_transaction(ops: &[TxOp]) -> StoreResult<()> {
         let key = op.key().ok_or_else(|| StoreError::Invalid("every item needs string PK and SK".into()))?;
         if !keys.insert(key.clone()) {
             return Err(StoreError::Invalid(format!("two operations on one item ({}, {})", key.pk, key.sk)));
+        }
+        if let TxOp::Add { deltas, .. } = op {
+            let names: std::collections::HashSet<&str> = deltas.iter().map(|(a, _)| a.as_str()).collect();
+            let reserved = [crate::item::PK, crate::item::SK, crate::item::TTL];
+            if deltas.is_empty()
+                || names.len() != deltas.len()
+                || names.iter().any(|n| reserved.contains(n) || n.is_empty())
+            {
+                return Err(StoreError::Invalid("an add names 1 or more distinct, non-key counters".into()));
+            }
         }
     }
     Ok(())

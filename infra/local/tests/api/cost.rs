@@ -139,6 +139,10 @@ async fn units_one_delivery_spends() {
         .json("POST", &format!("{V1}/webhooks"), &key, json!({"url": url, "events": ["member.created"]}), None)
         .await;
     assert_eq!(hook.status, 201, "{}", hook.body);
+    // The demo's own events (its challenges' joins) are fanned out first.
+    for _ in 0..3 {
+        deliveries::fan_out(store.as_ref(), app.clock_now(), 100).await.unwrap();
+    }
     let member = json!({"firstName": "Ana", "lastName": "Ruiz"});
     assert_eq!(app.json("POST", &format!("{V1}/athletes"), &key, member, None).await.status, 201);
 
@@ -156,4 +160,112 @@ async fn units_one_delivery_spends() {
     let u = metered.take();
     println!("| one delivery (fan-out + attempt) | {} | {} | {} |", u.read_units, u.write_units, u.calls);
     assert_eq!((u.read_units, u.write_units, u.calls), DELIVERY_EXPECTED, "update docs/COST.md with DELIVERY_EXPECTED");
+}
+
+/// A challenge's operations with 300 participants, through the same meter (docs/COST.md and
+/// docs/DATA_MODEL.md, "Challenges"). A rank or a page reads the same nodes whatever the board's
+/// size or the member's rank: one batch of 8 shards × 4 tree levels (× 2 paths for an entry's
+/// rank before and after).
+const CHALLENGE_EXPECTED: &[(&str, f64, f64, u32)] = &[
+    ("joinChallenge", 35.0, 25.0, 9),
+    ("createChallengeEntry", 45.0, 24.0, 10),
+    ("createChallengeEntry (correction)", 46.0, 22.0, 11),
+    ("getLeaderboard (top 25)", 26.0, 4.0, 14),
+    ("getLeaderboard (25 from rank 201, with myPosition)", 75.0, 4.0, 16),
+    ("getChallengeProgress", 35.0, 4.0, 7),
+];
+
+#[tokio::test]
+async fn units_of_challenge_operations() {
+    let clock = Arc::new(ManualClock::new(at("2026-11-22T10:00:30Z")));
+    let metered = Arc::new(MeteredTable::new(Arc::new(SqliteTable::in_memory(clock.clone()).unwrap())));
+    let store: Arc<dyn TableStore> = metered.clone();
+    let app = TestApp::with_store(store, clock);
+    let demo = app.seed(4).await;
+    let key = app.key(&demo.scope, &Scope::ALL, RateTier::Standard).await;
+    let admin = app.key(&demo.scope, &Scope::ALL, RateTier::Unlimited).await;
+    let body = json!({"name": "Meter", "type": "distance", "target": 100000, "startDate": "2026-11-01", "endDate": "2026-11-30"});
+    let c =
+        app.json("POST", &format!("{V1}/challenges"), &admin, body, None).await.body["id"].as_str().unwrap().to_owned();
+    let mut ids = Vec::new();
+    for i in 0..300 {
+        let r = app
+            .json(
+                "POST",
+                &format!("{V1}/athletes"),
+                &admin,
+                json!({"firstName": format!("M{i:03}"), "lastName": "Meter"}),
+                None,
+            )
+            .await;
+        let id = r.body["id"].as_str().unwrap().to_owned();
+        if i > 0 {
+            app.json("POST", &format!("{V1}/challenges/{c}/join"), &admin, json!({"memberId": id}), None).await;
+            // Same-width names and values: every participant item is the same size.
+            let v = 1000 + 100 * (i % 40);
+            app.json(
+                "POST",
+                &format!("{V1}/challenges/{c}/entries"),
+                &admin,
+                json!({"memberId": id, "value": v}),
+                None,
+            )
+            .await;
+        }
+        ids.push(id);
+    }
+    let deep = app.get(&format!("{V1}/challenges/{c}/leaderboard?limit=100"), &admin).await;
+    let deep = app
+        .get(
+            &format!("{V1}/challenges/{c}/leaderboard?limit=100&cursor={}", deep.body["nextCursor"].as_str().unwrap()),
+            &admin,
+        )
+        .await;
+    let cursor = deep.body["nextCursor"].as_str().unwrap().to_owned();
+
+    let mut measured: Vec<(String, Usage)> = Vec::new();
+    macro_rules! measure {
+        ($name:expr, $request:expr) => {{
+            metered.take();
+            let r = $request;
+            assert!(r.status.is_success(), "{}: {} {}", $name, r.status, r.body);
+            measured.push(($name.to_owned(), metered.take()));
+            r
+        }};
+    }
+    let m = &ids[0];
+    measure!(
+        "joinChallenge",
+        app.json("POST", &format!("{V1}/challenges/{c}/join"), &key, json!({"memberId": m}), None).await
+    );
+    let entry = json!({"memberId": m, "value": 2500, "source": "equipment", "sourceId": "erg-1"});
+    measure!(
+        "createChallengeEntry",
+        app.json("POST", &format!("{V1}/challenges/{c}/entries"), &key, entry, None).await
+    );
+    let entry = json!({"memberId": m, "value": 3000, "source": "equipment", "sourceId": "erg-1"});
+    measure!(
+        "createChallengeEntry (correction)",
+        app.json("POST", &format!("{V1}/challenges/{c}/entries"), &key, entry, None).await
+    );
+    measure!("getLeaderboard (top 25)", app.get(&format!("{V1}/challenges/{c}/leaderboard?limit=25"), &key).await);
+    measure!(
+        "getLeaderboard (25 from rank 201, with myPosition)",
+        app.get(&format!("{V1}/challenges/{c}/leaderboard?limit=25&cursor={cursor}&memberId={m}"), &key).await
+    );
+    measure!(
+        "getChallengeProgress",
+        app.get(&format!("{V1}/challenges/{c}/my-progress?memberId={}", ids[150]), &key).await
+    );
+
+    println!("| operation | read units | write units | table calls |\n|---|---|---|---|");
+    for (name, u) in &measured {
+        println!("| {name} | {} | {} | {} |", u.read_units, u.write_units, u.calls);
+    }
+    let got: Vec<(&str, f64, f64, u32)> =
+        measured.iter().map(|(n, u)| (n.as_str(), u.read_units, u.write_units, u.calls)).collect();
+    assert_eq!(
+        got, CHALLENGE_EXPECTED,
+        "docs/COST.md's challenge figures changed: update them and CHALLENGE_EXPECTED together"
+    );
 }

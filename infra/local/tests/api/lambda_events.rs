@@ -103,6 +103,8 @@ async fn sample_events_get_the_expected_responses() {
         ("imports-list", 200, "application/json"),
         ("exports-create", 202, "application/json"),
         ("exports-list", 200, "application/json"),
+        ("challenges-list", 200, "application/json"),
+        ("challenges-leaderboard", 200, "application/json"),
     ];
     let events_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
     let listed = std::fs::read_dir(events_dir)
@@ -120,7 +122,8 @@ async fn sample_events_get_the_expected_responses() {
             .replace("key_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &target_id)
             .replace("whk_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &webhook_id)
             .replace("dlv_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &delivery_id)
-            .replace("loc_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", demo.locations[0].id.as_str());
+            .replace("loc_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", demo.locations[0].id.as_str())
+            .replace("chl_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", demo.challenges[0].id.as_str());
         let request: LambdaRequest = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
         // Each event goes to the function API Gateway routes it to, as deployed.
         let route = serde_json::from_str::<Value>(&raw).unwrap()["routeKey"].as_str().unwrap().to_owned();
@@ -198,6 +201,7 @@ fn function_for(app: &TestApp, route_key: &str) -> axum::Router {
         Some("LocationsApi") => iron_locations_api::routes(g.api.clone()),
         Some("CheckinApi") => iron_checkin_api::routes(g.api.clone()),
         Some("BulkApi") => iron_bulk_api::routes(g.bulk.clone()),
+        Some("ChallengesApi") => iron_challenges_api::routes(g.api.clone()),
         other => panic!("template.yaml routes {route_key} to {other:?}, which no test here builds"),
     };
     iron_http::into_app(routes)

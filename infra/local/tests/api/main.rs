@@ -6,6 +6,7 @@
 mod athlete_writes;
 mod athletes;
 mod bulk;
+mod challenges;
 mod check_in;
 mod cost;
 mod deliveries;

@@ -138,6 +138,8 @@ pub async fn fan_out(store: &dyn TableStore, now: DateTime<Utc>, limit: usize) -
                     .iter()
                     .map(|d| TxOp::Put { item: delivery_item(&scope, d), condition: Condition::NotExists }),
             );
+            // An event the platform consumes itself gets its task in the same transaction.
+            ops.extend(super::tasks::for_event(&event, now).map(|t| super::tasks::create_op(&t)));
             match store.transact(ops).await {
                 Ok(()) => made.extend(deliveries.iter().map(|d| DeliveryRef::new(d.business_id.clone(), d.id.clone()))),
                 // Another fan-out got there first.

@@ -4,6 +4,7 @@
 pub mod athletes;
 pub mod audit;
 pub mod bulk;
+pub mod challenges;
 pub mod check_ins;
 pub mod deliveries;
 pub mod events;
@@ -16,6 +17,7 @@ pub mod platform;
 pub mod rate_limit;
 pub mod readiness;
 pub mod referrals;
+pub mod tasks;
 pub mod webhook_health;
 pub mod webhooks;
 pub mod workouts;
@@ -36,6 +38,9 @@ pub enum RepoError {
     Store(#[from] StoreError),
     #[error("stored item could not be read: {0}")]
     Corrupt(String),
+    /// The request is well formed but the data refuses it (a 422 naming the field).
+    #[error("{field}: {message}")]
+    Refused { field: String, message: String },
 }
 
 pub type RepoResult<T> = Result<T, RepoError>;

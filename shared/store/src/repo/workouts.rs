@@ -92,3 +92,36 @@ pub async fn since(db: TenantDb<'_>, athlete_id: &Id, from: DateTime<Utc>) -> Re
         }
     }
 }
+
+/// Saves a corrected workout (its time may move it in the member's listing), with its events.
+pub async fn update(db: TenantDb<'_>, w: &Workout, events: &[Event]) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
+    let item = keys::with_gsi1(
+        keys::item_of("workout", encode(w), keys::workout(scope, &w.id)),
+        keys::workout_of_athlete(scope, &w.athlete_id, w.started_at, &w.id),
+    );
+    let mut ops = vec![TxOp::Put { item, condition: Condition::Exists }];
+    ops.extend(events.iter().map(|e| super::events::outbox_op(scope, e)));
+    store.transact(ops).await.map_err(|e| match e {
+        StoreError::TransactionCanceled { failed } if failed.contains(&0) => RepoError::NotFound,
+        other => other.into(),
+    })
+}
+
+/// Deletes a workout and its source guard (the same source record may be posted again), with
+/// its events.
+pub async fn delete(db: TenantDb<'_>, w: &Workout, events: &[Event]) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
+    let mut ops = vec![TxOp::Delete { key: keys::workout(scope, &w.id), condition: Condition::Exists }];
+    if let Some(sid) = &w.source_id {
+        ops.push(TxOp::Delete {
+            key: keys::workout_source_guard(scope, w.source.as_str(), sid),
+            condition: Condition::None,
+        });
+    }
+    ops.extend(events.iter().map(|e| super::events::outbox_op(scope, e)));
+    store.transact(ops).await.map_err(|e| match e {
+        StoreError::TransactionCanceled { failed } if failed.contains(&0) => RepoError::NotFound,
+        other => other.into(),
+    })
+}
