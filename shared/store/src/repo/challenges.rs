@@ -805,8 +805,8 @@ pub struct Ranked {
 
 /// One page of a board (everyone, or one location's members): the participants after the
 /// sort key `after`, merged from every shard, with exact competition ranks; the next page's
-/// sort key; and the board's participant count. Reads: one query per shard and one batch of
-/// tree nodes, whatever the page's depth.
+/// sort key; and the board's participant count. Reads: one query per shard (a few items each,
+/// rarely a second for one shard) and one batch of tree nodes, whatever the page's depth.
 pub async fn leaderboard(
     db: TenantDb<'_>,
     c: &Challenge,
@@ -816,21 +816,47 @@ pub async fn leaderboard(
 ) -> RepoResult<(Vec<Ranked>, Option<String>, u64)> {
     let (store, scope) = (db.store(), db.scope());
     let index = if board == keys::BOARD_ALL { Index::Gsi1 } else { Index::Gsi2 };
-    let queries = (0..SHARDS).map(|shard| {
-        let mut q = Query::new(index, keys::board_partition(scope, &c.id, board, shard)).limit(limit + 1);
+    let want = limit + 1;
+    // Members hash evenly over the shards, so a page's items are spread over them: each shard is
+    // first asked for a few more than its share, not for the whole page. A shard whose last item
+    // read still sorts inside the page may hold more of it and is read again from there (rarely:
+    // when its share runs more than 4 over), so the page stays exact.
+    let share = want.min(want.div_ceil(usize::from(SHARDS)) + 4);
+    let query = |shard: u8, cursor: Option<crate::item::Cursor>, take: usize| {
+        let mut q = Query::new(index, keys::board_partition(scope, &c.id, board, shard)).limit(take).after(cursor);
         if let Some(a) = after {
             q = q.sk(SkCondition::Gt(a.to_owned()));
         }
         store.query_json(q)
-    });
-    let pages = futures_join(queries).await?;
+    };
     let mut all: Vec<Participant> = Vec::new();
-    for page in pages {
-        for j in page.items {
-            all.push(decode_json(&j)?);
+    // Shards that may have more: the shard, the sort key of its last item read, its cursor.
+    let mut open: Vec<(u8, Option<String>, crate::item::Cursor)> = Vec::new();
+    let mut reads: Vec<(u8, Option<String>, Option<crate::item::Cursor>)> =
+        (0..SHARDS).map(|shard| (shard, None, None)).collect();
+    let mut take = share;
+    loop {
+        let pages = futures_join(reads.iter().map(|(shard, _, cursor)| query(*shard, cursor.clone(), take))).await?;
+        for ((shard, last, _), page) in reads.drain(..).zip(pages) {
+            let read = page.items.iter().map(|j| decode_json(j)).collect::<Result<Vec<Participant>, _>>()?;
+            if let Some(next) = page.next {
+                open.push((shard, read.last().map(Participant::sort_key).or(last), next));
+            }
+            all.extend(read);
         }
+        all.sort_by_cached_key(Participant::sort_key);
+        let bound = all.get(want - 1).map(Participant::sort_key);
+        // A shard whose last item read sorts before the page's last may hold more of the page.
+        reads = open
+            .drain(..)
+            .filter(|(_, last, _)| bound.as_ref().is_none_or(|b| last.as_ref().is_none_or(|l| l < b)))
+            .map(|(shard, last, cursor)| (shard, last, Some(cursor)))
+            .collect();
+        if reads.is_empty() {
+            break;
+        }
+        take = want;
     }
-    all.sort_by_cached_key(Participant::sort_key);
     let more = all.len() > limit;
     all.truncate(limit);
     let Some(first) = all.first() else {
