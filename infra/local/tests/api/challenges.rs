@@ -432,6 +432,77 @@ async fn ranks_equal_a_brute_force_sort_dynamodb() {
     ranks_equal_a_brute_force_sort(iron_testing::moto_app().await, 24, 60).await;
 }
 
+/// Most of a board in one shard: each shard is first read for its share of a page and 4 more, so
+/// the crowded shard must be read on from its cursor; the pages still hold every participant
+/// once, in order, with the ranks of a sort (ties included).
+async fn a_crowded_shard_is_read_on(app: TestApp, crowded: usize) {
+    let g = gym(&app, "Box Crowd", 1).await;
+    let c = challenge(
+        &app,
+        &g,
+        json!({"name": "Crowd", "type": "distance", "startDate": "2026-11-01", "endDate": "2026-11-30"}),
+    )
+    .await;
+    let (mut in_zero, mut elsewhere) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while in_zero.len() < crowded || elsewhere.len() < 3 {
+        let m = member(&app, &g, &format!("C{i}"), "Q", None).await;
+        i += 1;
+        let shard = iron_domain::challenge::shard_of(&iron_domain::Id::parse(&m).unwrap());
+        match shard {
+            0 if in_zero.len() < crowded => in_zero.push(m),
+            0 => {}
+            _ if elsewhere.len() < 3 => elsewhere.push(m),
+            _ => {}
+        }
+    }
+    // The crowded shard holds the top (with a tie across pages), the others the bottom.
+    let mut totals: Vec<(String, i64)> = Vec::new();
+    for (n, m) in in_zero.iter().enumerate() {
+        totals.push((m.clone(), 10_000 - 100 * (n as i64 / 2)));
+    }
+    for (n, m) in elsewhere.iter().enumerate() {
+        totals.push((m.clone(), 100 + n as i64));
+    }
+    for (m, v) in &totals {
+        assert_eq!(join(&app, &g, &c, m).await.status, 201);
+        assert_eq!(entry(&app, &g, &c, json!({"memberId": m, "value": v})).await.status, 201);
+    }
+    let rank = |v: i64| 1 + totals.iter().filter(|(_, x)| *x > v).count() as u64;
+    let mut expected: Vec<i64> = totals.iter().map(|(_, v)| *v).collect();
+    expected.sort_unstable_by(|a, b| b.cmp(a));
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("{V1}/challenges/{c}/leaderboard?limit=10");
+        if let Some(cur) = &cursor {
+            path.push_str(&format!("&cursor={cur}"));
+        }
+        let page = app.get(&path, &g.key).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        for row in page.body["leaderboard"].as_array().unwrap() {
+            let v = row["value"].as_f64().unwrap() as i64;
+            assert_eq!(row["rank"], rank(v), "{}", page.body);
+            seen.push(v);
+        }
+        cursor = page.body["nextCursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn a_crowded_shard_is_read_on_embedded() {
+    a_crowded_shard_is_read_on(TestApp::new(), 24).await;
+}
+
+#[tokio::test]
+async fn a_crowded_shard_is_read_on_dynamodb() {
+    a_crowded_shard_is_read_on(iron_testing::moto_app().await, 12).await;
+}
+
 /// A receiver that keeps what it is sent.
 async fn receiver() -> (String, Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>) {
     let got: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::new(Mutex::new(Vec::new()));
