@@ -187,7 +187,8 @@ pub async fn create(
 
 /// List challenges
 ///
-/// Newest first.
+/// Newest first. With `status`, a page holds `limit` challenges in that state unless the list
+/// ends first (or 1,000 challenges were read for it: then a shorter page and a `nextCursor`).
 #[utoipa::path(get, path = "/api/external/v1/challenges", operation_id = "listChallenges", tag = "challenges",
     params(("status" = Option<ChallengeStatus>, Query, description = "Only challenges in this state now."),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1–100 (default 25)."),
@@ -208,9 +209,10 @@ pub async fn list(
     )?;
     let page = PageParams::from_query(&params)?;
     let now = api.now();
-    let (items, next) = repo::list(tenant.db(), page.limit, page.cursor).await?;
+    let (items, next) =
+        repo::list(tenant.db(), page.limit, page.cursor, |c| status.is_none_or(|s| c.status(now) == s)).await?;
     let mut data = Vec::with_capacity(items.len());
-    for c in items.iter().filter(|c| status.is_none_or(|s| c.status(now) == s)) {
+    for c in &items {
         data.push(out(c, repo::participant_count(tenant.db(), c).await?, now));
     }
     Ok(Json(ListEnvelope::new(data, next)))

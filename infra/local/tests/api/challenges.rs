@@ -121,6 +121,55 @@ async fn challenges_validate_scope_and_isolate() {
     assert_problem(&app.get(&format!("{V1}/challenges/{id}"), &g.key).await, 404);
 }
 
+/// A list filtered by state reads on past the other states: full pages, a cursor only while more
+/// may follow, every match once (the test clock is 2026-11-22).
+#[tokio::test]
+async fn challenges_filter_by_state_in_full_pages() {
+    let app = TestApp::new();
+    let g = gym(&app, "Box Lista", 0).await;
+    let windows = [("2026-10-01", "2026-10-31"), ("2026-11-01", "2026-11-30"), ("2026-12-01", "2026-12-31")];
+    // Oldest first: active, ended, ended, active, upcoming, ended, active.
+    let mut made: Vec<(usize, String)> = Vec::new();
+    for w in [1, 0, 0, 1, 2, 0, 1] {
+        let (start, end) = windows[w];
+        let body = json!({"name": format!("C{}", made.len()), "type": "workouts", "startDate": start, "endDate": end});
+        made.push((w, challenge(&app, &g, body).await));
+    }
+    // The unfiltered order (ids made in one millisecond of the test clock order randomly).
+    let all = app.get(&format!("{V1}/challenges?limit=100"), &g.key).await;
+    let order: Vec<String> =
+        all.body["data"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().into()).collect();
+    assert_eq!(order.len(), made.len());
+    for (state, w) in [("active", 1), ("ended", 0), ("upcoming", 2)] {
+        let expected: Vec<String> =
+            order.iter().filter(|id| made.iter().any(|(x, m)| *x == w && m == *id)).cloned().collect();
+        let (mut seen, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
+        loop {
+            let mut path = format!("{V1}/challenges?status={state}&limit=2");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page = app.get(&path, &g.key).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            let data = page.body["data"].as_array().unwrap();
+            cursor = page.body["nextCursor"].as_str().map(str::to_owned);
+            if cursor.is_some() {
+                assert_eq!(data.len(), 2, "a page is short only at the end: {}", page.body);
+            }
+            for c in data {
+                assert_eq!(c["status"], state);
+                seen.push(c["id"].as_str().unwrap().to_owned());
+            }
+            pages += 1;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen, expected, "{state}");
+        assert_eq!(pages, expected.len().div_ceil(2).max(1), "{state}");
+    }
+}
+
 #[tokio::test]
 async fn entries_follow_the_rules_and_ties_share_ranks() {
     let app = TestApp::new();

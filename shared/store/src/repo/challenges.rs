@@ -67,14 +67,43 @@ pub async fn delete(db: TenantDb<'_>, c: &Challenge) -> RepoResult<()> {
     }
 }
 
-/// Newest first.
+/// How many challenges one list request may read past those it keeps before it answers with a
+/// short page (and a cursor to go on from).
+pub const LIST_SCAN: usize = 1_000;
+
+/// Newest first: up to `limit` challenges that `keep` accepts (a challenge's state depends on
+/// the time, so it is filtered as it is read). Reads on until the page is full, the partition
+/// ends or `LIST_SCAN` were read; the cursor follows the last challenge read.
 pub async fn list(
     db: TenantDb<'_>,
     limit: usize,
     cursor: Option<Cursor>,
+    keep: impl Fn(&Challenge) -> bool,
 ) -> RepoResult<(Vec<Challenge>, Option<Cursor>)> {
-    let q = Query::new(Index::Table, keys::challenges_partition(db.scope())).backward().limit(limit).after(cursor);
-    super::decode_page(db.store().query_json(q).await?)
+    let mut kept = Vec::with_capacity(limit);
+    let (mut cursor, mut read) = (cursor, 0);
+    loop {
+        let q = Query::new(Index::Table, keys::challenges_partition(db.scope())).backward().limit(limit).after(cursor);
+        let page = db.store().query_json(q).await?;
+        let last = page.items.len();
+        for (i, json) in page.items.iter().enumerate() {
+            read += 1;
+            let c: Challenge = decode_json(json)?;
+            if keep(&c) {
+                kept.push(c);
+            }
+            if kept.len() == limit || read == LIST_SCAN {
+                // Stopped inside the page: go on after this item; at its end: where it ends.
+                let after =
+                    || serde_json::from_str::<Item>(json).ok().and_then(|i| Cursor::after_item(Index::Table, &i));
+                return Ok((kept, if i + 1 < last { after() } else { page.next }));
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok((kept, None)),
+        }
+    }
 }
 
 // ---- rank trees ----
@@ -822,7 +851,7 @@ pub async fn leaderboard(
     // read still sorts inside the page may hold more of it and is read again from there (rarely:
     // when its share runs more than 4 over), so the page stays exact.
     let share = want.min(want.div_ceil(usize::from(SHARDS)) + 4);
-    let query = |shard: u8, cursor: Option<crate::item::Cursor>, take: usize| {
+    let query = |shard: u8, cursor: Option<Cursor>, take: usize| {
         let mut q = Query::new(index, keys::board_partition(scope, &c.id, board, shard)).limit(take).after(cursor);
         if let Some(a) = after {
             q = q.sk(SkCondition::Gt(a.to_owned()));
@@ -831,9 +860,8 @@ pub async fn leaderboard(
     };
     let mut all: Vec<Participant> = Vec::new();
     // Shards that may have more: the shard, the sort key of its last item read, its cursor.
-    let mut open: Vec<(u8, Option<String>, crate::item::Cursor)> = Vec::new();
-    let mut reads: Vec<(u8, Option<String>, Option<crate::item::Cursor>)> =
-        (0..SHARDS).map(|shard| (shard, None, None)).collect();
+    let mut open: Vec<(u8, Option<String>, Cursor)> = Vec::new();
+    let mut reads: Vec<(u8, Option<String>, Option<Cursor>)> = (0..SHARDS).map(|shard| (shard, None, None)).collect();
     let mut take = share;
     loop {
         let pages = futures_join(reads.iter().map(|(shard, _, cursor)| query(*shard, cursor.clone(), take))).await?;
