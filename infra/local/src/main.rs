@@ -34,8 +34,22 @@ struct Args {
     allow_local_webhooks: bool,
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+/// The embedded adapters do their SQLite work on the runtime's threads (a read or a commit takes
+/// a millisecond or two, less than a hop to a blocking pool would cost), so a thread busy in
+/// SQLite serves nothing else meanwhile: twice as many runtime threads as cores keep requests
+/// moving while some are in SQLite (docs/PERFORMANCE.md, "Challenges and leaderboards").
+fn main() -> std::process::ExitCode {
+    let threads = std::thread::available_parallelism().map_or(4, |n| n.get() * 2);
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build() {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(e) => {
+            eprintln!("iron-local: no runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> std::process::ExitCode {
     let args = Args::parse();
     iron_http::telemetry::init(args.log_json);
     let config = iron_local::LocalConfig {

@@ -22,6 +22,9 @@ const WRITER_CACHE_KIB: i64 = 8 * 1024;
 pub struct SqliteTable {
     /// Every write, and every read that decides a write, goes through this one connection.
     conn: Mutex<Connection>,
+    /// Writes take turns here first, asynchronously, so writes queued behind a commit wait as
+    /// tasks, not as runtime threads blocked on `conn` (which would leave reads no thread).
+    turn: tokio::sync::Mutex<()>,
     /// Plain reads (get, query) use these, so they neither wait for writes nor for each other.
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -145,6 +148,7 @@ impl SqliteTable {
         conn.execute_batch(SCHEMA).map_err(backend)?;
         Ok(SqliteTable {
             conn: Mutex::new(conn),
+            turn: tokio::sync::Mutex::new(()),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
             clock,
@@ -175,6 +179,12 @@ impl SqliteTable {
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The writer, once it is this write's turn.
+    async fn write_lock(&self) -> (tokio::sync::MutexGuard<'_, ()>, MutexGuard<'_, Connection>) {
+        let turn = self.turn.lock().await;
+        (turn, self.lock())
     }
 
     /// A free read connection if there is one, else the next in turn.
@@ -431,7 +441,7 @@ impl TableStore for SqliteTable {
         let key =
             Key::of(&item).ok_or_else(|| StoreError::Invalid("an item needs string PK and SK attributes".into()))?;
         let now = self.now();
-        let conn = self.lock();
+        let (_turn, conn) = self.write_lock().await;
         in_transaction(&conn, |c| {
             if condition != Condition::None && !condition_holds(read_live(c, &key, now)?.as_ref(), &condition) {
                 return Err(StoreError::ConditionFailed);
@@ -445,7 +455,7 @@ impl TableStore for SqliteTable {
 
     async fn delete(&self, key: &Key, condition: Condition) -> StoreResult<()> {
         let now = self.now();
-        let conn = self.lock();
+        let (_turn, conn) = self.write_lock().await;
         in_transaction(&conn, |c| {
             if condition != Condition::None && !condition_holds(read_live(c, key, now)?.as_ref(), &condition) {
                 return Err(StoreError::ConditionFailed);
@@ -463,7 +473,7 @@ impl TableStore for SqliteTable {
         ttl: Option<i64>,
     ) -> StoreResult<i64> {
         let now = self.now();
-        let conn = self.lock();
+        let (_turn, conn) = self.write_lock().await;
         in_transaction(&conn, |c| {
             let mut item = match read_live(c, key, now)? {
                 Some(item) => item,
@@ -516,7 +526,7 @@ impl TableStore for SqliteTable {
     async fn transact(&self, ops: Vec<TxOp>) -> StoreResult<()> {
         validate_transaction(&ops)?;
         let now = self.now();
-        let conn = self.lock();
+        let (_turn, conn) = self.write_lock().await;
         in_transaction(&conn, |c| {
             let mut failed = Vec::new();
             for (i, op) in ops.iter().enumerate() {
