@@ -2,6 +2,7 @@
 """Challenge leaderboard benchmark on the local stack (run by hand; figures in docs/PERFORMANCE.md).
 
     cargo build --release -p iron-local -p iron-admin && python3 bench/challenges.py [members=100000] [entries=1000000]
+    IRON_BENCH_DATA=/tmp/tmpXXXX python3 bench/challenges.py   # the reads again, on an earlier run's data
 
 Starts the release iron-local on a fresh data dir (audit on, as deployed) and, in one run:
   setup:  `members` athletes through POST /athletes/bulk (1,000 a request), split over the demo's
@@ -36,7 +37,10 @@ entries_n = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
 target = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.path.dirname(__file__), "..", "target"))
 profile = os.environ.get("IRON_BENCH_PROFILE", "release")  # `profiling` for perf
 binary = os.path.join(target, profile, "iron-local")
-data = tempfile.mkdtemp()
+# IRON_BENCH_DATA=<data dir of an earlier run>: serve it again and measure only the reads and the
+# exactness (the setup and the ingest of 1,000,000 entries take ~35 min here).
+reuse = os.environ.get("IRON_BENCH_DATA")
+data = reuse or tempfile.mkdtemp()
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 port = s.getsockname()[1]
@@ -74,60 +78,66 @@ def rss():
         return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1)) // 1024
 
 
-status, locs = call("GET", "/locations")
-locations = [l["id"] for l in locs["data"]]
-t0 = time.time()
-ids = []
-for b in range(members_n // 1000):
-    rows = [{"firstName": f"Bench{b}", "lastName": f"Member{i}", "externalId": f"B-{b}-{i}",
-             "locationId": locations[i % len(locations)]} for i in range(1000)]
-    st, body = call("POST", "/athletes/bulk", {"athletes": rows})
-    assert st in (200, 201, 207), (st, body)
-    ids += [r["id"] for r in body["results"] if r.get("id")]
-print(f"setup: {len(ids)} members in {time.time() - t0:.1f} s")
-month = time.strftime("%Y-%m-01")
-st, c = call("POST", "/challenges", {"name": "Bench 100K", "type": "distance", "target": 100000,
-                                      "startDate": month, "endDate": time.strftime("%Y-%m-28")})
-assert st == 201, c
-cid = c["id"]
-t0 = time.time()
-with concurrent.futures.ThreadPoolExecutor(16) as pool:
-    results = list(pool.map(lambda m: call("POST", f"/challenges/{cid}/join", {"memberId": m})[0], ids))
-took = time.time() - t0
-assert all(r == 201 for r in results), set(results)
-print(f"joins: {len(ids)} in {took:.1f} s = {len(ids) / took:.0f}/s; iron-local peak RSS {rss()} MB")
+if reuse:
+    ids = open(os.path.join(data, "members.txt")).read().split()
+    cid = re.search(r"chl_[0-9A-Z]{26}", open(os.path.join(data, "entries.lua")).read())[0]
+    lua = os.path.join(data, "entries.lua")
+    print(f"reused {data}: {len(ids)} members, challenge {cid}")
+else:
+    status, locs = call("GET", "/locations")
+    locations = [l["id"] for l in locs["data"]]
+    t0 = time.time()
+    ids = []
+    for b in range(members_n // 1000):
+        rows = [{"firstName": f"Bench{b}", "lastName": f"Member{i}", "externalId": f"B-{b}-{i}",
+                 "locationId": locations[i % len(locations)]} for i in range(1000)]
+        st, body = call("POST", "/athletes/bulk", {"athletes": rows})
+        assert st in (200, 201, 207), (st, body)
+        ids += [r["id"] for r in body["results"] if r.get("id")]
+    print(f"setup: {len(ids)} members in {time.time() - t0:.1f} s")
+    month = time.strftime("%Y-%m-01")
+    st, c = call("POST", "/challenges", {"name": "Bench 100K", "type": "distance", "target": 100000,
+                                          "startDate": month, "endDate": time.strftime("%Y-%m-28")})
+    assert st == 201, c
+    cid = c["id"]
+    t0 = time.time()
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda m: call("POST", f"/challenges/{cid}/join", {"memberId": m})[0], ids))
+    took = time.time() - t0
+    assert all(r == 201 for r in results), set(results)
+    print(f"joins: {len(ids)} in {took:.1f} s = {len(ids) / took:.0f}/s; iron-local peak RSS {rss()} MB")
 
-lua = os.path.join(data, "entries.lua")
-with open(os.path.join(data, "members.txt"), "w") as f:
-    f.write("\n".join(ids))
-open(lua, "w").write(f"""
-local ids = {{}}
-for line in io.lines("{data}/members.txt") do ids[#ids + 1] = line end
-math.randomseed(os.time() + tonumber(tostring({{}}):sub(8), 16) % 1000)
-local n = 0
-request = function()
-  n = n + 1
-  local m = ids[math.random(#ids)]
-  local sid = "s" .. m .. "-" .. math.random(12)
-  local body = '{{"memberId": "' .. m .. '", "value": ' .. (100 * math.random(50)) ..
-    ', "source": "import", "sourceId": "' .. sid .. '"}}'
-  return wrk.format("POST", "{prefix}/challenges/{cid}/entries", nil, body)
-end
-""")
-open(os.path.join(data, "rank.lua"), "w").write(f"""
-local ids = {{}}
-for line in io.lines("{data}/members.txt") do ids[#ids + 1] = line end
-request = function()
-  return wrk.format("GET", "{prefix}/challenges/{cid}/my-progress?memberId=" .. ids[math.random(#ids)])
-end
-""")
-open(os.path.join(data, "page.lua"), "w").write(f"""
-local ids = {{}}
-for line in io.lines("{data}/members.txt") do ids[#ids + 1] = line end
-request = function()
-  return wrk.format("GET", "{prefix}/challenges/{cid}/leaderboard?limit=25&memberId=" .. ids[math.random(#ids)])
-end
-""")
+    lua = os.path.join(data, "entries.lua")
+    with open(os.path.join(data, "members.txt"), "w") as f:
+        f.write("\n".join(ids))
+    open(lua, "w").write(f"""
+    local ids = {{}}
+    for line in io.lines("{data}/members.txt") do ids[#ids + 1] = line end
+    math.randomseed(os.time() + tonumber(tostring({{}}):sub(8), 16) % 1000)
+    local n = 0
+    request = function()
+      n = n + 1
+      local m = ids[math.random(#ids)]
+      local sid = "s" .. m .. "-" .. math.random(12)
+      local body = '{{"memberId": "' .. m .. '", "value": ' .. (100 * math.random(50)) ..
+        ', "source": "import", "sourceId": "' .. sid .. '"}}'
+      return wrk.format("POST", "{prefix}/challenges/{cid}/entries", nil, body)
+    end
+    """)
+    open(os.path.join(data, "rank.lua"), "w").write(f"""
+    local ids = {{}}
+    for line in io.lines("{data}/members.txt") do ids[#ids + 1] = line end
+    request = function()
+      return wrk.format("GET", "{prefix}/challenges/{cid}/my-progress?memberId=" .. ids[math.random(#ids)])
+    end
+    """)
+    open(os.path.join(data, "page.lua"), "w").write(f"""
+    local ids = {{}}
+    for line in io.lines("{data}/members.txt") do ids[#ids + 1] = line end
+    request = function()
+      return wrk.format("GET", "{prefix}/challenges/{cid}/leaderboard?limit=25&memberId=" .. ids[math.random(#ids)])
+    end
+    """)
 auth = ["-H", f"Authorization: Bearer {key}", "-H", "content-type: application/json"]
 url = f"http://127.0.0.1:{port}"
 
@@ -146,13 +156,14 @@ def wrk(conns, seconds, script=None, path="", latency=True):
 
 done = 0
 t0 = time.time()
-while done < entries_n:
+while done < entries_n and not reuse:
     left = entries_n - done
     total, rps, _, bad, out = wrk(32, max(5, min(60, int(left / 2500) + 1)), lua, latency=False)
     assert bad == 0, out
     done += total
 took = time.time() - t0
-print(f"ingest: {done} entries in {took:.0f} s = {done / took:.0f}/s; iron-local peak RSS {rss()} MB")
+if not reuse:
+    print(f"ingest: {done} entries in {took:.0f} s = {done / took:.0f}/s; iron-local peak RSS {rss()} MB")
 
 reads = [("top-25", None, f"{prefix}/challenges/{cid}/leaderboard?limit=25"),
          ("my-rank", os.path.join(data, "rank.lua"), ""),
