@@ -81,7 +81,6 @@ def rss():
 if reuse:
     ids = open(os.path.join(data, "members.txt")).read().split()
     cid = re.search(r"chl_[0-9A-Z]{26}", open(os.path.join(data, "entries.lua")).read())[0]
-    lua = os.path.join(data, "entries.lua")
     print(f"reused {data}: {len(ids)} members, challenge {cid}")
 else:
     status, locs = call("GET", "/locations")
@@ -107,37 +106,42 @@ else:
     assert all(r == 201 for r in results), set(results)
     print(f"joins: {len(ids)} in {took:.1f} s = {len(ids) / took:.0f}/s; iron-local peak RSS {rss()} MB")
 
-    lua = os.path.join(data, "entries.lua")
     with open(os.path.join(data, "members.txt"), "w") as f:
         f.write("\n".join(ids))
-    open(lua, "w").write(f"""
-    local ids = {{}}
-    for line in io.lines("{data}/members.txt") do ids[#ids + 1] = line end
-    math.randomseed(os.time() + tonumber(tostring({{}}):sub(8), 16) % 1000)
-    local n = 0
-    request = function()
-      n = n + 1
-      local m = ids[math.random(#ids)]
-      local sid = "s" .. m .. "-" .. math.random(12)
-      local body = '{{"memberId": "' .. m .. '", "value": ' .. (100 * math.random(50)) ..
-        ', "source": "import", "sourceId": "' .. sid .. '"}}'
-      return wrk.format("POST", "{prefix}/challenges/{cid}/entries", nil, body)
-    end
-    """)
-    open(os.path.join(data, "rank.lua"), "w").write(f"""
-    local ids = {{}}
-    for line in io.lines("{data}/members.txt") do ids[#ids + 1] = line end
-    request = function()
-      return wrk.format("GET", "{prefix}/challenges/{cid}/my-progress?memberId=" .. ids[math.random(#ids)])
-    end
-    """)
-    open(os.path.join(data, "page.lua"), "w").write(f"""
-    local ids = {{}}
-    for line in io.lines("{data}/members.txt") do ids[#ids + 1] = line end
-    request = function()
-      return wrk.format("GET", "{prefix}/challenges/{cid}/leaderboard?limit=25&memberId=" .. ids[math.random(#ids)])
-    end
-    """)
+
+# The wrk scripts, written again on a reused data dir (they name its path and the challenge).
+lua = os.path.join(data, "entries.lua")
+open(lua, "w").write(f"""
+local ids = {{}}
+for line in io.lines("{data}/members.txt") do ids[#ids + 1] = line end
+math.randomseed(os.time() + tonumber(tostring({{}}):sub(8), 16) % 1000)
+local n = 0
+request = function()
+  n = n + 1
+  local m = ids[math.random(#ids)]
+  local sid = "s" .. m .. "-" .. math.random(12)
+  local body = '{{"memberId": "' .. m .. '", "value": ' .. (100 * math.random(50)) ..
+    ', "source": "import", "sourceId": "' .. sid .. '"}}'
+  return wrk.format("POST", "{prefix}/challenges/{cid}/entries", nil, body)
+end
+""")
+
+
+def random_member_get(name, path):
+    """A wrk script that GETs `path` followed by a random member's id."""
+    script = os.path.join(data, name)
+    open(script, "w").write(f"""
+local ids = {{}}
+for line in io.lines("{data}/members.txt") do ids[#ids + 1] = line end
+request = function()
+  return wrk.format("GET", "{prefix}/challenges/{cid}/{path}" .. ids[math.random(#ids)])
+end
+""")
+    return script
+
+
+rank_lua = random_member_get("rank.lua", "my-progress?memberId=")
+page_lua = random_member_get("page.lua", "leaderboard?limit=25&memberId=")
 auth = ["-H", f"Authorization: Bearer {key}", "-H", "content-type: application/json"]
 url = f"http://127.0.0.1:{port}"
 
@@ -166,8 +170,8 @@ if not reuse:
     print(f"ingest: {done} entries in {took:.0f} s = {done / took:.0f}/s; iron-local peak RSS {rss()} MB")
 
 reads = [("top-25", None, f"{prefix}/challenges/{cid}/leaderboard?limit=25"),
-         ("my-rank", os.path.join(data, "rank.lua"), ""),
-         ("page+myPosition", os.path.join(data, "page.lua"), "")]
+         ("my-rank", rank_lua, ""),
+         ("page+myPosition", page_lua, "")]
 for name, script, path in reads:
     total, rps, p, bad, out = wrk(1, 10, script, path)
     assert bad == 0, out
