@@ -1,0 +1,3 @@
+//! Wodify, the first sync provider: its connector and the shape of its API.
+
+pub mod connector;

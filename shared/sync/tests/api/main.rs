@@ -1,0 +1,3 @@
+//! iron-sync's integration tests: the connector against the fake Wodify.
+
+mod connector;
