@@ -29,10 +29,12 @@ pub enum IdKind {
     Team,
     Entry,
     Task,
+    Gym,
+    SyncRun,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 20] = [
+    pub const ALL: [IdKind; 22] = [
         IdKind::Business,
         IdKind::Location,
         IdKind::ApiKey,
@@ -53,6 +55,8 @@ impl IdKind {
         IdKind::Team,
         IdKind::Entry,
         IdKind::Task,
+        IdKind::Gym,
+        IdKind::SyncRun,
     ];
 
     pub const fn prefix(self) -> &'static str {
@@ -77,6 +81,8 @@ impl IdKind {
             IdKind::Team => "team",
             IdKind::Entry => "ent",
             IdKind::Task => "tsk",
+            IdKind::Gym => "gym",
+            IdKind::SyncRun => "run",
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod location;
 pub mod readiness;
 pub mod referral;
 pub mod search;
+pub mod sync;
 pub mod validation;
 pub mod webhook;
 pub mod wod;

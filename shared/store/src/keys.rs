@@ -463,6 +463,70 @@ pub fn rate_day(scope: &TenantScope, key_id: &Id, day: DateTime<Utc>) -> Key {
     Key::new(format!("{}#RATE", biz(scope)), format!("{key_id}#D#{}", day.format("%Y%m%d")))
 }
 
+// ---- gyms and third-party sync ----
+
+pub fn gym(scope: &TenantScope, id: &Id) -> Key {
+    Key::new(biz(scope), format!("GYM#{id}"))
+}
+pub const GYM_SK_PREFIX: &str = "GYM#";
+
+/// A gym's connection to a provider (`INTEGRATION#wodify#gym_…`): status, watermark, the
+/// envelope-encrypted key.
+pub fn connection(scope: &TenantScope, provider: &str, gym: &Id) -> Key {
+    Key::new(biz(scope), format!("INTEGRATION#{provider}#{gym}"))
+}
+/// GSI1, platform-wide: every connection of a provider, for the scheduled fan-out.
+pub fn connections_partition(provider: &str) -> String {
+    format!("INTEGRATIONS#{provider}")
+}
+/// A connection's entry in [`connections_partition`] (`<businessId>#<gymId>`).
+pub fn connection_listing(provider: &str, business: &Id, gym: &Id) -> Key {
+    Key::new(connections_partition(provider), format!("{business}#{gym}"))
+}
+/// A gym's sync runs, by id (time-ordered).
+pub fn sync_runs_partition(scope: &TenantScope, gym: &Id) -> String {
+    format!("{}#SYNCRUN#{gym}", biz(scope))
+}
+pub fn sync_run(scope: &TenantScope, gym: &Id, run: &Id) -> Key {
+    Key::new(sync_runs_partition(scope, gym), run.as_str())
+}
+/// The raw landing zone: one provider entity of one gym, records by the provider's id.
+pub fn raw_partition(scope: &TenantScope, provider: &str, gym: &Id, entity: &str) -> String {
+    format!("{}#RAW#{provider}#{gym}#{entity}", biz(scope))
+}
+pub fn raw_record(scope: &TenantScope, provider: &str, gym: &Id, entity: &str, external_id: &str) -> Key {
+    Key::new(raw_partition(scope, provider, gym, entity), external_id)
+}
+/// Canonical rows of one kind of one gym (`memberships`, `attendance`, …), by
+/// `<provider>#<external id>`.
+pub fn canonical_partition(scope: &TenantScope, gym: &Id, kind: &str) -> String {
+    format!("{}#SYNC#{gym}#{kind}", biz(scope))
+}
+pub fn canonical(scope: &TenantScope, gym: &Id, kind: &str, provider: &str, external_id: &str) -> Key {
+    Key::new(canonical_partition(scope, gym, kind), format!("{provider}#{external_id}"))
+}
+/// GSI1: the canonical rows of one kind dated in one month (`2026-11`).
+pub fn canonical_by_month_partition(scope: &TenantScope, gym: &Id, kind: &str, month: &str) -> String {
+    format!("{}#SYNC#{gym}#{kind}#M#{month}", biz(scope))
+}
+pub fn canonical_by_month(
+    scope: &TenantScope,
+    gym: &Id,
+    kind: &str,
+    month: &str,
+    provider: &str,
+    external_id: &str,
+) -> Key {
+    Key::new(canonical_by_month_partition(scope, gym, kind, month), format!("{provider}#{external_id}"))
+}
+/// The monthly metrics cache of a gym, by month.
+pub fn metrics_partition(scope: &TenantScope, gym: &Id) -> String {
+    format!("{}#METRICS#{gym}", biz(scope))
+}
+pub fn metrics_month(scope: &TenantScope, gym: &Id, month: &str) -> Key {
+    Key::new(metrics_partition(scope, gym), month)
+}
+
 // ---- item assembly ----
 
 /// Builds a stored item from an entity's JSON plus its keys.
@@ -533,6 +597,7 @@ mod tests {
             ("referrals", include_str!("repo/referrals.rs")),
             ("webhook_health", include_str!("repo/webhook_health.rs")),
             ("webhooks", include_str!("repo/webhooks.rs")),
+            ("sync", include_str!("repo/sync.rs")),
         ];
         for (name, source) in sources {
             for (n, line) in source.lines().enumerate() {

@@ -17,6 +17,7 @@ pub mod platform;
 pub mod rate_limit;
 pub mod readiness;
 pub mod referrals;
+pub mod sync;
 pub mod tasks;
 pub mod webhook_health;
 pub mod webhooks;

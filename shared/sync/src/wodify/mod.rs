@@ -1,3 +1,4 @@
 //! Wodify, the first sync provider: its connector and the shape of its API.
 
 pub mod connector;
+pub mod transform;
