@@ -19,6 +19,9 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("subscription.expiring", "A membership is about to expire"),
     ("challenge.joined", "A member joined a challenge"),
     ("challenge.entry", "A member logged a challenge entry"),
+    ("wodify.sync.started", "A Wodify sync run of a gym started"),
+    ("wodify.sync.entity.completed", "A Wodify sync run finished pulling one entity (with its counts)"),
+    ("wodify.sync.failed", "A Wodify sync run failed (the reason, sanitised)"),
     ("webhook.test", "A test event sent on request"),
 ];
 

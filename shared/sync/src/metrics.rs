@@ -9,7 +9,7 @@ use std::time::Duration;
 /// Upper bounds of the buckets, in milliseconds (the last bucket is everything slower).
 pub const BUCKETS_MS: [u64; 8] = [25, 50, 100, 250, 500, 1000, 2500, 5000];
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Histogram {
     pub count: u64,
@@ -37,6 +37,19 @@ impl Histogram {
             Outcome::Ok => {}
             Outcome::Throttled => self.throttled += 1,
             Outcome::Error => self.errors += 1,
+        }
+    }
+
+    /// Both histograms' requests together.
+    pub fn merged(&self, other: &Histogram) -> Histogram {
+        let n = self.buckets.len().max(other.buckets.len());
+        Histogram {
+            count: self.count + other.count,
+            total_ms: self.total_ms.saturating_add(other.total_ms),
+            max_ms: self.max_ms.max(other.max_ms),
+            buckets: (0..n).map(|i| self.buckets.get(i).unwrap_or(&0) + other.buckets.get(i).unwrap_or(&0)).collect(),
+            errors: self.errors + other.errors,
+            throttled: self.throttled + other.throttled,
         }
     }
 
@@ -72,6 +85,10 @@ impl RequestMetrics {
     }
     pub fn snapshot(&self) -> BTreeMap<String, Histogram> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    /// Empties the histograms (once merged into a run).
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
     pub fn requests(&self) -> u64 {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).values().map(|h| h.count).sum()

@@ -197,6 +197,29 @@ pub async fn save_run(db: TenantDb<'_>, run: &mut Run) -> RepoResult<()> {
     })
 }
 
+/// [`save_run`] with events recorded in the same transaction (the outbox).
+pub async fn save_run_with_events(db: TenantDb<'_>, run: &mut Run, events: &[iron_domain::Event]) -> RepoResult<()> {
+    if events.is_empty() {
+        return save_run(db, run).await;
+    }
+    let before = run.version;
+    run.version += 1;
+    let mut ops = vec![TxOp::Put {
+        item: run_item(db, run),
+        condition: Condition::AttrEquals("version".into(), Value::from(before)),
+    }];
+    ops.extend(events.iter().map(|e| super::events::outbox_op(db.scope(), e)));
+    db.store().transact(ops).await.map_err(|e| {
+        run.version = before;
+        match e {
+            StoreError::ConditionFailed | StoreError::TransactionCanceled { .. } => {
+                RepoError::Conflict { field: "version".into(), message: "the run changed meanwhile".into() }
+            }
+            other => other.into(),
+        }
+    })
+}
+
 /// A gym's runs, newest first.
 pub async fn list_runs(
     db: TenantDb<'_>,
@@ -230,7 +253,8 @@ pub struct RawRecord {
     pub run_id: Id,
 }
 
-/// Lands records, writing only the new and changed ones; answers how many were written.
+/// Lands records, writing only the new and changed ones; answers, per record, whether it was
+/// written.
 pub async fn land_raw(
     db: TenantDb<'_>,
     provider: Provider,
@@ -239,9 +263,9 @@ pub async fn land_raw(
     records: &[RawIn],
     run: &Id,
     now: DateTime<Utc>,
-) -> RepoResult<u64> {
+) -> RepoResult<Vec<bool>> {
     let scope = db.scope();
-    let mut written = 0;
+    let mut written = Vec::with_capacity(records.len());
     for chunk in records.chunks(WRITE_CHUNK) {
         let keys: Vec<Key> =
             chunk.iter().map(|r| keys::raw_record(scope, provider.as_str(), gym, entity, &r.external_id)).collect();
@@ -249,8 +273,10 @@ pub async fn land_raw(
         let mut ops = vec![];
         for ((record, key), before) in chunk.iter().zip(keys).zip(existing) {
             if before.as_ref().and_then(|b| b.get("payload")).and_then(Value::as_str) == Some(record.payload.as_str()) {
+                written.push(false);
                 continue;
             }
+            written.push(true);
             let row = RawRecord {
                 external_id: record.external_id.clone(),
                 payload: record.payload.clone(),
@@ -260,7 +286,6 @@ pub async fn land_raw(
             };
             ops.push(TxOp::Put { item: keys::item_of("raw", encode(&row), key), condition: Condition::None });
         }
-        written += ops.len() as u64;
         if !ops.is_empty() {
             db.store().transact(ops).await?;
         }
@@ -340,6 +365,23 @@ pub async fn put_canonical(
         }
     }
     Ok(written)
+}
+
+/// Canonical rows of `kind` by external id, as JSON (`None` for those not written yet).
+pub async fn canonical_get(
+    db: TenantDb<'_>,
+    provider: Provider,
+    gym: &Id,
+    kind: &str,
+    external_ids: &[String],
+) -> RepoResult<Vec<Option<Value>>> {
+    let mut out = Vec::with_capacity(external_ids.len());
+    for chunk in external_ids.chunks(100) {
+        let keys: Vec<Key> =
+            chunk.iter().map(|e| keys::canonical(db.scope(), gym, kind, provider.as_str(), e)).collect();
+        out.extend(db.store().get_many(&keys).await?.into_iter().map(|i| i.map(Value::Object)));
+    }
+    Ok(out)
 }
 
 async fn read_all(db: TenantDb<'_>, query: Query) -> RepoResult<Vec<String>> {

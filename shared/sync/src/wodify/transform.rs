@@ -132,7 +132,8 @@ fn commitment_months(plan: &Value) -> f64 {
     let n = money(&plan["initial_commitment_length"]).max(1.0);
     match plan["initial_commitment_time_unit"].as_str().unwrap_or_default() {
         u if u.starts_with("Year") => n * 12.0,
-        u if u.starts_with("Week") => n * 12.0 / 52.0,
+        // Four places: a stored row compares equal to the same record transformed again.
+        u if u.starts_with("Week") => (n * 12.0 / 52.0 * 10_000.0).round() / 10_000.0,
         _ => n,
     }
 }

@@ -1,0 +1,748 @@
+//! One sync run of one gym, in order — locations, programs → clients → memberships →
+//! attendance → invoices → transactions — a page at a time: each page's raw records and
+//! canonical rows are written, then the run's checkpoint (entity, next page) is saved, so a run
+//! that dies resumes from its last completed page and redoes at most one (writes are
+//! idempotent). A step goes until its deadline and answers whether the run goes on.
+
+use super::connector::{Connector, ConnectorError, Search};
+use super::endpoints::{CANONICAL_KINDS, ENDPOINTS, Endpoint};
+use super::transform;
+use chrono::{DateTime, NaiveDate, Utc};
+use iron_domain::athlete::apply_fields;
+use iron_domain::sync::{
+    Availability, CanonicalSet, Connection, ConnectionStatus, Entity, EntityCounts, Gym, Month, MonthlyMetrics,
+    Provider, Run, RunMode, RunStatus, SyncError, compute_month,
+};
+use iron_domain::{Athlete, AthleteSource, Event, Id};
+use iron_store::repo::sync::{self as repo, CanonicalRow, RawIn, StoredConnection};
+use iron_store::repo::{RepoError, athletes};
+use iron_store::{Clock, TenantDb};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Instant;
+
+const PROVIDER: Provider = Provider::Wodify;
+
+/// What stopped a run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
+    #[error(transparent)]
+    Store(#[from] RepoError),
+}
+
+/// After a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The run ended (succeeded or failed): nothing more to do.
+    Finished(RunStatus),
+    /// The deadline came first: run the next step.
+    Continue,
+}
+
+pub struct Engine<'a> {
+    pub db: TenantDb<'a>,
+    pub clock: &'a dyn Clock,
+    pub connector: &'a Connector,
+}
+
+fn event(db: TenantDb<'_>, kind: &str, now: DateTime<Utc>, data: Value) -> Event {
+    Event::new(kind, db.business_id(), now, data)
+}
+
+/// A failure in words fit for the status and the logs.
+pub fn explain(e: &RunError) -> String {
+    match e {
+        RunError::Connector(ConnectorError::Forbidden { status, .. }) => format!(
+            "Wodify refused the API key ({status} Forbidden): check it in Wodify Core → Digital Presence → Web Integrations → API Keys and connect again"
+        ),
+        RunError::Connector(c) => c.to_string(),
+        RunError::Store(_) => "our storage failed during the run (logged); the run resumes from its checkpoint".into(),
+    }
+}
+
+impl Engine<'_> {
+    /// Runs `run` until it ends or `deadline` passes.
+    pub async fn step(
+        &self,
+        gym: &Gym,
+        conn: &mut StoredConnection,
+        run: &mut Run,
+        deadline: Instant,
+    ) -> Result<Step, RepoError> {
+        if run.status.is_final() {
+            return Ok(Step::Finished(run.status));
+        }
+        let now = self.clock.now();
+        run.invocations += 1;
+        if run.status == RunStatus::Queued {
+            run.status = RunStatus::Running;
+            run.started_at = Some(now);
+            let started = event(
+                self.db,
+                "wodify.sync.started",
+                now,
+                json!({
+                    "gymId": gym.id, "runId": run.id, "mode": run.mode, "trigger": run.trigger,
+                    "windowFrom": run.window_from, "windowTo": run.window_to,
+                }),
+            );
+            repo::save_run_with_events(self.db, run, &[started]).await?;
+        }
+        match self.pull(gym, conn, run, deadline).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.merge_metrics(run);
+                repo::save_run(self.db, run).await?;
+                return Ok(Step::Continue);
+            }
+            Err(RunError::Store(e)) => {
+                // Our side: the run stays where its checkpoint is and the next step resumes it.
+                self.merge_metrics(run);
+                return Err(e);
+            }
+            Err(e) => {
+                self.merge_metrics(run);
+                self.fail(gym, conn, run, &e).await?;
+                return Ok(Step::Finished(RunStatus::Failed));
+            }
+        }
+        self.merge_metrics(run);
+        self.finish(gym, conn, run).await?;
+        Ok(Step::Finished(RunStatus::Succeeded))
+    }
+
+    fn merge_metrics(&self, run: &mut Run) {
+        let snapshot = self.connector.metrics.snapshot();
+        let mut merged: HashMap<String, Value> =
+            run.latency.as_object().map(|m| m.clone().into_iter().collect()).unwrap_or_default();
+        let mut requests = 0;
+        for (endpoint, h) in snapshot {
+            requests += h.count;
+            let prior: Option<crate::metrics::Histogram> =
+                merged.get(&endpoint).and_then(|v| serde_json::from_value(v.clone()).ok());
+            let combined = match prior {
+                Some(p) => p.merged(&h),
+                None => h,
+            };
+            merged.insert(endpoint, serde_json::to_value(combined).unwrap_or(Value::Null));
+        }
+        run.requests += requests;
+        run.latency = Value::Object(merged.into_iter().collect());
+        self.connector.metrics.clear();
+    }
+
+    /// Pulls from the checkpoint on. `Ok(true)` when every entity is done, `Ok(false)` at the
+    /// deadline.
+    async fn pull(
+        &self,
+        gym: &Gym,
+        conn: &mut StoredConnection,
+        run: &mut Run,
+        deadline: Instant,
+    ) -> Result<bool, RunError> {
+        let mut pages = 0u32;
+        while run.checkpoint.entity < ENDPOINTS.len() {
+            let ep = ENDPOINTS[run.checkpoint.entity];
+            let available = conn.connection.availability.get(&ep.entity).is_none_or(|a| a.available);
+            if !available {
+                let counts = run.counts.entry(ep.entity).or_default();
+                counts.completed = true;
+                self.next_entity(gym, run, ep.entity, false).await?;
+                continue;
+            }
+            // At least one page a step, so every step moves the run on.
+            if pages > 0 && Instant::now() >= deadline {
+                return Ok(false);
+            }
+            pages += 1;
+            let page = run.checkpoint.page.max(1);
+            let result = match ep.date_field {
+                Some(field) => {
+                    let search =
+                        Search::new().gte(field, &run.window_from.to_string()).lt(field, &run.window_to.to_string());
+                    self.connector.page(ep.path, ep.records, Some(&search), "id", page).await
+                }
+                None => self.connector.page(ep.path, ep.records, None, "id", page).await,
+            };
+            let page_data = match result {
+                Ok(p) => p,
+                // The key works (locations answered), so a 403 here is the gym's plan.
+                Err(ConnectorError::Forbidden { status, .. }) if ep.entity != Entity::Locations => {
+                    conn.connection.availability.insert(
+                        ep.entity,
+                        Availability {
+                            available: false,
+                            reason: Some(format!(
+                                "your Wodify plan does not allow the API to read {} ({status} on /{})",
+                                ep.entity.as_str(),
+                                ep.path
+                            )),
+                        },
+                    );
+                    run.counts.entry(ep.entity).or_default().completed = true;
+                    self.next_entity(gym, run, ep.entity, false).await?;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let counts = self.land_page(gym, run, &ep, &page_data.records).await?;
+            let c = run.counts.entry(ep.entity).or_default();
+            c.pulled += counts.pulled;
+            c.upserted += counts.upserted;
+            c.transformed += counts.transformed;
+            c.skipped += counts.skipped;
+            c.requests += counts.requests + 1;
+            if page_data.has_more {
+                run.checkpoint.page = page + 1;
+                repo::save_run(self.db, run).await?;
+            } else {
+                if ep.entity == Entity::Memberships {
+                    self.link_renewals(gym, run).await?;
+                }
+                run.counts.entry(ep.entity).or_default().completed = true;
+                conn.connection.availability.insert(ep.entity, Availability { available: true, reason: None });
+                self.next_entity(gym, run, ep.entity, true).await?;
+            }
+        }
+        Ok(true)
+    }
+
+    async fn next_entity(&self, gym: &Gym, run: &mut Run, entity: Entity, available: bool) -> Result<(), RepoError> {
+        let counts = run.counts.get(&entity).cloned().unwrap_or_default();
+        run.checkpoint.entity += 1;
+        run.checkpoint.page = 1;
+        run.checkpoint.detail = 0;
+        let done = event(
+            self.db,
+            "wodify.sync.entity.completed",
+            self.clock.now(),
+            json!({
+                "gymId": gym.id, "runId": run.id, "mode": run.mode, "entity": entity,
+                "available": available, "counts": counts,
+            }),
+        );
+        repo::save_run_with_events(self.db, run, &[done]).await
+    }
+
+    /// One page: land it raw (and the details of what changed), transform what changed, write
+    /// the canonical rows.
+    async fn land_page(
+        &self,
+        gym: &Gym,
+        run: &Run,
+        ep: &Endpoint,
+        records: &[Value],
+    ) -> Result<EntityCounts, RunError> {
+        let now = self.clock.now();
+        let mut counts = EntityCounts { pulled: records.len() as u64, ..EntityCounts::default() };
+        let raw: Vec<RawIn> = records
+            .iter()
+            .filter_map(|r| {
+                Some(RawIn {
+                    external_id: transform::id_of(&r["id"])?,
+                    payload: r.to_string(),
+                    source_updated_at: transform::source_updated_at(r),
+                })
+            })
+            .collect();
+        counts.skipped += (records.len() - raw.len()) as u64;
+        let changed = repo::land_raw(self.db, PROVIDER, &gym.id, ep.raw, &raw, &run.id, now).await?;
+        counts.upserted += changed.iter().filter(|c| **c).count() as u64;
+        let full = matches!(run.mode, RunMode::Backfill | RunMode::Reconcile);
+        // The records to transform: those that changed, or all of them on a full pull (a
+        // transform that changed since, or rows lost, are rebuilt; unchanged rows write nothing).
+        let mut todo: Vec<Value> = vec![];
+        for (record, changed) in records.iter().filter(|r| transform::id_of(&r["id"]).is_some()).zip(&changed) {
+            let current_membership = ep.entity == Entity::Memberships
+                && transform::date_of(&record["end_date"]).is_none_or(|e| e >= run.window_from);
+            if !(full || *changed || current_membership) {
+                continue;
+            }
+            match ep.detail {
+                Some(prefix) => {
+                    let Some(id) = transform::id_of(&record["id"]) else { continue };
+                    counts.requests += 1;
+                    let template = format!("/{prefix}/{{id}}");
+                    match self.connector.detail(&format!("{prefix}/{id}"), &template).await? {
+                        Some(detail) => {
+                            let landed = RawIn {
+                                external_id: id,
+                                payload: detail.to_string(),
+                                source_updated_at: transform::source_updated_at(&detail),
+                            };
+                            let detail_changed =
+                                repo::land_raw(self.db, PROVIDER, &gym.id, ep.raw_detail, &[landed], &run.id, now)
+                                    .await?;
+                            if full || *changed || detail_changed.first().copied().unwrap_or(false) {
+                                todo.push(detail);
+                            }
+                        }
+                        // Gone between the list and the detail: the list record stands.
+                        None => todo.push(record.clone()),
+                    }
+                }
+                None => todo.push(record.clone()),
+            }
+        }
+        let (transformed, skipped) = self.transform(gym, run, ep.entity, &todo).await?;
+        counts.transformed += transformed;
+        counts.skipped += skipped;
+        Ok(counts)
+    }
+
+    /// Raw records of one entity → canonical rows; answers (rows written, records unusable).
+    async fn transform(
+        &self,
+        gym: &Gym,
+        run: &Run,
+        entity: Entity,
+        records: &[Value],
+    ) -> Result<(u64, u64), RepoError> {
+        let rid = &run.id;
+        let mut skipped = 0u64;
+        let mut rows = vec![];
+        let mut push = |ext: Option<(String, Value, Option<String>)>| match ext {
+            Some((external_id, body, month)) => rows.push(CanonicalRow { external_id, body, month }),
+            None => skipped += 1,
+        };
+        let kind = match entity {
+            Entity::Locations => {
+                for r in records {
+                    let mapped = map_location(gym, r);
+                    push(transform::location(r, rid, mapped).map(|l| (l.external_id.clone(), json!(l), None)));
+                }
+                "locations"
+            }
+            Entity::Programs => {
+                for r in records {
+                    push(transform::program(r, rid).map(|p| (p.external_id.clone(), json!(p), None)));
+                }
+                "programs"
+            }
+            Entity::Clients => {
+                let today = self.clock.now().date_naive();
+                let mut written = 0;
+                for r in records {
+                    let location = location_of(gym, r);
+                    let Some((mut member, fields)) = transform::client(r, rid, location.as_ref()) else {
+                        skipped += 1;
+                        continue;
+                    };
+                    member.athlete_id = Some(self.upsert_athlete(&member.external_id, &fields, today).await?);
+                    let row =
+                        CanonicalRow { external_id: member.external_id.clone(), body: json!(member), month: None };
+                    written += repo::put_canonical(self.db, PROVIDER, &gym.id, "members", &[row]).await?;
+                }
+                return Ok((written, skipped));
+            }
+            Entity::Memberships => {
+                let mut rows: Vec<iron_domain::sync::Membership> = vec![];
+                for r in records {
+                    match transform::membership(r, rid) {
+                        Some(m) => rows.push(m),
+                        None => skipped += 1,
+                    }
+                }
+                // A row keeps the chain it was linked into; new rows are linked once every
+                // membership is in (`link_renewals`).
+                let ids: Vec<String> = rows.iter().map(|m| m.external_id.clone()).collect();
+                let stored = repo::canonical_get(self.db, PROVIDER, &gym.id, "memberships", &ids).await?;
+                for (m, old) in rows.iter_mut().zip(stored) {
+                    if let Some(chain) = old.as_ref().and_then(|o| o["chain"].as_str()) {
+                        m.chain = chain.to_string();
+                    }
+                }
+                let rows: Vec<CanonicalRow> = rows
+                    .into_iter()
+                    .map(|m| CanonicalRow { external_id: m.external_id.clone(), body: json!(m), month: None })
+                    .collect();
+                let written = repo::put_canonical(self.db, PROVIDER, &gym.id, "memberships", &rows).await?;
+                return Ok((written, skipped));
+            }
+            Entity::Attendance => {
+                for r in records {
+                    push(transform::sign_in(r, rid).map(|a| {
+                        let month = Month::of(a.class_start.date()).to_string();
+                        (a.external_id.clone(), json!(a), Some(month))
+                    }));
+                }
+                "attendance"
+            }
+            Entity::Invoices => {
+                for r in records {
+                    push(
+                        transform::invoice(r, rid)
+                            .map(|i| (i.external_id.clone(), json!(i), Some(Month::of(i.due).to_string()))),
+                    );
+                }
+                "invoices"
+            }
+            Entity::Transactions => {
+                for r in records {
+                    push(
+                        transform::transaction(r, rid)
+                            .map(|t| (t.external_id.clone(), json!(t), Some(Month::of(t.at.date()).to_string()))),
+                    );
+                }
+                "transactions"
+            }
+        };
+        let written = repo::put_canonical(self.db, PROVIDER, &gym.id, kind, &rows).await?;
+        Ok((written, skipped))
+    }
+
+    /// The athlete a Wodify client is: found by its external id and updated when its fields
+    /// changed, or created (`source: wodify`). An email another member already has (families
+    /// share one) is left off the new athlete rather than refusing the member.
+    async fn upsert_athlete(
+        &self,
+        external_id: &str,
+        fields: &serde_json::Map<String, Value>,
+        today: NaiveDate,
+    ) -> Result<Id, RepoError> {
+        let now = self.clock.now();
+        if let Some(before) = athletes::find_by_external_id(self.db, external_id).await? {
+            let mut after = before.clone();
+            let mut fields = fields.clone();
+            if before.email.is_none() {
+                fields.remove("email");
+            }
+            let errors = apply_fields(&fields, &mut after, false, today);
+            if !errors.is_empty() {
+                tracing::debug!(external_id, fields = ?errors.iter().map(|e| &e.field).collect::<Vec<_>>(), "Wodify client fields skipped");
+            }
+            after.updated_at = before.updated_at;
+            if after != before {
+                after.updated_at = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+                match athletes::update(self.db, &before, &after).await {
+                    Err(RepoError::Conflict { .. }) => {
+                        after.email = before.email.clone();
+                        athletes::update(self.db, &before, &after).await?;
+                    }
+                    other => other?,
+                }
+            }
+            return Ok(before.id);
+        }
+        let mut a = Athlete::new_member(AthleteSource::Wodify, now);
+        let mut fields = fields.clone();
+        let errors = apply_fields(&fields, &mut a, true, today);
+        for e in &errors {
+            // A field Wodify holds in a form we refuse (an email that is not one): left off.
+            fields.remove(&e.field);
+        }
+        if !errors.is_empty() {
+            a = Athlete::new_member(AthleteSource::Wodify, now);
+            apply_fields(&fields, &mut a, true, today);
+        }
+        let created = event(
+            self.db,
+            "member.created",
+            now,
+            json!({"athleteId": a.id, "source": "wodify", "externalId": external_id}),
+        );
+        match athletes::create(self.db, &a, std::slice::from_ref(&created)).await {
+            Err(RepoError::Conflict { field, .. }) if field == "email" => {
+                a.email = None;
+                athletes::create(self.db, &a, &[created]).await?;
+            }
+            other => other?,
+        }
+        Ok(a.id)
+    }
+
+    /// Once every membership is in: each row's renewal chain.
+    async fn link_renewals(&self, gym: &Gym, run: &Run) -> Result<(), RepoError> {
+        let mut rows: Vec<iron_domain::sync::Membership> = repo::canonical_all(self.db, &gym.id, "memberships")
+            .await?
+            .iter()
+            .filter_map(|j| serde_json::from_str(j).ok())
+            .collect();
+        let before: HashMap<String, String> = rows.iter().map(|m| (m.external_id.clone(), m.chain.clone())).collect();
+        transform::chain_roots(&mut rows);
+        let changed: Vec<CanonicalRow> = rows
+            .into_iter()
+            .filter(|m| before.get(&m.external_id) != Some(&m.chain))
+            .map(|mut m| {
+                m.run_id = run.id.clone();
+                CanonicalRow { external_id: m.external_id.clone(), body: json!(m), month: None }
+            })
+            .collect();
+        repo::put_canonical(self.db, PROVIDER, &gym.id, "memberships", &changed).await?;
+        Ok(())
+    }
+
+    /// A clean end: metrics of the months the window touched, the watermark, the connection.
+    async fn finish(&self, gym: &Gym, conn: &mut StoredConnection, run: &mut Run) -> Result<(), RepoError> {
+        let now = self.clock.now();
+        let today = now.date_naive();
+        let transactions_available =
+            conn.connection.availability.get(&Entity::Transactions).is_none_or(|a| a.available);
+        let months = Month::range(Month::of(run.window_from), Month::of(today));
+        let computed = recompute(
+            self.db,
+            &gym.id,
+            &months,
+            today,
+            &conn.connection.currency,
+            transactions_available,
+            Some(&run.id),
+            now,
+        )
+        .await?;
+        run.months_recomputed = computed.iter().map(|m| m.month.clone()).collect();
+        run.status = RunStatus::Succeeded;
+        run.finished_at = Some(now);
+        repo::save_run(self.db, run).await?;
+        let watermark = run.window_to.pred_opt().unwrap_or(run.window_to);
+        let apply = |c: &mut Connection| {
+            // Only a run that completed cleanly moves the watermark, and never back.
+            c.watermark = Some(c.watermark.map_or(watermark, |w| w.max(watermark)));
+            if run.mode == RunMode::Backfill {
+                c.backfilled = true;
+            }
+            c.last_success_at = Some(now);
+            c.last_run_at = Some(now);
+            c.consecutive_failures = 0;
+            if c.status == ConnectionStatus::Error {
+                c.status = ConnectionStatus::Connected;
+            }
+            release(c, &run.id, now);
+        };
+        apply(&mut conn.connection);
+        save_connection_retrying(self.db, conn, apply).await
+    }
+
+    async fn fail(&self, gym: &Gym, conn: &mut StoredConnection, run: &mut Run, e: &RunError) -> Result<(), RepoError> {
+        let now = self.clock.now();
+        let message = explain(e);
+        tracing::warn!(gym = %gym.id, run = %run.id, error = %message, "sync run failed");
+        run.status = RunStatus::Failed;
+        run.finished_at = Some(now);
+        run.error = Some(message.clone());
+        let entity = ENDPOINTS.get(run.checkpoint.entity).map(|ep| ep.entity);
+        let failed = event(
+            self.db,
+            "wodify.sync.failed",
+            now,
+            json!({
+                "gymId": gym.id, "runId": run.id, "mode": run.mode, "entity": entity, "error": message,
+            }),
+        );
+        repo::save_run_with_events(self.db, run, &[failed]).await?;
+        let note = SyncError { at: now, run_id: Some(run.id.clone()), message };
+        let apply = |c: &mut Connection| {
+            c.last_error = Some(note.clone());
+            c.last_run_at = Some(now);
+            c.consecutive_failures += 1;
+            if c.status == ConnectionStatus::Connected {
+                c.status = ConnectionStatus::Error;
+            }
+            release(c, &run.id, now);
+        };
+        apply(&mut conn.connection);
+        save_connection_retrying(self.db, conn, apply).await
+    }
+}
+
+fn release(c: &mut Connection, run: &Id, now: DateTime<Utc>) {
+    if c.current_run.as_ref() == Some(run) {
+        c.current_run = None;
+        c.lease_until = None;
+    }
+    c.updated_at = now;
+}
+
+/// Saves the connection; when someone else wrote it meanwhile (a key rotated, a pause), reads
+/// it again and applies `change` to that version instead.
+async fn save_connection_retrying(
+    db: TenantDb<'_>,
+    conn: &mut StoredConnection,
+    change: impl Fn(&mut Connection),
+) -> Result<(), RepoError> {
+    for _ in 0..5 {
+        match repo::save_connection(db, conn).await {
+            Err(RepoError::Conflict { .. }) => {
+                let (provider, gym) = (conn.connection.provider, conn.connection.gym_id.clone());
+                let Some(fresh) = repo::get_connection(db, provider, &gym).await? else {
+                    return Err(RepoError::NotFound);
+                };
+                let availability = conn.connection.availability.clone();
+                *conn = fresh;
+                conn.connection.availability.extend(availability);
+                change(&mut conn.connection);
+            }
+            other => return other,
+        }
+    }
+    Err(RepoError::Conflict { field: "version".into(), message: "the connection kept changing".into() })
+}
+
+/// Our location a Wodify location is: one of the gym's by name, or the gym's only one.
+fn map_location(gym: &Gym, _record: &Value) -> Option<Id> {
+    (gym.location_ids.len() == 1).then(|| gym.location_ids[0].clone())
+}
+
+fn location_of(gym: &Gym, _client: &Value) -> Option<Id> {
+    (gym.location_ids.len() == 1).then(|| gym.location_ids[0].clone())
+}
+
+/// Recomputes `months` of a gym's metrics cache from its canonical rows.
+#[allow(clippy::too_many_arguments)]
+pub async fn recompute(
+    db: TenantDb<'_>,
+    gym: &Id,
+    months: &[Month],
+    today: NaiveDate,
+    currency: &str,
+    transactions_available: bool,
+    run: Option<&Id>,
+    now: DateTime<Utc>,
+) -> Result<Vec<MonthlyMetrics>, RepoError> {
+    fn parse<T: serde::de::DeserializeOwned>(rows: Vec<String>) -> Vec<T> {
+        rows.iter().filter_map(|j| serde_json::from_str(j).ok()).collect()
+    }
+    let members = parse(repo::canonical_all(db, gym, "members").await?);
+    let memberships = parse(repo::canonical_all(db, gym, "memberships").await?);
+    let mut out = vec![];
+    for month in months {
+        let m = month.to_string();
+        let set = CanonicalSet {
+            members: members.clone(),
+            memberships: memberships.clone(),
+            attendance: parse(repo::canonical_month(db, gym, "attendance", &m).await?),
+            invoices: parse(repo::canonical_month(db, gym, "invoices", &m).await?),
+            transactions: parse(repo::canonical_month(db, gym, "transactions", &m).await?),
+        };
+        let mut metrics = compute_month(&set, *month, today, currency, transactions_available);
+        metrics.trace.run_id = run.cloned();
+        metrics.trace.computed_at = Some(now);
+        repo::put_metrics(db, gym, &metrics).await?;
+        out.push(metrics);
+    }
+    Ok(out)
+}
+
+/// Deletes a gym's Wodify data (raw, canonical, metrics); runs stay.
+pub async fn purge(db: TenantDb<'_>, gym: &Id) -> Result<u64, RepoError> {
+    repo::purge(db, PROVIDER, gym, &super::endpoints::RAW_ENTITIES, &CANONICAL_KINDS).await
+}
+
+/// How long a run's claim on its gym holds without being renewed (each step renews it).
+pub const LEASE: chrono::Duration = chrono::Duration::minutes(15);
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the gym has no Wodify connection")]
+    NotConnected,
+    #[error("the connection is {0:?}: resume it first")]
+    NotRunnable(ConnectionStatus),
+    #[error("a run of this gym is in progress ({0})")]
+    Busy(Id),
+    #[error(transparent)]
+    Store(#[from] RepoError),
+}
+
+/// The window a run of `mode` pulls, as of `today`: `from` inclusive, `to` exclusive (tomorrow,
+/// so today's records so far are in).
+pub fn window(c: &Connection, mode: RunMode, today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let to = today.succ_opt().unwrap_or(today);
+    let backfill_from = today - chrono::Duration::days(i64::from(c.sync_window_days));
+    let from = match mode {
+        RunMode::Backfill => backfill_from,
+        RunMode::Incremental => c
+            .watermark
+            .map_or(backfill_from, |w| iron_domain::sync::incremental_from(w, iron_domain::sync::LOOK_BACK_DAYS)),
+        RunMode::Reconcile => today - chrono::Duration::days(i64::from(c.reconcile_days)),
+    };
+    (from, to)
+}
+
+/// Starts a run: claims the gym (one run at a time) and records the run, queued.
+pub async fn start(
+    db: TenantDb<'_>,
+    clock: &dyn Clock,
+    gym: &Id,
+    mode: RunMode,
+    trigger: iron_domain::sync::RunTrigger,
+) -> Result<Run, StartError> {
+    let now = clock.now();
+    for _ in 0..3 {
+        let mut conn = repo::get_connection(db, PROVIDER, gym).await?.ok_or(StartError::NotConnected)?;
+        let c = &mut conn.connection;
+        if !matches!(c.status, ConnectionStatus::Connected | ConnectionStatus::Error) {
+            return Err(StartError::NotRunnable(c.status));
+        }
+        if !c.is_free(now) {
+            return Err(StartError::Busy(c.current_run.clone().unwrap_or_else(|| gym.clone())));
+        }
+        let (window_from, window_to) = window(c, mode, now.date_naive());
+        let run = Run {
+            id: Id::generate(iron_domain::IdKind::SyncRun, now.timestamp_millis()),
+            gym_id: gym.clone(),
+            provider: PROVIDER,
+            mode,
+            trigger,
+            status: RunStatus::Queued,
+            window_from,
+            window_to,
+            watermark_before: c.watermark,
+            queued_at: now,
+            started_at: None,
+            finished_at: None,
+            checkpoint: Default::default(),
+            counts: Default::default(),
+            requests: 0,
+            latency: json!({}),
+            months_recomputed: vec![],
+            error: None,
+            invocations: 0,
+            key_version: c.key_version,
+            version: 1,
+        };
+        c.current_run = Some(run.id.clone());
+        c.lease_until = Some(now + LEASE);
+        c.updated_at = now;
+        match repo::save_connection(db, &mut conn).await {
+            Ok(()) => {
+                repo::create_run(db, &run).await?;
+                return Ok(run);
+            }
+            Err(RepoError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StartError::Busy(gym.clone()))
+}
+
+/// Renews a run's claim on its gym (each step); `false` when the gym is no longer this run's
+/// (its claim lapsed and another run took it, or the connection was paused or removed).
+pub async fn renew(
+    db: TenantDb<'_>,
+    clock: &dyn Clock,
+    conn: &mut StoredConnection,
+    run: &Id,
+) -> Result<bool, RepoError> {
+    let now = clock.now();
+    let c = &mut conn.connection;
+    let held = c.current_run.as_ref() == Some(run) || c.current_run.is_none();
+    if !held || !matches!(c.status, ConnectionStatus::Connected | ConnectionStatus::Error) {
+        return Ok(false);
+    }
+    c.current_run = Some(run.clone());
+    c.lease_until = Some(now + LEASE);
+    match repo::save_connection(db, conn).await {
+        Ok(()) => Ok(true),
+        Err(RepoError::Conflict { .. }) => {
+            let Some(fresh) = repo::get_connection(db, PROVIDER, &conn.connection.gym_id).await? else {
+                return Ok(false);
+            };
+            *conn = fresh;
+            Box::pin(renew(db, clock, conn, run)).await
+        }
+        Err(e) => Err(e),
+    }
+}
