@@ -566,15 +566,9 @@ fn page(
     let matches = match cached {
         Some(m) => m,
         None => {
-            let mut hits: Vec<&Value> = records.iter().filter(|r| query::matches(r, clauses)).collect();
+            let mut idx: Vec<usize> = (0..records.len()).filter(|&i| query::matches(&records[i], clauses)).collect();
             let (by, desc) = query::sort_of(&sort);
-            query::order(&mut hits, by, desc);
-            let base = records.as_ptr();
-            // Indices back into the resource (the records are in one slice).
-            let idx: Vec<usize> = hits
-                .iter()
-                .map(|r| (*r as *const Value as usize - base as usize) / std::mem::size_of::<Value>())
-                .collect();
+            query::order(records, &mut idx, by, desc);
             let idx = Arc::new(idx);
             let mut cache = lock(&fake.inner.cache);
             cache.insert(0, (key, idx.clone()));

@@ -172,19 +172,22 @@ pub fn sort_of(sort: &str) -> (&str, bool) {
     }
 }
 
-/// Orders records by one field (numbers numerically, the rest as text), id breaking ties.
-pub fn order(records: &mut [&Value], by: &str, descending: bool) {
-    let key = |r: &Value| field(r, by).cloned().unwrap_or(Value::Null);
-    records.sort_by(|a, b| {
+/// Orders records (given by their indices into `records`) by one field — numbers numerically,
+/// the rest as text — id breaking ties.
+pub fn order(records: &[Value], idx: &mut [usize], by: &str, descending: bool) {
+    let key = |i: usize| field(&records[i], by).unwrap_or(&Value::Null);
+    idx.sort_by(|&a, &b| {
         let (ka, kb) = (key(a), key(b));
-        let primary = match (number_of(&ka), number_of(&kb)) {
+        let primary = match (number_of(ka), number_of(kb)) {
             (Some(x), Some(y)) if !ka.is_string() || !kb.is_string() || by == "id" => {
                 x.partial_cmp(&y).unwrap_or(Ordering::Equal)
             }
             _ => ka.as_str().unwrap_or_default().cmp(kb.as_str().unwrap_or_default()),
         };
         let primary = if descending { primary.reverse() } else { primary };
-        primary.then_with(|| number_of(&a["id"]).partial_cmp(&number_of(&b["id"])).unwrap_or(Ordering::Equal))
+        primary.then_with(|| {
+            number_of(&records[a]["id"]).partial_cmp(&number_of(&records[b]["id"])).unwrap_or(Ordering::Equal)
+        })
     });
 }
 

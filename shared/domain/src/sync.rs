@@ -89,10 +89,6 @@ impl Entity {
     pub fn parse(s: &str) -> Option<Entity> {
         Entity::ALL.into_iter().find(|e| e.as_str() == s)
     }
-    /// Pulled in date windows (the rest in full every run).
-    pub fn is_dated(self) -> bool {
-        matches!(self, Entity::Attendance | Entity::Invoices | Entity::Transactions)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -109,7 +105,7 @@ pub struct Availability {
 #[serde(rename_all = "camelCase")]
 pub struct SyncError {
     pub at: DateTime<Utc>,
-    #[schema(value_type = String)]
+    #[schema(value_type = Option<String>)]
     pub run_id: Option<Id>,
     pub message: String,
 }
@@ -175,14 +171,13 @@ pub struct EntityCounts {
     pub completed: bool,
 }
 
-/// Where a run is: the entity it is on and the next page (1-based) of it; `detail` counts the
-/// detail requests of that entity already done (records landed in id order).
+/// Where a run is: the entity it is on and the next page (1-based) of it. A page's details are
+/// fetched with the page, so a resumed run redoes at most that one page.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Checkpoint {
     pub entity: usize,
     pub page: u32,
-    pub detail: u64,
 }
 
 /// Days of attendance and financials a backfill pulls (24 months).

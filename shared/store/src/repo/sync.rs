@@ -30,7 +30,7 @@ fn gsi(item: &mut Item, key: Key) {
 fn conflict(field: &str, message: &str) -> impl FnOnce(StoreError) -> RepoError {
     let (field, message) = (field.to_string(), message.to_string());
     move |e| match e {
-        StoreError::ConditionFailed => RepoError::Conflict { field, message },
+        StoreError::ConditionFailed | StoreError::TransactionCanceled { .. } => RepoError::Conflict { field, message },
         other => other.into(),
     }
 }
@@ -127,12 +127,7 @@ pub async fn save_connection(db: TenantDb<'_>, stored: &mut StoredConnection) ->
         if before == 0 { Condition::NotExists } else { Condition::AttrEquals("version".into(), Value::from(before)) };
     db.store().put(item, condition).await.map_err(|e| {
         stored.connection.version = before;
-        match e {
-            StoreError::ConditionFailed => {
-                RepoError::Conflict { field: "version".into(), message: "the connection changed meanwhile".into() }
-            }
-            other => other.into(),
-        }
+        conflict("version", "the connection changed meanwhile")(e)
     })
 }
 
@@ -188,12 +183,7 @@ pub async fn save_run(db: TenantDb<'_>, run: &mut Run) -> RepoResult<()> {
     let condition = Condition::AttrEquals("version".into(), Value::from(before));
     db.store().put(run_item(db, run), condition).await.map_err(|e| {
         run.version = before;
-        match e {
-            StoreError::ConditionFailed => {
-                RepoError::Conflict { field: "version".into(), message: "the run changed meanwhile".into() }
-            }
-            other => other.into(),
-        }
+        conflict("version", "the run changed meanwhile")(e)
     })
 }
 
@@ -211,12 +201,7 @@ pub async fn save_run_with_events(db: TenantDb<'_>, run: &mut Run, events: &[iro
     ops.extend(events.iter().map(|e| super::events::outbox_op(db.scope(), e)));
     db.store().transact(ops).await.map_err(|e| {
         run.version = before;
-        match e {
-            StoreError::ConditionFailed | StoreError::TransactionCanceled { .. } => {
-                RepoError::Conflict { field: "version".into(), message: "the run changed meanwhile".into() }
-            }
-            other => other.into(),
-        }
+        conflict("version", "the run changed meanwhile")(e)
     })
 }
 
@@ -253,8 +238,32 @@ pub struct RawRecord {
     pub run_id: Id,
 }
 
-/// Lands records, writing only the new and changed ones; answers, per record, whether it was
-/// written.
+/// Writes the items that are new or changed — `same(before, after)` says when the stored one
+/// may stay — in transactions of [`WRITE_CHUNK`]; answers, per item, whether it was written.
+async fn put_changed(db: TenantDb<'_>, items: Vec<Item>, same: impl Fn(&Item, &Item) -> bool) -> RepoResult<Vec<bool>> {
+    let mut written = Vec::with_capacity(items.len());
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let chunk: Vec<Item> = items.by_ref().take(WRITE_CHUNK).collect();
+        let keys: Vec<Key> = chunk.iter().filter_map(Key::of).collect();
+        let existing = db.store().get_many(&keys).await?;
+        let mut ops = vec![];
+        for (item, before) in chunk.into_iter().zip(existing) {
+            let changed = before.is_none_or(|b| !same(&b, &item));
+            written.push(changed);
+            if changed {
+                ops.push(TxOp::Put { item, condition: Condition::None });
+            }
+        }
+        if !ops.is_empty() {
+            db.store().transact(ops).await?;
+        }
+    }
+    Ok(written)
+}
+
+/// Lands records, writing only the new and changed ones (a record landed again as it was keeps
+/// its first ingest time and run); answers, per record, whether it was written.
 pub async fn land_raw(
     db: TenantDb<'_>,
     provider: Provider,
@@ -264,19 +273,9 @@ pub async fn land_raw(
     run: &Id,
     now: DateTime<Utc>,
 ) -> RepoResult<Vec<bool>> {
-    let scope = db.scope();
-    let mut written = Vec::with_capacity(records.len());
-    for chunk in records.chunks(WRITE_CHUNK) {
-        let keys: Vec<Key> =
-            chunk.iter().map(|r| keys::raw_record(scope, provider.as_str(), gym, entity, &r.external_id)).collect();
-        let existing = db.store().get_many(&keys).await?;
-        let mut ops = vec![];
-        for ((record, key), before) in chunk.iter().zip(keys).zip(existing) {
-            if before.as_ref().and_then(|b| b.get("payload")).and_then(Value::as_str) == Some(record.payload.as_str()) {
-                written.push(false);
-                continue;
-            }
-            written.push(true);
+    let items = records
+        .iter()
+        .map(|record| {
             let row = RawRecord {
                 external_id: record.external_id.clone(),
                 payload: record.payload.clone(),
@@ -284,27 +283,11 @@ pub async fn land_raw(
                 ingested_at: now,
                 run_id: run.clone(),
             };
-            ops.push(TxOp::Put { item: keys::item_of("raw", encode(&row), key), condition: Condition::None });
-        }
-        if !ops.is_empty() {
-            db.store().transact(ops).await?;
-        }
-    }
-    Ok(written)
-}
-
-/// One page of an entity's raw records, by external id.
-pub async fn raw_page(
-    db: TenantDb<'_>,
-    provider: Provider,
-    gym: &Id,
-    entity: &str,
-    cursor: Option<Cursor>,
-) -> RepoResult<(Vec<RawRecord>, Option<Cursor>)> {
-    let query = Query::new(Index::Table, keys::raw_partition(db.scope(), provider.as_str(), gym, entity))
-        .limit(READ_PAGE)
-        .after(cursor);
-    decode_page(db.store().query_json(query).await?)
+            let key = keys::raw_record(db.scope(), provider.as_str(), gym, entity, &record.external_id);
+            keys::item_of("raw", encode(&row), key)
+        })
+        .collect();
+    put_changed(db, items, |before, after| before.get("payload") == after.get("payload")).await
 }
 
 // ---- canonical rows ----
@@ -318,18 +301,8 @@ pub struct CanonicalRow {
     pub month: Option<String>,
 }
 
-fn without_run(v: &Value) -> Value {
-    let mut v = v.clone();
-    if let Some(map) = v.as_object_mut() {
-        for attr in ["runId", "PK", "SK", "GSI1PK", "GSI1SK", "entityType"] {
-            map.remove(attr);
-        }
-    }
-    v
-}
-
-/// Writes canonical rows of `kind`, only those whose content (its run aside) changed; answers
-/// how many were written.
+/// Writes canonical rows of `kind`, only those whose content (its run aside) or month changed;
+/// answers how many were written.
 pub async fn put_canonical(
     db: TenantDb<'_>,
     provider: Provider,
@@ -338,33 +311,23 @@ pub async fn put_canonical(
     rows: &[CanonicalRow],
 ) -> RepoResult<u64> {
     let scope = db.scope();
-    let mut written = 0;
-    for chunk in rows.chunks(WRITE_CHUNK) {
-        let keys: Vec<Key> =
-            chunk.iter().map(|r| keys::canonical(scope, gym, kind, provider.as_str(), &r.external_id)).collect();
-        let existing = db.store().get_many(&keys).await?;
-        let mut ops = vec![];
-        for ((row, key), before) in chunk.iter().zip(keys).zip(existing) {
-            let same = before.is_some_and(|b| {
-                let old_month = b.get(GSI1PK).and_then(Value::as_str).map(str::to_string);
-                let new_month = row.month.as_ref().map(|m| keys::canonical_by_month_partition(scope, gym, kind, m));
-                old_month == new_month && without_run(&Value::Object(b)) == without_run(&row.body)
-            });
-            if same {
-                continue;
-            }
+    let items = rows
+        .iter()
+        .map(|row| {
+            let key = keys::canonical(scope, gym, kind, provider.as_str(), &row.external_id);
             let mut item = keys::item_of(kind, row.body.clone(), key);
             if let Some(m) = &row.month {
                 gsi(&mut item, keys::canonical_by_month(scope, gym, kind, m, provider.as_str(), &row.external_id));
             }
-            ops.push(TxOp::Put { item, condition: Condition::None });
-        }
-        written += ops.len() as u64;
-        if !ops.is_empty() {
-            db.store().transact(ops).await?;
-        }
-    }
-    Ok(written)
+            item
+        })
+        .collect();
+    // The whole item (keys and month index included) compared, its run aside.
+    let same = |before: &Item, after: &Item| {
+        before.len() == after.len() && before.iter().all(|(k, v)| k == "runId" || after.get(k) == Some(v))
+    };
+    let written = put_changed(db, items, same).await?;
+    Ok(written.iter().filter(|w| **w).count() as u64)
 }
 
 /// Canonical rows of `kind` by external id, as JSON (`None` for those not written yet).

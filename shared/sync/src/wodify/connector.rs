@@ -14,7 +14,6 @@ use crate::metrics::{Outcome, RequestMetrics};
 use backon::{ExponentialBuilder, Retryable};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use url::Url;
 
@@ -209,8 +208,8 @@ impl Connector {
     /// A GET of `path` (relative to the base, `clients/search`), `endpoint` naming it in the
     /// metrics (`/clients/search`), with retries.
     pub async fn get(&self, path: &str, endpoint: &str, query: &[(&str, String)]) -> Result<Value, ConnectorError> {
-        let first_throttle: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
-        let failures = AtomicU32::new(0);
+        let mut first_throttle: Option<Instant> = None;
+        let mut failures = 0u32;
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.retry.min_delay)
             .with_max_delay(self.retry.max_delay)
@@ -224,10 +223,10 @@ impl Connector {
                     return false;
                 }
                 if matches!(e, ConnectorError::Throttled) {
-                    let mut first = first_throttle.lock().unwrap_or_else(|e| e.into_inner());
-                    first.get_or_insert_with(Instant::now).elapsed() < self.retry.throttled_patience
+                    first_throttle.get_or_insert_with(Instant::now).elapsed() < self.retry.throttled_patience
                 } else {
-                    failures.fetch_add(1, Ordering::Relaxed) + 1 < self.retry.attempts
+                    failures += 1;
+                    failures < self.retry.attempts
                 }
             })
             .notify(|e: &ConnectorError, after: Duration| {

@@ -51,14 +51,13 @@ fn event(db: TenantDb<'_>, kind: &str, now: DateTime<Utc>, data: Value) -> Event
     Event::new(kind, db.business_id(), now, data)
 }
 
-/// A failure in words fit for the status and the logs.
-pub fn explain(e: &RunError) -> String {
+/// A provider failure in words fit for the status and the logs.
+pub fn explain(e: &ConnectorError) -> String {
     match e {
-        RunError::Connector(ConnectorError::Forbidden { status, .. }) => format!(
+        ConnectorError::Forbidden { status, .. } => format!(
             "Wodify refused the API key ({status} Forbidden): check it in Wodify Core → Digital Presence → Web Integrations → API Keys and connect again"
         ),
-        RunError::Connector(c) => c.to_string(),
-        RunError::Store(_) => "our storage failed during the run (logged); the run resumes from its checkpoint".into(),
+        other => other.to_string(),
     }
 }
 
@@ -90,27 +89,24 @@ impl Engine<'_> {
             );
             repo::save_run_with_events(self.db, run, &[started]).await?;
         }
-        match self.pull(gym, conn, run, deadline).await {
-            Ok(true) => {}
+        let pulled = self.pull(gym, conn, run, deadline).await;
+        self.merge_metrics(run);
+        match pulled {
+            Ok(true) => {
+                self.finish(gym, conn, run).await?;
+                Ok(Step::Finished(RunStatus::Succeeded))
+            }
             Ok(false) => {
-                self.merge_metrics(run);
                 repo::save_run(self.db, run).await?;
-                return Ok(Step::Continue);
+                Ok(Step::Continue)
             }
-            Err(RunError::Store(e)) => {
-                // Our side: the run stays where its checkpoint is and the next step resumes it.
-                self.merge_metrics(run);
-                return Err(e);
-            }
-            Err(e) => {
-                self.merge_metrics(run);
+            // Our side: the run stays where its checkpoint is and the next step resumes it.
+            Err(RunError::Store(e)) => Err(e),
+            Err(RunError::Connector(e)) => {
                 self.fail(gym, conn, run, &e).await?;
-                return Ok(Step::Finished(RunStatus::Failed));
+                Ok(Step::Finished(RunStatus::Failed))
             }
         }
-        self.merge_metrics(run);
-        self.finish(gym, conn, run).await?;
-        Ok(Step::Finished(RunStatus::Succeeded))
     }
 
     fn merge_metrics(&self, run: &mut Run) {
@@ -213,7 +209,6 @@ impl Engine<'_> {
         let counts = run.counts.get(&entity).cloned().unwrap_or_default();
         run.checkpoint.entity += 1;
         run.checkpoint.page = 1;
-        run.checkpoint.detail = 0;
         let done = event(
             self.db,
             "wodify.sync.entity.completed",
@@ -237,16 +232,18 @@ impl Engine<'_> {
     ) -> Result<EntityCounts, RunError> {
         let now = self.clock.now();
         let mut counts = EntityCounts { pulled: records.len() as u64, ..EntityCounts::default() };
-        let raw: Vec<RawIn> = records
+        // Records without an id can be neither landed nor transformed.
+        let (usable, raw): (Vec<&Value>, Vec<RawIn>) = records
             .iter()
             .filter_map(|r| {
-                Some(RawIn {
+                let landed = RawIn {
                     external_id: transform::id_of(&r["id"])?,
                     payload: r.to_string(),
                     source_updated_at: transform::source_updated_at(r),
-                })
+                };
+                Some((r, landed))
             })
-            .collect();
+            .unzip();
         counts.skipped += (records.len() - raw.len()) as u64;
         let changed = repo::land_raw(self.db, PROVIDER, &gym.id, ep.raw, &raw, &run.id, now).await?;
         counts.upserted += changed.iter().filter(|c| **c).count() as u64;
@@ -254,7 +251,7 @@ impl Engine<'_> {
         // The records to transform: those that changed, or all of them on a full pull (a
         // transform that changed since, or rows lost, are rebuilt; unchanged rows write nothing).
         let mut todo: Vec<Value> = vec![];
-        for (record, changed) in records.iter().filter(|r| transform::id_of(&r["id"]).is_some()).zip(&changed) {
+        for ((record, landed), changed) in usable.iter().zip(&raw).zip(&changed) {
             let current_membership = ep.entity == Entity::Memberships
                 && transform::date_of(&record["end_date"]).is_none_or(|e| e >= run.window_from);
             if !(full || *changed || current_membership) {
@@ -262,13 +259,13 @@ impl Engine<'_> {
             }
             match ep.detail {
                 Some(prefix) => {
-                    let Some(id) = transform::id_of(&record["id"]) else { continue };
+                    let id = &landed.external_id;
                     counts.requests += 1;
                     let template = format!("/{prefix}/{{id}}");
                     match self.connector.detail(&format!("{prefix}/{id}"), &template).await? {
                         Some(detail) => {
                             let landed = RawIn {
-                                external_id: id,
+                                external_id: id.clone(),
                                 payload: detail.to_string(),
                                 source_updated_at: transform::source_updated_at(&detail),
                             };
@@ -280,10 +277,10 @@ impl Engine<'_> {
                             }
                         }
                         // Gone between the list and the detail: the list record stands.
-                        None => todo.push(record.clone()),
+                        None => todo.push((*record).clone()),
                     }
                 }
-                None => todo.push(record.clone()),
+                None => todo.push((*record).clone()),
             }
         }
         let (transformed, skipped) = self.transform(gym, run, ep.entity, &todo).await?;
@@ -301,94 +298,87 @@ impl Engine<'_> {
         records: &[Value],
     ) -> Result<(u64, u64), RepoError> {
         let rid = &run.id;
-        let mut skipped = 0u64;
-        let mut rows = vec![];
-        let mut push = |ext: Option<(String, Value, Option<String>)>| match ext {
-            Some((external_id, body, month)) => rows.push(CanonicalRow { external_id, body, month }),
-            None => skipped += 1,
+        let row = |external_id: &str, body: Value, month: Option<Month>| CanonicalRow {
+            external_id: external_id.to_string(),
+            body,
+            month: month.map(|m| m.to_string()),
         };
+        let mut rows: Vec<CanonicalRow> = vec![];
         let kind = match entity {
             Entity::Locations => {
-                for r in records {
-                    let mapped = map_location(gym, r);
-                    push(transform::location(r, rid, mapped).map(|l| (l.external_id.clone(), json!(l), None)));
-                }
+                let mapped = only_location(gym);
+                rows.extend(
+                    records
+                        .iter()
+                        .filter_map(|r| transform::location(r, rid, mapped.clone()))
+                        .map(|l| row(&l.external_id, json!(l), None)),
+                );
                 "locations"
             }
             Entity::Programs => {
-                for r in records {
-                    push(transform::program(r, rid).map(|p| (p.external_id.clone(), json!(p), None)));
-                }
+                rows.extend(
+                    records
+                        .iter()
+                        .filter_map(|r| transform::program(r, rid))
+                        .map(|p| row(&p.external_id, json!(p), None)),
+                );
                 "programs"
             }
             Entity::Clients => {
                 let today = self.clock.now().date_naive();
-                let mut written = 0;
+                let location = only_location(gym);
                 for r in records {
-                    let location = location_of(gym, r);
-                    let Some((mut member, fields)) = transform::client(r, rid, location.as_ref()) else {
-                        skipped += 1;
-                        continue;
-                    };
+                    let Some((mut member, fields)) = transform::client(r, rid, location.as_ref()) else { continue };
                     member.athlete_id = Some(self.upsert_athlete(&member.external_id, &fields, today).await?);
-                    let row =
-                        CanonicalRow { external_id: member.external_id.clone(), body: json!(member), month: None };
-                    written += repo::put_canonical(self.db, PROVIDER, &gym.id, "members", &[row]).await?;
+                    rows.push(row(&member.external_id, json!(member), None));
                 }
-                return Ok((written, skipped));
+                "members"
             }
             Entity::Memberships => {
-                let mut rows: Vec<iron_domain::sync::Membership> = vec![];
-                for r in records {
-                    match transform::membership(r, rid) {
-                        Some(m) => rows.push(m),
-                        None => skipped += 1,
-                    }
-                }
+                let mut memberships: Vec<iron_domain::sync::Membership> =
+                    records.iter().filter_map(|r| transform::membership(r, rid)).collect();
                 // A row keeps the chain it was linked into; new rows are linked once every
                 // membership is in (`link_renewals`).
-                let ids: Vec<String> = rows.iter().map(|m| m.external_id.clone()).collect();
+                let ids: Vec<String> = memberships.iter().map(|m| m.external_id.clone()).collect();
                 let stored = repo::canonical_get(self.db, PROVIDER, &gym.id, "memberships", &ids).await?;
-                for (m, old) in rows.iter_mut().zip(stored) {
+                for (m, old) in memberships.iter_mut().zip(stored) {
                     if let Some(chain) = old.as_ref().and_then(|o| o["chain"].as_str()) {
                         m.chain = chain.to_string();
                     }
                 }
-                let rows: Vec<CanonicalRow> = rows
-                    .into_iter()
-                    .map(|m| CanonicalRow { external_id: m.external_id.clone(), body: json!(m), month: None })
-                    .collect();
-                let written = repo::put_canonical(self.db, PROVIDER, &gym.id, "memberships", &rows).await?;
-                return Ok((written, skipped));
+                rows.extend(memberships.iter().map(|m| row(&m.external_id, json!(m), None)));
+                "memberships"
             }
             Entity::Attendance => {
-                for r in records {
-                    push(transform::sign_in(r, rid).map(|a| {
-                        let month = Month::of(a.class_start.date()).to_string();
-                        (a.external_id.clone(), json!(a), Some(month))
-                    }));
-                }
+                rows.extend(
+                    records
+                        .iter()
+                        .filter_map(|r| transform::sign_in(r, rid))
+                        .map(|a| row(&a.external_id, json!(a), Some(Month::of(a.class_start.date())))),
+                );
                 "attendance"
             }
             Entity::Invoices => {
-                for r in records {
-                    push(
-                        transform::invoice(r, rid)
-                            .map(|i| (i.external_id.clone(), json!(i), Some(Month::of(i.due).to_string()))),
-                    );
-                }
+                rows.extend(
+                    records
+                        .iter()
+                        .filter_map(|r| transform::invoice(r, rid))
+                        .map(|i| row(&i.external_id, json!(i), Some(Month::of(i.due)))),
+                );
                 "invoices"
             }
             Entity::Transactions => {
-                for r in records {
-                    push(
-                        transform::transaction(r, rid)
-                            .map(|t| (t.external_id.clone(), json!(t), Some(Month::of(t.at.date()).to_string()))),
-                    );
-                }
+                rows.extend(
+                    records
+                        .iter()
+                        .filter_map(|r| transform::transaction(r, rid))
+                        .map(|t| row(&t.external_id, json!(t), Some(Month::of(t.at.date())))),
+                );
                 "transactions"
             }
         };
+        // Each record gives one row or none.
+        let skipped = (records.len() - rows.len()) as u64;
         let written = repo::put_canonical(self.db, PROVIDER, &gym.id, kind, &rows).await?;
         Ok((written, skipped))
     }
@@ -427,15 +417,11 @@ impl Engine<'_> {
             return Ok(before.id);
         }
         let mut a = Athlete::new_member(AthleteSource::Wodify, now);
-        let mut fields = fields.clone();
-        let errors = apply_fields(&fields, &mut a, true, today);
-        for e in &errors {
-            // A field Wodify holds in a form we refuse (an email that is not one): left off.
-            fields.remove(&e.field);
-        }
+        // A field Wodify holds in a form we refuse (an email that is not one) is left off: a
+        // refused field is not applied, the others are.
+        let errors = apply_fields(fields, &mut a, true, today);
         if !errors.is_empty() {
-            a = Athlete::new_member(AthleteSource::Wodify, now);
-            apply_fields(&fields, &mut a, true, today);
+            tracing::debug!(external_id, fields = ?errors.iter().map(|e| &e.field).collect::<Vec<_>>(), "Wodify client fields skipped");
         }
         let created = event(
             self.db,
@@ -511,11 +497,16 @@ impl Engine<'_> {
             }
             release(c, &run.id, now);
         };
-        apply(&mut conn.connection);
         save_connection_retrying(self.db, conn, apply).await
     }
 
-    async fn fail(&self, gym: &Gym, conn: &mut StoredConnection, run: &mut Run, e: &RunError) -> Result<(), RepoError> {
+    async fn fail(
+        &self,
+        gym: &Gym,
+        conn: &mut StoredConnection,
+        run: &mut Run,
+        e: &ConnectorError,
+    ) -> Result<(), RepoError> {
         let now = self.clock.now();
         let message = explain(e);
         tracing::warn!(gym = %gym.id, run = %run.id, error = %message, "sync run failed");
@@ -542,7 +533,6 @@ impl Engine<'_> {
             }
             release(c, &run.id, now);
         };
-        apply(&mut conn.connection);
         save_connection_retrying(self.db, conn, apply).await
     }
 }
@@ -555,13 +545,14 @@ fn release(c: &mut Connection, run: &Id, now: DateTime<Utc>) {
     c.updated_at = now;
 }
 
-/// Saves the connection; when someone else wrote it meanwhile (a key rotated, a pause), reads
-/// it again and applies `change` to that version instead.
+/// Applies `change` to the connection and saves it; when someone else wrote it meanwhile (a key
+/// rotated, a pause), reads it again and applies `change` to that version instead.
 async fn save_connection_retrying(
     db: TenantDb<'_>,
     conn: &mut StoredConnection,
     change: impl Fn(&mut Connection),
 ) -> Result<(), RepoError> {
+    change(&mut conn.connection);
     for _ in 0..5 {
         match repo::save_connection(db, conn).await {
             Err(RepoError::Conflict { .. }) => {
@@ -580,13 +571,13 @@ async fn save_connection_retrying(
     Err(RepoError::Conflict { field: "version".into(), message: "the connection kept changing".into() })
 }
 
-/// Our location a Wodify location is: one of the gym's by name, or the gym's only one.
-fn map_location(gym: &Gym, _record: &Value) -> Option<Id> {
-    (gym.location_ids.len() == 1).then(|| gym.location_ids[0].clone())
-}
-
-fn location_of(gym: &Gym, _client: &Value) -> Option<Id> {
-    (gym.location_ids.len() == 1).then(|| gym.location_ids[0].clone())
+/// Our location Wodify's locations (and its clients) map to: the gym's only one. A gym of
+/// several locations leaves them unmapped until it maps them.
+fn only_location(gym: &Gym) -> Option<Id> {
+    match gym.location_ids.as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
+    }
 }
 
 /// Recomputes `months` of a gym's metrics cache from its canonical rows.
@@ -604,18 +595,18 @@ pub async fn recompute(
     fn parse<T: serde::de::DeserializeOwned>(rows: Vec<String>) -> Vec<T> {
         rows.iter().filter_map(|j| serde_json::from_str(j).ok()).collect()
     }
-    let members = parse(repo::canonical_all(db, gym, "members").await?);
-    let memberships = parse(repo::canonical_all(db, gym, "memberships").await?);
+    // Members and memberships once; each month's dated rows in turn.
+    let mut set = CanonicalSet {
+        members: parse(repo::canonical_all(db, gym, "members").await?),
+        memberships: parse(repo::canonical_all(db, gym, "memberships").await?),
+        ..CanonicalSet::default()
+    };
     let mut out = vec![];
     for month in months {
         let m = month.to_string();
-        let set = CanonicalSet {
-            members: members.clone(),
-            memberships: memberships.clone(),
-            attendance: parse(repo::canonical_month(db, gym, "attendance", &m).await?),
-            invoices: parse(repo::canonical_month(db, gym, "invoices", &m).await?),
-            transactions: parse(repo::canonical_month(db, gym, "transactions", &m).await?),
-        };
+        set.attendance = parse(repo::canonical_month(db, gym, "attendance", &m).await?);
+        set.invoices = parse(repo::canonical_month(db, gym, "invoices", &m).await?);
+        set.transactions = parse(repo::canonical_month(db, gym, "transactions", &m).await?);
         let mut metrics = compute_month(&set, *month, today, currency, transactions_available);
         metrics.trace.run_id = run.cloned();
         metrics.trace.computed_at = Some(now);
@@ -727,22 +718,24 @@ pub async fn renew(
     run: &Id,
 ) -> Result<bool, RepoError> {
     let now = clock.now();
-    let c = &mut conn.connection;
-    let held = c.current_run.as_ref() == Some(run) || c.current_run.is_none();
-    if !held || !matches!(c.status, ConnectionStatus::Connected | ConnectionStatus::Error) {
-        return Ok(false);
-    }
-    c.current_run = Some(run.clone());
-    c.lease_until = Some(now + LEASE);
-    match repo::save_connection(db, conn).await {
-        Ok(()) => Ok(true),
-        Err(RepoError::Conflict { .. }) => {
-            let Some(fresh) = repo::get_connection(db, PROVIDER, &conn.connection.gym_id).await? else {
-                return Ok(false);
-            };
-            *conn = fresh;
-            Box::pin(renew(db, clock, conn, run)).await
+    for _ in 0..5 {
+        let c = &mut conn.connection;
+        let held = c.current_run.as_ref() == Some(run) || c.current_run.is_none();
+        if !held || !matches!(c.status, ConnectionStatus::Connected | ConnectionStatus::Error) {
+            return Ok(false);
         }
-        Err(e) => Err(e),
+        c.current_run = Some(run.clone());
+        c.lease_until = Some(now + LEASE);
+        match repo::save_connection(db, conn).await {
+            Ok(()) => return Ok(true),
+            Err(RepoError::Conflict { .. }) => {
+                let Some(fresh) = repo::get_connection(db, PROVIDER, &conn.connection.gym_id).await? else {
+                    return Ok(false);
+                };
+                *conn = fresh;
+            }
+            Err(e) => return Err(e),
+        }
     }
+    Err(RepoError::Conflict { field: "version".into(), message: "the connection kept changing".into() })
 }
