@@ -13,9 +13,11 @@ use iron_http::{ApiContext, AuditSink, BatchedAudit, ClientIpConfig, NoAudit};
 use iron_store::TenantDb;
 use iron_store::repo::platform::{self, NewKey};
 use iron_store::{
-    Clock, FileBlobs, InProcessScheduler, KeyCipher, LocalKeyCipher, Queue, SqliteQueue, SqliteTable, SystemClock,
-    TableStore,
+    Clock, FileBlobs, InProcessBus, InProcessScheduler, KeyCipher, LocalKeyCipher, Queue, ScheduleExpression,
+    ScheduleTarget, Scheduler, SqliteQueue, SqliteTable, SystemClock, TableStore,
 };
+use iron_integrations_api::IntegrationsState;
+use iron_sync::wodify::connector::ConnectorConfig;
 use iron_webhooks::DestinationPolicy;
 use iron_webhooks_api::WebhooksState;
 use std::net::SocketAddr;
@@ -37,6 +39,9 @@ pub struct LocalConfig {
     pub trust_forwarded_for: bool,
     /// Let webhooks point at http:// loopback receivers (local development only).
     pub allow_local_webhooks: bool,
+    /// Where Wodify is (`--wodify-base-url`, `IRON_WODIFY_BASE_URL`; a fake's, for the demo):
+    /// `None` is the real one.
+    pub wodify_base_url: Option<String>,
 }
 
 /// The embedded adapters of every port, opened on the data dir.
@@ -45,8 +50,12 @@ pub struct Embedded {
     pub queue: Arc<SqliteQueue>,
     /// The import and export jobs queue (beside the delivery queue, in the same file).
     pub jobs: Arc<SqliteQueue>,
+    /// The sync queue (third-party sync runs, a step a message).
+    pub sync: Arc<SqliteQueue>,
     /// Job files, in `files/` of the data dir.
     pub files: Arc<FileBlobs>,
+    /// The embedded event bus (EventBridge's part): sync events.
+    pub bus: Arc<InProcessBus>,
     pub cipher: Arc<LocalKeyCipher>,
     pub scheduler: Arc<InProcessScheduler>,
     pub clock: Arc<dyn Clock>,
@@ -61,13 +70,16 @@ impl Embedded {
             .map_err(|e| e.to_string())?
             .with_dead_letter("deliveries-dlq", 5);
         let jobs = queue.sibling("jobs").with_dead_letter("jobs-dlq", 5);
+        let sync = queue.sibling("sync").with_dead_letter("sync-dlq", 5);
         let files = FileBlobs::open(&data_dir.join("files"), clock.clone()).map_err(|e| e.to_string())?;
         let cipher = LocalKeyCipher::load_or_create(&data_dir.join("master.key")).map_err(|e| e.to_string())?;
         Ok(Embedded {
             table: Arc::new(table),
             queue: Arc::new(queue),
             jobs: Arc::new(jobs),
+            sync: Arc::new(sync),
             files: Arc::new(files),
+            bus: Arc::new(InProcessBus::new()),
             cipher: Arc::new(cipher),
             scheduler: Arc::new(InProcessScheduler::new(clock.clone())),
             clock,
@@ -82,6 +94,7 @@ pub struct Groups {
     pub api: ApiContext,
     pub webhooks: WebhooksState,
     pub bulk: BulkState,
+    pub integrations: IntegrationsState,
     /// The embedded blob store, whose signed URLs this process serves at `/files/…`.
     pub files: Option<Arc<FileBlobs>>,
 }
@@ -94,10 +107,17 @@ impl Groups {
         destinations: DestinationPolicy,
         files: Arc<FileBlobs>,
         jobs: Arc<dyn Queue>,
+        sync_queue: Arc<dyn Queue>,
     ) -> Groups {
+        let integrations = IntegrationsState {
+            api: api.clone(),
+            cipher: cipher.clone(),
+            sync_queue,
+            connector: ConnectorConfig::default(),
+        };
         let webhooks = WebhooksState { api: api.clone(), cipher, delivery_queue, destinations };
         let bulk = BulkState { api: api.clone(), blobs: files.clone(), jobs };
-        Groups { api, webhooks, bulk, files: Some(files) }
+        Groups { api, webhooks, bulk, integrations, files: Some(files) }
     }
 }
 
@@ -112,6 +132,7 @@ pub fn routes(groups: &Groups) -> OpenApiRouter {
         .merge(iron_checkin_api::routes(groups.api.clone()))
         .merge(iron_bulk_api::routes(groups.bulk.clone()))
         .merge(iron_challenges_api::routes(groups.api.clone()))
+        .merge(iron_integrations_api::routes(groups.integrations.clone()))
         .merge(iron_docs_api::routes())
 }
 
@@ -139,6 +160,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         queue.clone(),
         DestinationPolicy::default(),
         Arc::new(files),
+        queue.clone(),
         queue,
     );
     iron_docs_api::assemble([routes(&groups).into_openapi()])
@@ -276,8 +298,37 @@ pub async fn start(
     // DynamoDB stream does on AWS); the worker also looks on its own every half second.
     let outbox = embedded.table.watch(iron_store::keys::is_pending_event);
     tokio::spawn(worker::run(dispatcher, embedded.queue.clone(), outbox));
+    let connector = ConnectorConfig::default().at(config.wodify_base_url.as_deref())?;
+    let sync = Arc::new(iron_sync_worker::SyncWorker {
+        store: embedded.table.clone(),
+        cipher: embedded.cipher.clone(),
+        clock: embedded.clock.clone(),
+        queue: embedded.sync.clone(),
+        bus: Some(embedded.bus.clone()),
+        connector: connector.clone(),
+        budget: worker::SYNC_STEP_BUDGET,
+        reconcile_weekday: chrono::Weekday::Sun,
+        emit_metrics: false,
+    });
+    tokio::spawn(worker::consume_sync(sync.clone(), embedded.sync.clone()));
+    // The EventBridge schedules of template.yaml, in-process.
+    for (name, expression, payload) in [
+        ("sync-nightly", ScheduleExpression::DailyAt { hour: 3, minute: 0 }, serde_json::json!({"schedule": "nightly"})),
+        ("sync-health", ScheduleExpression::EveryMinutes(60), serde_json::json!({"schedule": "health"})),
+    ] {
+        let target = ScheduleTarget { name: name.into(), expression, payload };
+        embedded.scheduler.put(target).await.map_err(|e| e.to_string())?;
+    }
     let scheduler = embedded.scheduler.clone();
-    tokio::spawn(scheduler.run(Arc::new(|schedule| tracing::info!(name = %schedule.name, "schedule fired"))));
+    tokio::spawn(scheduler.run(Arc::new(move |schedule| {
+        tracing::info!(name = %schedule.name, "schedule fired");
+        let sync = sync.clone();
+        tokio::spawn(async move {
+            if let Err(e) = sync.handle_event(schedule.payload).await {
+                tracing::warn!(name = %schedule.name, error = %e, "scheduled sync work failed");
+            }
+        });
+    })));
 
     let audit: Arc<dyn AuditSink> = if config.audit {
         Arc::new(BatchedAudit::start(embedded.table.clone(), chrono::Duration::days(config.audit_retention_days)))
@@ -296,14 +347,16 @@ pub async fn start(
         budget: worker::JOB_RUN_BUDGET,
     });
     tokio::spawn(worker::consume_jobs(jobs, embedded.jobs.clone()));
-    let groups = Groups::new(
+    let mut groups = Groups::new(
         api,
         embedded.cipher.clone(),
         embedded.queue.clone(),
         destinations,
         embedded.files.clone(),
         embedded.jobs.clone(),
+        embedded.sync.clone(),
     );
+    groups.integrations.connector = connector;
     // The socket address is the client IP locally (allowlists, audit log).
     let service = app(&groups).into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal());

@@ -32,7 +32,20 @@ struct Args {
     /// Let webhooks point at http://127.0.0.1 / localhost receivers (local development only).
     #[arg(long, env = "IRON_ALLOW_LOCAL_WEBHOOKS")]
     allow_local_webhooks: bool,
+    /// Where Wodify's API is (default: the real https://api.wodify.com/v1).
+    #[arg(long, env = "IRON_WODIFY_BASE_URL", conflicts_with = "fake_wodify")]
+    wodify_base_url: Option<String>,
+    /// Also start a fake Wodify (a generated gym) on 127.0.0.1 and sync against it: a demo gym to
+    /// connect end to end (the key to paste is printed).
+    #[arg(long, env = "IRON_FAKE_WODIFY")]
+    fake_wodify: bool,
+    /// Clients of the fake Wodify's gym.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=5000))]
+    fake_wodify_clients: u32,
 }
+
+/// The key the fake Wodify takes (a demo: it opens nothing real).
+const FAKE_WODIFY_KEY: &str = "wdf_demo_5e1f0c3a9b7d2468";
 
 /// The embedded adapters do their SQLite work on the runtime's threads (a read or a commit takes
 /// a millisecond or two, less than a hop to a blocking pool would cost), so a thread busy in
@@ -52,6 +65,25 @@ fn main() -> std::process::ExitCode {
 async fn serve() -> std::process::ExitCode {
     let args = Args::parse();
     iron_http::telemetry::init(args.log_json);
+    let mut wodify_base_url = args.wodify_base_url.clone();
+    let mut fake = None;
+    if args.fake_wodify {
+        let spec = iron_wodify_fake::gym::GymSpec {
+            clients: args.fake_wodify_clients as usize,
+            today: chrono::Utc::now().date_naive(),
+            ..Default::default()
+        };
+        match iron_wodify_fake::FakeWodify::new(spec, vec![FAKE_WODIFY_KEY.into()]).spawn(0).await {
+            Ok(running) => {
+                wodify_base_url = Some(running.base_url());
+                fake = Some(running);
+            }
+            Err(e) => {
+                eprintln!("iron-local: the fake Wodify could not start: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
     let config = iron_local::LocalConfig {
         port: args.port,
         data_dir: args.data_dir.clone(),
@@ -60,6 +92,7 @@ async fn serve() -> std::process::ExitCode {
         audit_retention_days: args.audit_retention_days,
         trust_forwarded_for: args.trust_x_forwarded_for,
         allow_local_webhooks: args.allow_local_webhooks,
+        wodify_base_url,
     };
     let (started, server) = match iron_local::start(config).await {
         Ok(s) => s,
@@ -87,6 +120,15 @@ async fn serve() -> std::process::ExitCode {
         started.api_key,
         started.api_key,
     );
+    if let Some(fake) = &fake {
+        let _ = writeln!(
+            out,
+            "Fake Wodify ({} clients): {}\nConnect the demo gym to it:\n  GYM=$(curl -s -H \"Authorization: Bearer {key}\" {base}/api/external/v1/gyms | sed -E 's/.*\"id\":\"(gym_[^\"]+)\".*/\\1/')\n  curl -s -H \"Authorization: Bearer {key}\" -H 'Content-Type: application/json' -d \"{{\\\"gymId\\\":\\\"$GYM\\\",\\\"apiKey\\\":\\\"{FAKE_WODIFY_KEY}\\\"}}\" {base}/api/external/v1/integrations/wodify/connect\n  curl -s -H \"Authorization: Bearer {key}\" \"{base}/api/external/v1/integrations/wodify/status?gymId=$GYM\"",
+            args.fake_wodify_clients,
+            fake.base_url(),
+            key = started.api_key,
+        );
+    }
     let _ = out.flush();
     drop(out);
     match server.await {

@@ -162,3 +162,47 @@ pub async fn consume_jobs(worker: Arc<iron_jobs_worker::Worker>, queue: Arc<Sqli
         });
     }
 }
+
+/// How long one step of a sync run goes before it hands over (the Lambda's budget is longer).
+pub const SYNC_STEP_BUDGET: Duration = Duration::from_secs(20);
+/// Sync steps at once: each gym's run is its own message, so one slow gym never holds up others.
+pub const SYNC_CONCURRENCY: usize = 4;
+
+/// The sync queue's consumer (SQS → the sync worker Lambda on AWS).
+pub async fn consume_sync(worker: Arc<iron_sync_worker::SyncWorker>, queue: Arc<SqliteQueue>) {
+    let slots = Arc::new(Semaphore::new(SYNC_CONCURRENCY));
+    loop {
+        let Ok(permit) = slots.clone().acquire_owned().await else { return };
+        let messages = match queue.receive(1, JOB_VISIBILITY, Duration::from_secs(1)).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "sync queue receive failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let Some(message) = messages.into_iter().next() else { continue };
+        let (worker, queue) = (worker.clone(), queue.clone());
+        tokio::spawn(async move {
+            let work = worker.handle_receive(&message.body, message.receive_count);
+            tokio::pin!(work);
+            let mut heartbeat =
+                tokio::time::interval_at(tokio::time::Instant::now() + JOB_VISIBILITY / 3, JOB_VISIBILITY / 3);
+            let result = loop {
+                tokio::select! {
+                    result = &mut work => break result,
+                    _ = heartbeat.tick() => {
+                        let _ = queue.change_visibility(&message.receipt, JOB_VISIBILITY).await;
+                    }
+                }
+            };
+            match result {
+                Ok(()) => {
+                    let _ = queue.delete(&message.receipt).await;
+                }
+                Err(e) => tracing::warn!(error = %e, message = %message.id, "sync step failed; it will be retried"),
+            }
+            drop(permit);
+        });
+    }
+}

@@ -89,3 +89,54 @@ impl Scheduler for EventBridgeScheduler {
         Ok(out)
     }
 }
+
+/// The event-bus port on EventBridge: each event one `PutEvents` entry on the bus, `source`
+/// the platform's, `detail-type` the event type, `detail` the event as webhooks carry it.
+pub struct EventBridgeBus {
+    client: Client,
+    bus_name: String,
+    source: String,
+}
+
+impl EventBridgeBus {
+    /// The source every entry carries (rules match on it).
+    pub const SOURCE: &'static str = "iron-metrics";
+
+    pub fn new(client: Client, bus_name: impl Into<String>) -> EventBridgeBus {
+        EventBridgeBus { client, bus_name: bus_name.into(), source: Self::SOURCE.into() }
+    }
+}
+
+#[async_trait]
+impl iron_store::EventBus for EventBridgeBus {
+    async fn publish(&self, events: &[iron_domain::Event]) -> StoreResult<()> {
+        use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+        // PutEvents takes at most ten entries a call.
+        for chunk in events.chunks(10) {
+            let entries = chunk
+                .iter()
+                .map(|e| {
+                    let detail = serde_json::to_string(e).map_err(|err| StoreError::Invalid(err.to_string()))?;
+                    Ok(PutEventsRequestEntry::builder()
+                        .event_bus_name(&self.bus_name)
+                        .source(&self.source)
+                        .detail_type(&e.event_type)
+                        .detail(detail)
+                        .resources(format!("business/{}", e.business_id))
+                        .build())
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            let out = self.client.put_events().set_entries(Some(entries)).send().await.map_err(sdk_error)?;
+            if out.failed_entry_count() > 0 {
+                let why = out
+                    .entries()
+                    .iter()
+                    .filter_map(|r| r.error_code().map(|c| format!("{c}: {}", r.error_message().unwrap_or(""))))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return Err(StoreError::Backend(format!("PutEvents refused {} entries ({why})", out.failed_entry_count())));
+            }
+        }
+        Ok(())
+    }
+}

@@ -10,7 +10,7 @@ pub mod s3;
 pub mod sqs;
 
 pub use dynamo::DynamoTable;
-pub use eventbridge::EventBridgeScheduler;
+pub use eventbridge::{EventBridgeBus, EventBridgeScheduler};
 pub use kms::KmsKeyCipher;
 pub use s3::S3Blobs;
 pub use sqs::SqsQueue;

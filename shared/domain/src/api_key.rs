@@ -45,10 +45,14 @@ pub enum Scope {
     /// Create, change and delete challenges and their teams; enrol members in private ones.
     #[serde(rename = "manage:challenges")]
     ManageChallenges,
+    /// Gyms and third-party integrations (Wodify): connect a key, run and watch syncs, read the
+    /// monthly metrics they feed.
+    #[serde(rename = "manage:integrations")]
+    ManageIntegrations,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 14] = [
+    pub const ALL: [Scope; 15] = [
         Scope::ReadAthletes,
         Scope::WriteAthletes,
         Scope::ReadTests,
@@ -63,6 +67,7 @@ impl Scope {
         Scope::ReadChallenges,
         Scope::WriteChallenges,
         Scope::ManageChallenges,
+        Scope::ManageIntegrations,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -81,6 +86,7 @@ impl Scope {
             Scope::ReadChallenges => "read:challenges",
             Scope::WriteChallenges => "write:challenges",
             Scope::ManageChallenges => "manage:challenges",
+            Scope::ManageIntegrations => "manage:integrations",
         }
     }
 

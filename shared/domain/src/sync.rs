@@ -22,6 +22,16 @@ pub struct Gym {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The id of the gym a business gets made for it (a business of one gym has one without asking):
+/// the same for every caller, so two requests that both find none make one.
+pub fn default_gym_id(business: &Id, created_at: DateTime<Utc>) -> Id {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("default-gym:{business}"));
+    let mut random = [0u8; 10];
+    random.copy_from_slice(&digest[..10]);
+    Id::from_parts(crate::IdKind::Gym, created_at.timestamp_millis(), random)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Provider {
@@ -416,6 +426,9 @@ impl Month {
         } else {
             Month { year: self.year, month: self.month + 1 }
         }
+    }
+    pub fn prev(self) -> Month {
+        if self.month == 1 { Month { year: self.year - 1, month: 12 } } else { Month { year: self.year, month: self.month - 1 } }
     }
     /// The last day.
     pub fn last(self) -> NaiveDate {

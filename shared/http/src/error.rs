@@ -30,6 +30,9 @@ pub enum ApiError {
     Internal(String),
     #[error("the service is temporarily unavailable")]
     Unavailable,
+    /// A provider we call on the caller's behalf failed (502), saying which and what to do.
+    #[error("{0}")]
+    BadGateway(String),
     #[error("{0}")]
     Unprocessable(String),
     #[error("the request body must be JSON")]
@@ -79,6 +82,7 @@ pub fn problem_type(status: StatusCode) -> (&'static str, &'static str) {
         415 => ("unsupported-media-type", "Unsupported media type"),
         422 => ("validation-failed", "Validation failed"),
         429 => ("rate-limited", "Too many requests"),
+        502 => ("bad-gateway", "Upstream provider failed"),
         503 => ("unavailable", "Service unavailable"),
         _ if status.is_server_error() => ("internal", "Internal server error"),
         _ => ("error", "Error"),
@@ -141,6 +145,7 @@ impl IntoResponse for ApiError {
                 problem_response(StatusCode::SERVICE_UNAVAILABLE, "the service is busy; retry shortly".into(), vec![])
             }
             ApiError::Unprocessable(detail) => problem_response(StatusCode::UNPROCESSABLE_ENTITY, detail, vec![]),
+            ApiError::BadGateway(detail) => problem_response(StatusCode::BAD_GATEWAY, detail, vec![]),
             ApiError::UnsupportedMediaType => problem_response(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "send the body as JSON with `Content-Type: application/json`".into(),

@@ -30,6 +30,11 @@ impl Env {
         self.get(name).map(str::to_owned).ok_or_else(|| ConfigError(format!("{name} must name {what}")))
     }
 
+    /// A variable that may be set (blank counts as unset).
+    pub fn optional(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_owned)
+    }
+
     /// `true`/`1` or `false`/`0`; absent is `false`.
     pub fn flag(&self, name: &str) -> Result<bool, ConfigError> {
         match self.get(name) {

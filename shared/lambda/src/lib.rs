@@ -80,6 +80,11 @@ impl Aws {
     pub fn sqs_queue(&self, url: &str) -> Arc<dyn Queue> {
         Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&self.sdk), url.to_owned()))
     }
+
+    /// The event bus `bus_name` (EventBridge `PutEvents`).
+    pub fn event_bus(&self, bus_name: &str) -> Arc<dyn iron_store::EventBus> {
+        Arc::new(iron_aws::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&self.sdk), bus_name))
+    }
 }
 
 /// Serves one endpoint group under API Gateway (HTTP API, payload 2.0), with the outer layers

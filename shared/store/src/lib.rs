@@ -3,12 +3,14 @@
 //!
 //! Ports: [`TableStore`] (DynamoDB single-table semantics), [`Queue`] (SQS semantics),
 //! [`BlobStore`] (S3 semantics),
-//! [`KeyCipher`] (KMS envelope encryption), [`Clock`] and [`Scheduler`] (EventBridge rules).
+//! [`KeyCipher`] (KMS envelope encryption), [`Clock`], [`Scheduler`] (EventBridge rules) and
+//! [`EventBus`] (EventBridge `PutEvents`).
 //! The AWS adapters live in the `iron-aws` crate; the embedded ones here, behind the `embedded`
 //! feature (SQLite), so Lambda binaries don't link them. The conformance suites every adapter
 //! passes are behind `testing`.
 
 pub mod blob;
+pub mod bus;
 pub mod cipher;
 pub mod clock;
 #[cfg(feature = "testing")]
@@ -29,6 +31,7 @@ pub mod tenant;
 #[cfg(feature = "embedded")]
 pub use blob::FileBlobs;
 pub use blob::{BlobStore, BlobWriter, Presigned};
+pub use bus::{EventBus, InProcessBus};
 pub use cipher::{Envelope, KeyCipher, LocalKeyCipher};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use item::{Cursor, Filter, Index, Item, Key, Page, Query, SkCondition};

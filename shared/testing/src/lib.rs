@@ -85,6 +85,7 @@ impl TestApp {
         let queue =
             iron_store::SqliteQueue::open(&dir.path().join("queue.db"), "deliveries", clock.clone()).expect("queue");
         let jobs = queue.sibling("jobs").with_dead_letter("jobs-dlq", 5);
+        let sync = queue.sibling("sync").with_dead_letter("sync-dlq", 5);
         let files = iron_store::FileBlobs::open(&dir.path().join("files"), clock.clone()).expect("files");
         files.set_base_url("http://iron.test");
         let groups = Groups::new(
@@ -94,6 +95,7 @@ impl TestApp {
             iron_webhooks::DestinationPolicy::default(),
             Arc::new(files),
             Arc::new(jobs),
+            Arc::new(sync),
         );
         (groups, dir)
     }

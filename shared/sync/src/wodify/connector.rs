@@ -72,6 +72,21 @@ impl Default for ConnectorConfig {
     }
 }
 
+impl ConnectorConfig {
+    /// The configuration with Wodify at `base_url` (`IRON_WODIFY_BASE_URL`, an iron-local flag):
+    /// an absolute http(s) URL; `None` keeps the real one.
+    pub fn at(mut self, base_url: Option<&str>) -> Result<ConnectorConfig, String> {
+        if let Some(raw) = base_url {
+            let url = Url::parse(raw.trim()).map_err(|e| format!("the Wodify base URL `{raw}` is not a URL: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(format!("the Wodify base URL `{raw}` must be an http(s) URL with a host"));
+            }
+            self.base_url = url;
+        }
+        Ok(self)
+    }
+}
+
 fn unreachable_url() -> Url {
     // DEFAULT_BASE_URL is a constant that parses; this is never reached.
     Url::parse("http://127.0.0.1/").expect("a literal URL")

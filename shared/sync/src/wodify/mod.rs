@@ -4,3 +4,4 @@ pub mod connector;
 pub mod endpoints;
 pub mod run;
 pub mod transform;
+pub mod service;

@@ -16,7 +16,7 @@ use iron_domain::sync::{
 use iron_domain::{Athlete, AthleteSource, Event, Id};
 use iron_store::repo::sync::{self as repo, CanonicalRow, RawIn, StoredConnection};
 use iron_store::repo::{RepoError, athletes};
-use iron_store::{Clock, TenantDb};
+use iron_store::{Clock, EventBus, TenantDb};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -45,6 +45,9 @@ pub struct Engine<'a> {
     pub db: TenantDb<'a>,
     pub clock: &'a dyn Clock,
     pub connector: &'a Connector,
+    /// Where the run's events are published once committed (EventBridge on AWS, the embedded
+    /// bus locally). The table's outbox holds them durably either way (webhooks come from it).
+    pub bus: Option<&'a dyn EventBus>,
 }
 
 fn event(db: TenantDb<'_>, kind: &str, now: DateTime<Utc>, data: Value) -> Event {
@@ -87,7 +90,7 @@ impl Engine<'_> {
                     "windowFrom": run.window_from, "windowTo": run.window_to,
                 }),
             );
-            repo::save_run_with_events(self.db, run, &[started]).await?;
+            self.emit(run, started).await?;
         }
         let pulled = self.pull(gym, conn, run, deadline).await;
         self.merge_metrics(run);
@@ -107,6 +110,18 @@ impl Engine<'_> {
                 Ok(Step::Finished(RunStatus::Failed))
             }
         }
+    }
+
+    /// Saves the run with its event in the outbox, then publishes the event to the bus. A
+    /// publish that fails is logged, not retried: the outbox (and so webhooks) has the event.
+    async fn emit(&self, run: &mut Run, event: Event) -> Result<(), RepoError> {
+        repo::save_run_with_events(self.db, run, std::slice::from_ref(&event)).await?;
+        if let Some(bus) = self.bus
+            && let Err(e) = bus.publish(std::slice::from_ref(&event)).await
+        {
+            tracing::warn!(event = %event.event_type, id = %event.id, error = %e, "could not publish to the event bus");
+        }
+        Ok(())
     }
 
     fn merge_metrics(&self, run: &mut Run) {
@@ -218,7 +233,7 @@ impl Engine<'_> {
                 "available": available, "counts": counts,
             }),
         );
-        repo::save_run_with_events(self.db, run, &[done]).await
+        self.emit(run, done).await
     }
 
     /// One page: land it raw (and the details of what changed), transform what changed, write
@@ -522,7 +537,7 @@ impl Engine<'_> {
                 "gymId": gym.id, "runId": run.id, "mode": run.mode, "entity": entity, "error": message,
             }),
         );
-        repo::save_run_with_events(self.db, run, &[failed]).await?;
+        self.emit(run, failed).await?;
         let note = SyncError { at: now, run_id: Some(run.id.clone()), message };
         let apply = |c: &mut Connection| {
             c.last_error = Some(note.clone());

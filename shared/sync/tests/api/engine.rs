@@ -98,7 +98,7 @@ async fn run_to_end(w: &World, scope: &OperatorScope, gym: &Gym, mode: RunMode, 
         assert!(run::renew(db, w.clock.as_ref(), &mut conn, &r.id).await.expect("renew"));
         r = repo::get_run(db, &gym.id, &r.id).await.expect("run");
         let c = connector(w);
-        let engine = Engine { db, clock: w.clock.as_ref(), connector: &c };
+        let engine = Engine { db, clock: w.clock.as_ref(), connector: &c, bus: None };
         match engine.step(gym, &mut conn, &mut r, Instant::now() + step).await.expect("step") {
             Step::Finished(_) => return (r, steps),
             Step::Continue => {}
