@@ -191,7 +191,7 @@ impl SyncWorker {
                         ("RunsFailed", failed, "Count"),
                         ("RunsSucceeded", 1.0 - failed, "Count"),
                     ],
-                    self.clock.now(),
+                    iron_sync::now_ms(self.clock.as_ref()),
                 ));
                 Ok(())
             }
@@ -213,7 +213,7 @@ impl SyncWorker {
                 }
                 tracing::error!(run = %run.id, error = %e, "a sync step failed on its last receive: the run fails");
                 run.status = RunStatus::Failed;
-                run.finished_at = Some(self.clock.now());
+                run.finished_at = Some(iron_sync::now_ms(self.clock.as_ref()));
                 run.error = Some(format!(
                     "the run could not go on ({receive_count} attempts failed; it has been logged): start it again"
                 ));
@@ -264,7 +264,7 @@ impl SyncWorker {
                 else {
                     continue;
                 };
-                let mode = self.scheduled_mode(&conn.connection, self.clock.now());
+                let mode = self.scheduled_mode(&conn.connection, iron_sync::now_ms(self.clock.as_ref()));
                 match run::start(db, self.clock.as_ref(), &r.gym_id, mode, RunTrigger::Schedule).await {
                     Ok(started) => {
                         let job = RunJob::of(db, &started);
@@ -287,7 +287,7 @@ impl SyncWorker {
     /// The hourly health check: each connected gym's hours since its last successful sync, and
     /// how many are stale.
     pub async fn health(&self) -> Result<Vec<GymHealth>, String> {
-        let now = self.clock.now();
+        let now = iron_sync::now_ms(self.clock.as_ref());
         let mut out = vec![];
         let mut cursor = None;
         loop {

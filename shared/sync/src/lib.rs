@@ -10,3 +10,10 @@ pub mod breaker;
 pub mod limit;
 pub mod metrics;
 pub mod wodify;
+
+/// Now, to the millisecond: the precision every stored timestamp has (as the API's), so what
+/// is read back equals what was written.
+pub fn now_ms(clock: &dyn iron_store::Clock) -> chrono::DateTime<chrono::Utc> {
+    let now = clock.now();
+    chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}

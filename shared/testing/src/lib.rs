@@ -100,7 +100,7 @@ impl TestApp {
         (groups, dir)
     }
 
-    fn with_state(
+    pub fn with_state(
         store: Arc<dyn TableStore>,
         clock: Arc<ManualClock>,
         adjust: impl FnOnce(Groups) -> Groups,
@@ -153,6 +153,44 @@ impl TestApp {
             worker.handle_message(&m.body).await.expect("job run");
             queue.delete(&m.receipt).await.expect("delete");
             runs += 1;
+        }
+    }
+
+    /// The sync worker over this app's adapters: the same cipher, sync queue and Wodify
+    /// configuration as the integrations group, with a step budget.
+    pub fn sync_worker(
+        &self,
+        budget: std::time::Duration,
+        bus: Option<Arc<dyn iron_store::EventBus>>,
+    ) -> iron_sync_worker::SyncWorker {
+        let i = &self.groups.integrations;
+        iron_sync_worker::SyncWorker {
+            store: self.store.clone(),
+            cipher: i.cipher.clone(),
+            clock: self.clock.clone(),
+            queue: i.sync_queue.clone(),
+            bus,
+            connector: i.connector.clone(),
+            budget,
+            reconcile_weekday: chrono::Weekday::Sun,
+            emit_metrics: false,
+        }
+    }
+
+    /// Runs queued sync steps with `worker` until the sync queue is empty; returns the steps.
+    pub async fn run_syncs(&self, worker: &iron_sync_worker::SyncWorker) -> usize {
+        let queue = self.groups.integrations.sync_queue.clone();
+        let mut steps = 0;
+        loop {
+            let got = queue
+                .receive(1, std::time::Duration::from_secs(600), std::time::Duration::ZERO)
+                .await
+                .expect("receive");
+            let Some(m) = got.into_iter().next() else { return steps };
+            worker.handle_message(&m.body).await.expect("sync step");
+            queue.delete(&m.receipt).await.expect("delete");
+            steps += 1;
+            assert!(steps < 100_000, "the sync queue never empties");
         }
     }
 

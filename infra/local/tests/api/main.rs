@@ -17,3 +17,4 @@ mod lambda_events;
 mod openapi;
 mod rate_limits;
 mod webhooks;
+mod integrations;

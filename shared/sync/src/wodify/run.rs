@@ -76,7 +76,7 @@ impl Engine<'_> {
         if run.status.is_final() {
             return Ok(Step::Finished(run.status));
         }
-        let now = self.clock.now();
+        let now = crate::now_ms(self.clock);
         run.invocations += 1;
         if run.status == RunStatus::Queued {
             run.status = RunStatus::Running;
@@ -227,7 +227,7 @@ impl Engine<'_> {
         let done = event(
             self.db,
             "wodify.sync.entity.completed",
-            self.clock.now(),
+            crate::now_ms(self.clock),
             json!({
                 "gymId": gym.id, "runId": run.id, "mode": run.mode, "entity": entity,
                 "available": available, "counts": counts,
@@ -245,7 +245,7 @@ impl Engine<'_> {
         ep: &Endpoint,
         records: &[Value],
     ) -> Result<EntityCounts, RunError> {
-        let now = self.clock.now();
+        let now = crate::now_ms(self.clock);
         let mut counts = EntityCounts { pulled: records.len() as u64, ..EntityCounts::default() };
         // Records without an id can be neither landed nor transformed.
         let (usable, raw): (Vec<&Value>, Vec<RawIn>) = records
@@ -340,7 +340,7 @@ impl Engine<'_> {
                 "programs"
             }
             Entity::Clients => {
-                let today = self.clock.now().date_naive();
+                let today = crate::now_ms(self.clock).date_naive();
                 let location = only_location(gym);
                 for r in records {
                     let Some((mut member, fields)) = transform::client(r, rid, location.as_ref()) else { continue };
@@ -407,7 +407,7 @@ impl Engine<'_> {
         fields: &serde_json::Map<String, Value>,
         today: NaiveDate,
     ) -> Result<Id, RepoError> {
-        let now = self.clock.now();
+        let now = crate::now_ms(self.clock);
         if let Some(before) = athletes::find_by_external_id(self.db, external_id).await? {
             let mut after = before.clone();
             let mut fields = fields.clone();
@@ -477,7 +477,7 @@ impl Engine<'_> {
 
     /// A clean end: metrics of the months the window touched, the watermark, the connection.
     async fn finish(&self, gym: &Gym, conn: &mut StoredConnection, run: &mut Run) -> Result<(), RepoError> {
-        let now = self.clock.now();
+        let now = crate::now_ms(self.clock);
         let today = now.date_naive();
         let transactions_available =
             conn.connection.availability.get(&Entity::Transactions).is_none_or(|a| a.available);
@@ -522,7 +522,7 @@ impl Engine<'_> {
         run: &mut Run,
         e: &ConnectorError,
     ) -> Result<(), RepoError> {
-        let now = self.clock.now();
+        let now = crate::now_ms(self.clock);
         let message = explain(e);
         tracing::warn!(gym = %gym.id, run = %run.id, error = %message, "sync run failed");
         run.status = RunStatus::Failed;
@@ -675,7 +675,7 @@ pub async fn start(
     mode: RunMode,
     trigger: iron_domain::sync::RunTrigger,
 ) -> Result<Run, StartError> {
-    let now = clock.now();
+    let now = crate::now_ms(clock);
     for _ in 0..3 {
         let mut conn = repo::get_connection(db, PROVIDER, gym).await?.ok_or(StartError::NotConnected)?;
         let c = &mut conn.connection;
@@ -732,7 +732,7 @@ pub async fn renew(
     conn: &mut StoredConnection,
     run: &Id,
 ) -> Result<bool, RepoError> {
-    let now = clock.now();
+    let now = crate::now_ms(clock);
     for _ in 0..5 {
         let c = &mut conn.connection;
         let held = c.current_run.as_ref() == Some(run) || c.current_run.is_none();

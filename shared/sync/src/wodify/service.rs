@@ -134,7 +134,7 @@ pub async fn connect(
     options: &ConnectOptions,
 ) -> Result<Connected, ConnectError> {
     let connector = Connector::new(config, key.clone()).map_err(|e| ConnectError::Provider(e.to_string()))?;
-    let availability = probe(&connector, clock.now().date_naive()).await?;
+    let availability = probe(&connector, crate::now_ms(clock).date_naive()).await?;
     let envelope = cipher
         .encrypt(key.expose_secret().as_bytes(), &key_context(db.business_id(), &gym.id))
         .await
@@ -142,7 +142,7 @@ pub async fn connect(
     let fingerprint = fingerprint(&key);
     drop(key);
     for _ in 0..5 {
-        let now = clock.now();
+        let now = crate::now_ms(clock);
         let existing = repo::get_connection(db, Provider::Wodify, &gym.id).await?;
         let rotated = existing.as_ref().is_some_and(|s| s.envelope().is_some());
         let mut stored = existing.unwrap_or_else(|| StoredConnection::new(new_connection(gym, now)));
@@ -289,7 +289,7 @@ pub async fn run_step(env: &StepEnv<'_>, job: &RunJob, deadline: Instant) -> Res
 async fn abandon(env: &StepEnv<'_>, mut run: Run, why: &str) -> Result<StepOutcome, String> {
     run.status = RunStatus::Failed;
     run.error = Some(format!("stopped: {why}"));
-    run.finished_at = Some(env.clock.now());
+    run.finished_at = Some(crate::now_ms(env.clock));
     repo::save_run(env.db, &mut run).await.map_err(|e| e.to_string())?;
     Ok(StepOutcome::Done(Some(Box::new(run))))
 }
