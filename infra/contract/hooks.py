@@ -6,8 +6,9 @@ rules below (otherwise schemathesis would count their 4xx as "a schema-valid req
 
 - `Idempotency-Key` is unique per request (the same key with another request is 422 by design);
 - `cursor` is a token only the API issues (`nextCursor`), so generated ones are left out;
-- ranges run forwards (`from` ≤ `to`, `since` ≤ `until`, `dateFrom` ≤ `dateTo`), and the referral
-  report covers at most 731 days;
+- ranges run forwards (`from` ≤ `to`, `since` ≤ `until`, `dateFrom` ≤ `dateTo`), the referral
+  report covers at most 731 days and a gym's monthly metrics at most 36 months;
+- a gym's `locationIds` (maybe not this business's) are left out, and a Wodify key is the fake's;
 - dates that are relative to today: a member's `birthDate` and `joinedOn` are not in the future,
   an API key's `expiresAt` is, a recovery's `since` is not;
 - a webhook `url` is https to a public address (one documentation address stands for them all);
@@ -116,6 +117,9 @@ def before_call(ctx, case, **kwargs):
                 if not getattr(case, "media_type", None):
                     case.media_type = "text/csv"
 
+    if case.operation.path.endswith("/metrics/monthly"):
+        fit_months(query, now)
+
     body = case.body if isinstance(case.body, dict) else None
     if body is None:
         return
@@ -136,6 +140,13 @@ def before_call(ctx, case, **kwargs):
         if not any(c in ECMA_SPACE for c in url):
             body["url"] = PUBLIC_URL
     path = case.operation.path
+    # A Wodify key is checked with Wodify (run.sh's fake, whose key is this one): any other is 422.
+    if path.endswith("/integrations/wodify/connect") and isinstance(body.get("apiKey"), str):
+        if re.fullmatch(r"[\x21-\x7e]{8,256}", body["apiKey"]):
+            body["apiKey"] = "wdf_demo_5e1f0c3a9b7d2468"
+    # A gym's locations are references (one the schema allows may not be this business's: 422).
+    if path.startswith("/api/external/v1/gyms") and isinstance(body.get("locationIds"), list):
+        del body["locationIds"]
     # A member's location is a reference: one the schema allows may not exist in this business (422).
     location = body.get("locationId")
     if "/athletes" in path and isinstance(location, str) and re.fullmatch(r"loc_[0-9A-HJKMNP-TV-Z]{26}", location):
@@ -241,6 +252,30 @@ MEMBER = re.compile(r"ath_[0-9A-HJKMNP-TV-Z]{26}")
 # What one entry may be, by metric, and a value that fits.
 ENTRY_RANGE = {"distance": (1, 250000, 5000), "time": (1, 43200, 1800), "workouts": (1, 5, 1),
                "pr_count": (1, 10, 1), "consistency": (1, 1, 1), "improvement": (0.1, 10000, 45)}
+
+
+MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+def fit_months(query, now):
+    """The monthly metrics' range runs forwards and spans at most 36 months (to defaults to this
+    month, from to eleven months before `to`)."""
+    def index(m):
+        return int(m[:4]) * 12 + int(m[5:7]) - 1
+
+    def month(i):
+        return f"{i // 12:04d}-{i % 12 + 1:02d}"
+
+    f, t = query.get("from"), query.get("to")
+    fi = index(f) if isinstance(f, str) and MONTH.fullmatch(f) else None
+    ti = index(t) if isinstance(t, str) and MONTH.fullmatch(t) else None
+    if fi is None:
+        return
+    hi = ti if ti is not None else now.year * 12 + now.month - 1
+    if fi > hi:
+        fi, hi = hi, fi
+    hi = min(hi, fi + 35)
+    query["from"], query["to"] = month(fi), month(hi)
 
 
 def api(method, path, body=None):

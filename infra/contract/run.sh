@@ -19,7 +19,8 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-RUST_LOG=warn "$bin/iron-local" --port 0 --data-dir "$work/data" >"$work/banner.txt" 2>"$work/iron-local.log" &
+# With a fake Wodify of its own (a small gym): a connect never leaves the machine.
+RUST_LOG=warn "$bin/iron-local" --port 0 --data-dir "$work/data" --fake-wodify --fake-wodify-clients 20 >"$work/banner.txt" 2>"$work/iron-local.log" &
 pid=$!
 for _ in $(seq 1 300); do grep -q '^API key:' "$work/banner.txt" 2>/dev/null && break; sleep 0.1; done
 base=$(sed -n 's/^  listening: *//p' "$work/banner.txt")

@@ -43,6 +43,7 @@ another request is 422; a retry while the first runs is 409. Beta features are o
         (name = "exercises", description = "The exercise library and the injury rules"),
         (name = "bulk", description = "Many athletes or tests in one request; exports as CSV, JSON or JSON lines"),
         (name = "challenges", description = "Challenges with exact live leaderboards, teams, entries and badges"),
+        (name = "integrations", description = "Gyms, their Wodify connection and sync runs, and the monthly metrics the syncs feed"),
         (name = "meta", description = "Service status"),
     )
 )]

@@ -50,7 +50,7 @@ pub struct Config {
     /// The KMS key that wraps the data keys of provider keys.
     pub kms_key_id: String,
     pub sync_queue_url: String,
-    /// `IRON_WODIFY_BASE_URL` (default: Wodify's).
+    /// `IRON_WODIFY_BASE_URL` (default: Wodify's), with [`ConnectorConfig::interactive`] timeouts.
     pub connector: ConnectorConfig,
 }
 
@@ -60,7 +60,7 @@ impl FromEnv for Config {
             api: ApiConfig::from_env(env)?,
             kms_key_id: env.required("KMS_KEY_ID", "the KMS key for stored secrets")?,
             sync_queue_url: env.required("SYNC_QUEUE_URL", "the sync queue")?,
-            connector: ConnectorConfig::default()
+            connector: ConnectorConfig::interactive()
                 .at(env.optional("IRON_WODIFY_BASE_URL").as_deref())
                 .map_err(ConfigError)?,
         })

@@ -301,8 +301,10 @@ pub struct ConnectOut {
     responses((status = 201, description = "Connected; the backfill is queued", body = ConnectOut),
               (status = 200, description = "The key was rotated", body = ConnectOut),
               (status = 404, description = "No such gym in this business", body = iron_http::error::Problem, content_type = "application/problem+json"),
+              (status = 409, description = "The connection kept changing under concurrent writes: try again", body = iron_http::error::Problem, content_type = "application/problem+json"),
               (status = 422, description = "Invalid fields, or Wodify refused the key (its reason in `detail`)", body = iron_http::error::Problem, content_type = "application/problem+json"),
-              (status = 502, description = "Wodify could not be reached or answered wrongly: nothing was saved", body = iron_http::error::Problem, content_type = "application/problem+json")),
+              (status = 502, description = "Wodify could not be reached or answered wrongly: nothing was saved", body = iron_http::error::Problem, content_type = "application/problem+json"),
+              (status = 503, description = "The backfill could not be queued: POST /integrations/wodify/sync in 15 minutes", body = iron_http::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn connect(
     State(state): State<IntegrationsState>,

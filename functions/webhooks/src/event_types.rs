@@ -24,8 +24,43 @@ const EMITTED: &[&str] = &[
     "goal.achieved",
     "challenge.joined",
     "challenge.entry",
+    "wodify.sync.started",
+    "wodify.sync.entity.completed",
+    "wodify.sync.failed",
     "webhook.test",
 ];
+
+/// The `data` of the Wodify sync events (built by `iron_sync::wodify::run`).
+fn sync_data(name: &str) -> Option<Value> {
+    let id = json!({"type": "string"});
+    let mode = json!({"enum": ["backfill", "incremental", "reconcile"]});
+    let entity = json!({"enum": ["locations", "programs", "clients", "memberships", "attendance", "invoices", "transactions"]});
+    let count = json!({"type": "integer", "minimum": 0});
+    Some(match name {
+        "wodify.sync.started" => json!({
+            "type": "object", "required": ["gymId", "runId", "mode", "trigger", "windowFrom", "windowTo"],
+            "properties": {"gymId": id, "runId": id, "mode": mode,
+                           "trigger": {"enum": ["manual", "schedule", "connect"]},
+                           "windowFrom": {"type": "string", "format": "date"},
+                           "windowTo": {"type": "string", "format": "date", "description": "exclusive"}}
+        }),
+        "wodify.sync.entity.completed" => json!({
+            "type": "object", "required": ["gymId", "runId", "mode", "entity", "available", "counts"],
+            "properties": {"gymId": id, "runId": id, "mode": mode, "entity": entity,
+                           "available": {"type": "boolean", "description": "false: the gym's Wodify plan does not give it"},
+                           "counts": {"type": "object", "required": ["pulled", "upserted", "transformed"],
+                                      "properties": {"pulled": count, "upserted": count, "transformed": count,
+                                                     "skipped": count, "requests": count, "completed": {"type": "boolean"}}}}
+        }),
+        "wodify.sync.failed" => json!({
+            "type": "object", "required": ["gymId", "runId", "mode", "error"],
+            "properties": {"gymId": id, "runId": id, "mode": mode,
+                           "entity": {"anyOf": [entity, {"type": "null"}]},
+                           "error": {"type": "string", "description": "Wodify's reason, sanitised (never the key)"}}
+        }),
+        _ => return None,
+    })
+}
 
 /// The `data` of the challenge events (built by `iron_store::repo::challenges`).
 fn challenge_data(name: &str) -> Option<Value> {
@@ -113,7 +148,7 @@ fn catalogue() -> &'static Vec<EventTypeOut> {
                         "required": ["webhookId", "message"],
                         "properties": { "webhookId": { "type": "string" }, "message": { "type": "string" } }
                     }),
-                    other => challenge_data(other).unwrap_or_else(|| json!({ "type": "object" })),
+                    other => challenge_data(other).or_else(|| sync_data(other)).unwrap_or_else(|| json!({ "type": "object" })),
                 };
                 let mut schema = envelope(name, data);
                 if *name == "member.created" {

@@ -42,6 +42,8 @@ pub struct LocalConfig {
     /// Where Wodify is (`--wodify-base-url`, `IRON_WODIFY_BASE_URL`; a fake's, for the demo):
     /// `None` is the real one.
     pub wodify_base_url: Option<String>,
+    /// The sync without its pace (benchmarks against a fake only).
+    pub wodify_unpaced: bool,
 }
 
 /// The embedded adapters of every port, opened on the data dir.
@@ -113,7 +115,7 @@ impl Groups {
             api: api.clone(),
             cipher: cipher.clone(),
             sync_queue,
-            connector: ConnectorConfig::default(),
+            connector: ConnectorConfig::interactive(),
         };
         let webhooks = WebhooksState { api: api.clone(), cipher, delivery_queue, destinations };
         let bulk = BulkState { api: api.clone(), blobs: files.clone(), jobs };
@@ -298,7 +300,10 @@ pub async fn start(
     // DynamoDB stream does on AWS); the worker also looks on its own every half second.
     let outbox = embedded.table.watch(iron_store::keys::is_pending_event);
     tokio::spawn(worker::run(dispatcher, embedded.queue.clone(), outbox));
-    let connector = ConnectorConfig::default().at(config.wodify_base_url.as_deref())?;
+    let mut connector = ConnectorConfig::default().at(config.wodify_base_url.as_deref())?;
+    if config.wodify_unpaced {
+        connector.pace = None;
+    }
     let sync = Arc::new(iron_sync_worker::SyncWorker {
         store: embedded.table.clone(),
         cipher: embedded.cipher.clone(),
@@ -356,7 +361,7 @@ pub async fn start(
         embedded.jobs.clone(),
         embedded.sync.clone(),
     );
-    groups.integrations.connector = connector;
+    groups.integrations.connector = ConnectorConfig::interactive().at(config.wodify_base_url.as_deref())?;
     // The socket address is the client IP locally (allowlists, audit log).
     let service = app(&groups).into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal());

@@ -39,6 +39,10 @@ struct Args {
     /// connect end to end (the key to paste is printed).
     #[arg(long, env = "IRON_FAKE_WODIFY")]
     fake_wodify: bool,
+    /// Sync without the 4 requests/s pace (benchmarks against a fake only: the real Wodify
+    /// answers 429 past 5/s).
+    #[arg(long, hide = true)]
+    wodify_unpaced: bool,
     /// Clients of the fake Wodify's gym.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=5000))]
     fake_wodify_clients: u32,
@@ -93,6 +97,7 @@ async fn serve() -> std::process::ExitCode {
         trust_forwarded_for: args.trust_x_forwarded_for,
         allow_local_webhooks: args.allow_local_webhooks,
         wodify_base_url,
+        wodify_unpaced: args.wodify_unpaced,
     };
     let (started, server) = match iron_local::start(config).await {
         Ok(s) => s,

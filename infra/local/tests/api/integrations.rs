@@ -6,11 +6,11 @@
 //! byte. On the embedded adapters, and the backfill on DynamoDB (moto).
 
 use chrono::NaiveDate;
-use iron_domain::sync::Provider;
+use iron_domain::sync::{Month, Provider};
 use iron_domain::{Id, RateTier, Scope};
 use iron_store::repo::platform;
 use iron_store::repo::sync as repo;
-use iron_store::{Clock, EventBus, InProcessBus, OperatorScope, SqliteTable, TableStore, TenantDb, TenantScope};
+use iron_store::{EventBus, InProcessBus, OperatorScope, SqliteTable, TableStore, TenantDb, TenantScope};
 use iron_sync::wodify::connector::{ConnectorConfig, RetryConfig};
 use iron_testing::{TestApp, assert_problem};
 use iron_wodify_fake::gym::GymSpec;
@@ -195,6 +195,15 @@ async fn wodify_connect_backfill_metrics_pause_rotate_and_disconnect() {
     assert_eq!(kinds.first().map(String::as_str), Some("wodify.sync.started"));
     assert_eq!(kinds.iter().filter(|k| *k == "wodify.sync.entity.completed").count(), 7, "{kinds:?}");
     assert!(bus.recent().iter().all(|e| &e.business_id == scope.business_id()));
+    // Each carries what the catalogue says (its required fields, as emitted).
+    let catalogue = app.get(&format!("{V1}/event-types"), &key).await;
+    for e in bus.recent() {
+        let t = catalogue.body["data"].as_array().unwrap().iter().find(|t| t["name"] == e.event_type.as_str()).unwrap();
+        assert_eq!(t["emitted"], true);
+        for field in t["schema"]["properties"]["data"]["required"].as_array().unwrap() {
+            assert!(e.data.get(field.as_str().unwrap()).is_some(), "{} lacks {field}: {}", e.event_type, e.data);
+        }
+    }
 
     // Members are athletes (source wodify, external id the client id).
     let r = app.get(&format!("{V1}/athletes?limit=100"), &key).await;
@@ -220,6 +229,24 @@ async fn wodify_connect_backfill_metrics_pause_rotate_and_disconnect() {
     assert_problem(&r, 400);
     let r = app.get(&format!("{V1}/gyms/{gym}/metrics/monthly?from=2026-13"), &key).await;
     assert_problem(&r, 400);
+
+    // A recompute from the raw zone alone (every record as pulled, transformed again) reproduces
+    // the cache exactly.
+    {
+        let op = OperatorScope::new(scope.business_id().clone());
+        let db = TenantDb::new(app.store.as_ref(), &op);
+        let g = repo::get_gym(db, &Id::parse(&gym).unwrap()).await.unwrap();
+        let mut cached = repo::metrics_range(db, &g.id, "2024-11", "2026-11").await.unwrap();
+        assert_eq!(cached.len(), 25);
+        let months: Vec<Month> = cached.iter().map(|m| Month::parse(&m.month).unwrap()).collect();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let from_raw = iron_sync::wodify::run::metrics_from_raw(db, &g, &months, today, "USD", true).await.unwrap();
+        for m in &mut cached {
+            (m.trace.run_id, m.trace.computed_at) = (None, None);
+        }
+        assert_eq!(from_raw, cached);
+        assert!(from_raw.iter().any(|m| m.revenue_collected > 0.0 && m.active_members > 0), "the gym has figures");
+    }
 
     // Overlapping incremental runs: no duplicates, the same rows.
     let before = canonical(&app, &scope, &gym).await;
@@ -649,6 +676,7 @@ async fn backfill_twice(app: &TestApp) {
     let first = canonical(&app, &scope, &gym).await;
     assert!(first["attendance"].len() > 50);
     // A second backfill changes nothing: every row read back equals the row made again.
+    app.clock.advance(chrono::Duration::minutes(1));
     let r = app.json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym, "mode": "backfill"}), None).await;
     assert_eq!(r.status, 202);
     app.run_syncs(&worker).await;
@@ -657,4 +685,32 @@ async fn backfill_twice(app: &TestApp) {
     let upserted: u64 = logs[0]["counts"].as_object().unwrap().values().map(|c| c["upserted"].as_u64().unwrap()).sum();
     assert_eq!(upserted, 0, "nothing changed, nothing written: {}", logs[0]["counts"]);
     assert_eq!(canonical(app, &scope, &gym).await, first);
+}
+
+/// The sample events of the sync worker (`events/sqs-sync.json`, `events/schedule-sync-*.json`)
+/// through its Lambda event handler: a step of a real run (the sample's ids replaced), then the
+/// nightly fan-out and the health check as EventBridge Scheduler delivers them.
+#[tokio::test]
+async fn wodify_sample_events_through_the_sync_worker() {
+    let fake = fake(10).await;
+    let app = app(&fake);
+    let (scope, key) = business(&app, "Iron Harbor", &[Scope::ManageIntegrations]).await;
+    let gym = gym(&app, &key).await;
+    let r = connect(&app, &key, &gym, KEY).await;
+    let run = r.body["run"]["id"].as_str().unwrap().to_owned();
+    let events = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
+    let sample = |name: &str| std::fs::read_to_string(format!("{events}/{name}")).unwrap();
+    let raw = sample("sqs-sync.json")
+        .replace("biz_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", scope.business_id().as_str())
+        .replace("gym_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &gym)
+        .replace("run_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", &run);
+    let worker = app.sync_worker(Duration::from_secs(60), None);
+    let out = worker.handle_event(serde_json::from_str(&raw).unwrap()).await.unwrap();
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    assert_eq!(runs(&app, &key, &gym).await[0]["status"], "succeeded");
+    app.clock.advance(chrono::Duration::days(1));
+    let out = worker.handle_event(serde_json::from_str(&sample("schedule-sync-nightly.json")).unwrap()).await.unwrap();
+    assert_eq!(out, json!({"queued": 1, "skipped": 0}));
+    let out = worker.handle_event(serde_json::from_str(&sample("schedule-sync-health.json")).unwrap()).await.unwrap();
+    assert_eq!(out, json!({"gyms": 1, "stale": 0}));
 }

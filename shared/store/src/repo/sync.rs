@@ -290,6 +290,22 @@ pub async fn land_raw(
     put_changed(db, items, |before, after| before.get("payload") == after.get("payload")).await
 }
 
+/// Every raw record of one entity of a gym, in id order.
+pub async fn raw_all(db: TenantDb<'_>, provider: Provider, gym: &Id, entity: &str) -> RepoResult<Vec<RawRecord>> {
+    let pk = keys::raw_partition(db.scope(), provider.as_str(), gym, entity);
+    let mut out = vec![];
+    let mut cursor = None;
+    loop {
+        let (page, next): (Vec<RawRecord>, _) =
+            decode_page(db.store().query_json(Query::new(Index::Table, pk.clone()).limit(READ_PAGE).after(cursor)).await?)?;
+        out.extend(page);
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
 // ---- canonical rows ----
 
 /// A canonical row to write: its provider id, its JSON (with its `runId`), the month it is

@@ -73,6 +73,22 @@ impl Default for ConnectorConfig {
 }
 
 impl ConnectorConfig {
+    /// For a call a person waits on (the key's check at connect): the same pace, short timeouts,
+    /// one retry — a slow or failing Wodify is a quick 502, not a request that outlives its
+    /// gateway.
+    pub fn interactive() -> ConnectorConfig {
+        ConnectorConfig {
+            timeout: Duration::from_secs(5),
+            retry: RetryConfig {
+                min_delay: Duration::from_millis(200),
+                max_delay: Duration::from_secs(1),
+                attempts: 2,
+                throttled_patience: Duration::from_secs(5),
+            },
+            ..ConnectorConfig::default()
+        }
+    }
+
     /// The configuration with Wodify at `base_url` (`IRON_WODIFY_BASE_URL`, an iron-local flag):
     /// an absolute http(s) URL; `None` keeps the real one.
     pub fn at(mut self, base_url: Option<&str>) -> Result<ConnectorConfig, String> {

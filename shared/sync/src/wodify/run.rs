@@ -631,6 +631,59 @@ pub async fn recompute(
     Ok(out)
 }
 
+/// The metrics of `months` computed from the raw landing zone alone — every record as pulled,
+/// transformed again in memory, each month's dated rows as [`recompute`] reads them — with
+/// nothing from the canonical rows or the cache: what shows the cache reproducible.
+pub async fn metrics_from_raw(
+    db: TenantDb<'_>,
+    gym: &Gym,
+    months: &[Month],
+    today: NaiveDate,
+    currency: &str,
+    transactions_available: bool,
+) -> Result<Vec<MonthlyMetrics>, RepoError> {
+    let raw = |entity: &'static str| repo::raw_all(db, PROVIDER, &gym.id, entity);
+    // A record's detail (status history, holds) when one was pulled, else its list record.
+    async fn with_details(
+        list: Vec<repo::RawRecord>,
+        details: Vec<repo::RawRecord>,
+    ) -> Vec<(Value, Id)> {
+        let details: HashMap<String, String> = details.into_iter().map(|r| (r.external_id, r.payload)).collect();
+        list.into_iter()
+            .filter_map(|r| {
+                let payload = details.get(&r.external_id).unwrap_or(&r.payload);
+                serde_json::from_str(payload).ok().map(|v| (v, r.run_id))
+            })
+            .collect()
+    }
+    let parsed = |rows: Vec<repo::RawRecord>| -> Vec<(Value, Id)> {
+        rows.into_iter().filter_map(|r| serde_json::from_str(&r.payload).ok().map(|v| (v, r.run_id))).collect()
+    };
+    let location = only_location(gym);
+    let mut set = CanonicalSet::default();
+    for (v, run) in with_details(raw("clients").await?, raw("client_details").await?).await {
+        if let Some((member, _)) = transform::client(&v, &run, location.as_ref()) {
+            set.members.push(member);
+        }
+    }
+    for (v, run) in with_details(raw("memberships").await?, raw("membership_details").await?).await {
+        set.memberships.extend(transform::membership(&v, &run));
+    }
+    transform::chain_roots(&mut set.memberships);
+    let attendance: Vec<_> = parsed(raw("attendance").await?).iter().filter_map(|(v, r)| transform::sign_in(v, r)).collect();
+    let invoices: Vec<_> = parsed(raw("invoices").await?).iter().filter_map(|(v, r)| transform::invoice(v, r)).collect();
+    let transactions: Vec<_> =
+        parsed(raw("transactions").await?).iter().filter_map(|(v, r)| transform::transaction(v, r)).collect();
+    let mut out = vec![];
+    for month in months {
+        set.attendance = attendance.iter().filter(|a| Month::of(a.class_start.date()) == *month).cloned().collect();
+        set.invoices = invoices.iter().filter(|i| Month::of(i.due) == *month).cloned().collect();
+        set.transactions = transactions.iter().filter(|t| Month::of(t.at.date()) == *month).cloned().collect();
+        out.push(compute_month(&set, *month, today, currency, transactions_available));
+    }
+    Ok(out)
+}
+
 /// Deletes a gym's Wodify data (raw, canonical, metrics); runs stay.
 pub async fn purge(db: TenantDb<'_>, gym: &Id) -> Result<u64, RepoError> {
     repo::purge(db, PROVIDER, gym, &super::endpoints::RAW_ENTITIES, &CANONICAL_KINDS).await
