@@ -30,10 +30,9 @@ pub struct MonthlyMetricsOut {
 fn month_param(params: &QueryParams, name: &str) -> Result<Option<Month>, ApiError> {
     match params.str(name) {
         None => Ok(None),
-        Some(raw) => Month::parse(raw).map(Some).ok_or_else(|| ApiError::BadParameter {
-            param: name.into(),
-            detail: "must be a month, `YYYY-MM`".into(),
-        }),
+        Some(raw) => Month::parse(raw)
+            .map(Some)
+            .ok_or_else(|| ApiError::BadParameter { param: name.into(), detail: "must be a month, `YYYY-MM`".into() }),
     }
 }
 
@@ -73,12 +72,20 @@ pub async fn monthly(
         return Err(ApiError::BadParameter { param: "from".into(), detail: "must not be after `to`".into() });
     }
     if Month::range(from, to).len() > MAX_MONTHS {
-        return Err(ApiError::BadParameter { param: "from".into(), detail: "the range may span at most 36 months".into() });
+        return Err(ApiError::BadParameter {
+            param: "from".into(),
+            detail: "the range may span at most 36 months".into(),
+        });
     }
     let g = crate::gym(tenant.db(), &gym_id).await?;
     let months = repo::metrics_range(tenant.db(), &g.id, &from.to_string(), &to.to_string()).await?;
-    let last_sync_at = repo::get_connection(tenant.db(), Provider::Wodify, &g.id)
-        .await?
-        .and_then(|c| c.connection.last_success_at);
-    Ok(Json(MonthlyMetricsOut { gym_id: g.id.to_string(), from: from.to_string(), to: to.to_string(), months, last_sync_at }))
+    let last_sync_at =
+        repo::get_connection(tenant.db(), Provider::Wodify, &g.id).await?.and_then(|c| c.connection.last_success_at);
+    Ok(Json(MonthlyMetricsOut {
+        gym_id: g.id.to_string(),
+        from: from.to_string(),
+        to: to.to_string(),
+        months,
+        last_sync_at,
+    }))
 }

@@ -244,14 +244,20 @@ async fn connection(db: TenantDb<'_>, gym: &Gym) -> Result<StoredConnection, Api
     })
 }
 
-fn days(body: &Map<String, Value>, name: &str, range: std::ops::RangeInclusive<u32>) -> Result<Option<u32>, FieldError> {
+fn days(
+    body: &Map<String, Value>,
+    name: &str,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<Option<u32>, FieldError> {
     match body.get(name) {
         None => Ok(None),
         Some(v) => v
             .as_f64()
             .filter(|n| n.fract() == 0.0 && *n >= f64::from(*range.start()) && *n <= f64::from(*range.end()))
             .map(|n| Some(n as u32))
-            .ok_or_else(|| field(name, format!("must be a whole number of days from {} to {}", range.start(), range.end()))),
+            .ok_or_else(|| {
+                field(name, format!("must be a whole number of days from {} to {}", range.start(), range.end()))
+            }),
     }
 }
 
@@ -622,7 +628,8 @@ pub struct DisconnectOut {
 /// Disconnect a gym from Wodify
 ///
 /// The key is deleted and no more runs happen. With `purge=true` the synced data goes too (the
-/// raw records, canonical rows and monthly metrics); the run logs stay, and so do the members
+/// raw records, canonical rows and monthly metrics, and with them the watermark: connecting
+/// again backfills); the run logs stay, and so do the members
 /// synced as athletes (they may have check-ins and challenge entries of their own: delete them
 /// through `/athletes`). Disconnecting twice is harmless.
 #[utoipa::path(delete, path = "/api/external/v1/integrations/wodify", operation_id = "disconnectWodify", tag = "integrations",
@@ -649,6 +656,11 @@ pub async fn disconnect(
         c.key_fingerprint = None;
         c.current_run = None;
         c.lease_until = None;
+        if purge {
+            // The data is gone: a connect again starts over with a backfill.
+            c.watermark = None;
+            c.backfilled = false;
+        }
         c.updated_at = now;
         Ok(())
     })

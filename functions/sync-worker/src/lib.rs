@@ -260,7 +260,8 @@ impl SyncWorker {
             for r in refs {
                 let scope = OperatorScope::new(r.business_id.clone());
                 let db = self.db(&scope);
-                let Some(conn) = repo::get_connection(db, Provider::Wodify, &r.gym_id).await.map_err(|e| e.to_string())?
+                let Some(conn) =
+                    repo::get_connection(db, Provider::Wodify, &r.gym_id).await.map_err(|e| e.to_string())?
                 else {
                     continue;
                 };
@@ -271,7 +272,9 @@ impl SyncWorker {
                         self.queue.send(&job.to_message(), Duration::ZERO).await.map_err(|e| e.to_string())?;
                         out.queued.push(job);
                     }
-                    Err(StartError::Busy(_) | StartError::NotRunnable(_) | StartError::NotConnected) => out.skipped += 1,
+                    Err(StartError::Busy(_) | StartError::NotRunnable(_) | StartError::NotConnected) => {
+                        out.skipped += 1
+                    }
                     Err(StartError::Store(e)) => return Err(e.to_string()),
                 }
             }
@@ -296,8 +299,9 @@ impl SyncWorker {
                 .map_err(|e| e.to_string())?;
             for r in refs {
                 let scope = OperatorScope::new(r.business_id.clone());
-                let Some(conn) =
-                    repo::get_connection(self.db(&scope), Provider::Wodify, &r.gym_id).await.map_err(|e| e.to_string())?
+                let Some(conn) = repo::get_connection(self.db(&scope), Provider::Wodify, &r.gym_id)
+                    .await
+                    .map_err(|e| e.to_string())?
                 else {
                     continue;
                 };

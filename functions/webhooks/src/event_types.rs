@@ -34,7 +34,8 @@ const EMITTED: &[&str] = &[
 fn sync_data(name: &str) -> Option<Value> {
     let id = json!({"type": "string"});
     let mode = json!({"enum": ["backfill", "incremental", "reconcile"]});
-    let entity = json!({"enum": ["locations", "programs", "clients", "memberships", "attendance", "invoices", "transactions"]});
+    let entity =
+        json!({"enum": ["locations", "programs", "clients", "memberships", "attendance", "invoices", "transactions"]});
     let count = json!({"type": "integer", "minimum": 0});
     Some(match name {
         "wodify.sync.started" => json!({
@@ -148,7 +149,9 @@ fn catalogue() -> &'static Vec<EventTypeOut> {
                         "required": ["webhookId", "message"],
                         "properties": { "webhookId": { "type": "string" }, "message": { "type": "string" } }
                     }),
-                    other => challenge_data(other).or_else(|| sync_data(other)).unwrap_or_else(|| json!({ "type": "object" })),
+                    other => challenge_data(other)
+                        .or_else(|| sync_data(other))
+                        .unwrap_or_else(|| json!({ "type": "object" })),
                 };
                 let mut schema = envelope(name, data);
                 if *name == "member.created" {

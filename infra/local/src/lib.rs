@@ -10,13 +10,13 @@ use chrono::Utc;
 use iron_bulk_api::BulkState;
 use iron_domain::{ApiKeySecret, RateTier, Scope};
 use iron_http::{ApiContext, AuditSink, BatchedAudit, ClientIpConfig, NoAudit};
+use iron_integrations_api::IntegrationsState;
 use iron_store::TenantDb;
 use iron_store::repo::platform::{self, NewKey};
 use iron_store::{
     Clock, FileBlobs, InProcessBus, InProcessScheduler, KeyCipher, LocalKeyCipher, Queue, ScheduleExpression,
     ScheduleTarget, Scheduler, SqliteQueue, SqliteTable, SystemClock, TableStore,
 };
-use iron_integrations_api::IntegrationsState;
 use iron_sync::wodify::connector::ConnectorConfig;
 use iron_webhooks::DestinationPolicy;
 use iron_webhooks_api::WebhooksState;
@@ -318,7 +318,11 @@ pub async fn start(
     tokio::spawn(worker::consume_sync(sync.clone(), embedded.sync.clone()));
     // The EventBridge schedules of template.yaml, in-process.
     for (name, expression, payload) in [
-        ("sync-nightly", ScheduleExpression::DailyAt { hour: 3, minute: 0 }, serde_json::json!({"schedule": "nightly"})),
+        (
+            "sync-nightly",
+            ScheduleExpression::DailyAt { hour: 3, minute: 0 },
+            serde_json::json!({"schedule": "nightly"}),
+        ),
         ("sync-health", ScheduleExpression::EveryMinutes(60), serde_json::json!({"schedule": "health"})),
     ] {
         let target = ScheduleTarget { name: name.into(), expression, payload };

@@ -134,7 +134,10 @@ impl iron_store::EventBus for EventBridgeBus {
                     .filter_map(|r| r.error_code().map(|c| format!("{c}: {}", r.error_message().unwrap_or(""))))
                     .collect::<Vec<_>>()
                     .join("; ");
-                return Err(StoreError::Backend(format!("PutEvents refused {} entries ({why})", out.failed_entry_count())));
+                return Err(StoreError::Backend(format!(
+                    "PutEvents refused {} entries ({why})",
+                    out.failed_entry_count()
+                )));
             }
         }
         Ok(())

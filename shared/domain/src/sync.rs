@@ -428,7 +428,11 @@ impl Month {
         }
     }
     pub fn prev(self) -> Month {
-        if self.month == 1 { Month { year: self.year - 1, month: 12 } } else { Month { year: self.year, month: self.month - 1 } }
+        if self.month == 1 {
+            Month { year: self.year - 1, month: 12 }
+        } else {
+            Month { year: self.year, month: self.month - 1 }
+        }
     }
     /// The last day.
     pub fn last(self) -> NaiveDate {

@@ -336,3 +336,103 @@ async fn a_check_in_arrives_as_a_signed_webhook() {
     assert_eq!(checked_in["data"]["checkIn"]["id"], door["checkIn"]["id"]);
     assert_eq!(checked_in["data"]["checkIn"]["memberId"], member["id"]);
 }
+
+/// The demo's Wodify path over real HTTP, with the process killed (SIGKILL) mid-backfill: the
+/// restarted stack resumes the run from its last completed page, and a second full backfill
+/// afterwards finds nothing to write — the resumed data is what an uninterrupted pull makes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wodify_backfill_killed_mid_way_resumes_after_a_restart() {
+    use iron_wodify_fake::FakeWodify;
+    use iron_wodify_fake::gym::GymSpec;
+    const WODIFY_KEY: &str = "wdf_live_e2e_4b6f8a0c";
+    let today = chrono::Utc::now().date_naive();
+    let fake = FakeWodify::new(GymSpec { seed: 5, clients: 60, months: 3, today }, vec![WODIFY_KEY.into()])
+        .spawn(0)
+        .await
+        .unwrap();
+    // Unthrottled but slow (25 ms a request), so the kill lands mid-run.
+    fake.fake.update_faults(|f| {
+        f.rate_limit = None;
+        f.slow = u32::MAX;
+        f.slow_ms = 25;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let client = reqwest::Client::new();
+    let args = ["--wodify-base-url", &fake.base_url(), "--wodify-unpaced"];
+    let stack = start_with(&data, &args);
+    let (base, key) = (format!("{}/api/external/v1", stack.base), stack.key.clone());
+    let (_, gyms) = get(&client, &format!("{base}/gyms"), &key).await;
+    let gym = gyms["data"][0]["id"].as_str().unwrap().to_owned();
+    let r = client
+        .post(format!("{base}/integrations/wodify/connect"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"gymId": gym, "apiKey": WODIFY_KEY}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let logs = format!("{base}/integrations/wodify/logs?gymId={gym}");
+    // Kill it once the run is into the memberships (clients done, pages checkpointed).
+    for _ in 0..600 {
+        let (_, body) = get(&client, &logs, &key).await;
+        if body["data"][0]["cursor"]["entity"] == "memberships" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, before) = get(&client, &logs, &key).await;
+    assert_eq!(before["data"][0]["status"], "running", "{}", before["data"][0]);
+    drop(stack); // SIGKILL mid-step
+    let requests_at_kill = fake.fake.stats().requests;
+    let stack = start_with(&data, &args);
+    assert_eq!(stack.key, key);
+    let base = format!("{}/api/external/v1", stack.base);
+    let logs = format!("{base}/integrations/wodify/logs?gymId={gym}");
+    // The step's message comes back after its visibility timeout (30 s) and the run resumes.
+    let mut last = serde_json::Value::Null;
+    for _ in 0..1200 {
+        let (_, body) = get(&client, &logs, &key).await;
+        last = body["data"][0].clone();
+        if last["status"] != "running" && last["status"] != "queued" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last["status"], "succeeded", "{last}");
+    assert!(last["invocations"].as_u64().unwrap() >= 2, "resumed in a later invocation: {last}");
+    assert!(last["counts"]["clients"]["completed"] == true);
+    // Resumed, not restarted: the clients were not pulled again.
+    let client_pulls = fake.fake.stats().by_route.get("/clients/{id}").copied().unwrap_or(0);
+    assert!(client_pulls <= 60 + 1, "{client_pulls} client details pulled (60 clients)");
+    assert!(fake.fake.stats().requests > requests_at_kill);
+    // A full backfill again: nothing new or changed to write.
+    fake.fake.update_faults(|f| f.slow = 0);
+    let r = client
+        .post(format!("{base}/integrations/wodify/sync"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"gymId": gym, "mode": "backfill"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let second: serde_json::Value = r.json().await.unwrap();
+    let mut run = serde_json::Value::Null;
+    for _ in 0..600 {
+        let (_, body) = get(&client, &logs, &key).await;
+        run = body["data"].as_array().unwrap().iter().find(|r| r["id"] == second["id"]).cloned().unwrap();
+        if run["status"] == "succeeded" || run["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(run["status"], "succeeded", "{run}");
+    for (entity, c) in run["counts"].as_object().unwrap() {
+        assert_eq!(c["upserted"], 0, "{entity}: {c}");
+        assert_eq!(c["transformed"], 0, "{entity}: {c}");
+    }
+    let (status, metrics) = get(&client, &format!("{base}/gyms/{gym}/metrics/monthly"), &key).await;
+    assert_eq!(status, 200);
+    assert_eq!(metrics["months"].as_array().unwrap().len(), 12);
+    drop(stack);
+}

@@ -62,9 +62,8 @@ fn app(fake: &Running) -> TestApp {
 }
 
 async fn business(app: &TestApp, name: &str, scopes: &[Scope]) -> (TenantScope, String) {
-    let (_, scope) = platform::create_business(app.store.as_ref(), name, "America/New_York", app.clock_now())
-        .await
-        .unwrap();
+    let (_, scope) =
+        platform::create_business(app.store.as_ref(), name, "America/New_York", app.clock_now()).await.unwrap();
     let key = app.key(&scope, scopes, RateTier::Unlimited).await;
     (scope.tenant().clone(), key)
 }
@@ -77,8 +76,14 @@ async fn gym(app: &TestApp, key: &str) -> String {
 }
 
 async fn connect(app: &TestApp, key: &str, gym: &str, wodify_key: &str) -> iron_testing::Response {
-    app.json("POST", &format!("{V1}/integrations/wodify/connect"), key, json!({"gymId": gym, "apiKey": wodify_key}), None)
-        .await
+    app.json(
+        "POST",
+        &format!("{V1}/integrations/wodify/connect"),
+        key,
+        json!({"gymId": gym, "apiKey": wodify_key}),
+        None,
+    )
+    .await
 }
 
 async fn status(app: &TestApp, key: &str, gym: &str) -> Value {
@@ -107,7 +112,9 @@ async fn canonical(app: &TestApp, scope: &TenantScope, gym: &str) -> BTreeMap<St
             .map(|j| {
                 let mut v: Value = serde_json::from_str(j).unwrap();
                 // What ties a row to its run and business: its run, athlete and keys.
-                v.as_object_mut().unwrap().retain(|k, _| !matches!(k.as_str(), "runId" | "athleteId" | "PK" | "SK" | "GSI1PK" | "GSI1SK"));
+                v.as_object_mut()
+                    .unwrap()
+                    .retain(|k, _| !matches!(k.as_str(), "runId" | "athleteId" | "PK" | "SK" | "GSI1PK" | "GSI1SK"));
                 v
             })
             .collect();
@@ -134,7 +141,13 @@ async fn wodify_connect_backfill_metrics_pause_rotate_and_disconnect() {
 
     // Bad input, then a key Wodify refuses: 422 with Wodify's reason, nothing saved.
     let r = app
-        .json("POST", &format!("{V1}/integrations/wodify/connect"), &key, json!({"gymId": gym, "apiKey": "x", "syncWindowDays": 5, "colour": 1}), None)
+        .json(
+            "POST",
+            &format!("{V1}/integrations/wodify/connect"),
+            &key,
+            json!({"gymId": gym, "apiKey": "x", "syncWindowDays": 5, "colour": 1}),
+            None,
+        )
         .await;
     assert_problem(&r, 422);
     let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
@@ -216,7 +229,10 @@ async fn wodify_connect_backfill_metrics_pause_rotate_and_disconnect() {
     let r = app.get(&format!("{V1}/gyms/{gym}/metrics/monthly?from=2026-09&to=2026-11"), &key).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let months = r.body["months"].as_array().unwrap();
-    assert_eq!(months.iter().map(|m| m["month"].as_str().unwrap()).collect::<Vec<_>>(), ["2026-09", "2026-10", "2026-11"]);
+    assert_eq!(
+        months.iter().map(|m| m["month"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["2026-09", "2026-10", "2026-11"]
+    );
     for m in months {
         assert!(m["activeMembers"].as_u64().unwrap() > 0, "{m}");
         assert!(m["signIns"].as_u64().unwrap() > 0, "{m}");
@@ -254,14 +270,22 @@ async fn wodify_connect_backfill_metrics_pause_rotate_and_disconnect() {
         // (Runs sort by their ids' time: a minute apart, as runs are.)
         app.clock.advance(chrono::Duration::minutes(1));
         let r = app
-            .json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym, "mode": "incremental"}), None)
+            .json(
+                "POST",
+                &format!("{V1}/integrations/wodify/sync"),
+                &key,
+                json!({"gymId": gym, "mode": "incremental"}),
+                None,
+            )
             .await;
         assert_eq!(r.status, 202, "{}", r.body);
         assert_eq!(r.body["windowFrom"], "2026-11-19");
         app.run_syncs(&worker).await;
     }
     assert_eq!(canonical(&app, &scope, &gym).await, before);
-    let r = app.json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym, "mode": "weekly"}), None).await;
+    let r = app
+        .json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym, "mode": "weekly"}), None)
+        .await;
     assert_problem(&r, 422);
 
     // Pause: no runs; resume: runs again.
@@ -276,7 +300,9 @@ async fn wodify_connect_backfill_metrics_pause_rotate_and_disconnect() {
 
     // Rotation while a run is in progress: 200, the run goes on and finishes with the new key.
     app.clock.advance(chrono::Duration::minutes(1));
-    let r = app.json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym, "mode": "reconcile"}), None).await;
+    let r = app
+        .json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym, "mode": "reconcile"}), None)
+        .await;
     assert_eq!(r.status, 202);
     let reconcile = r.body["id"].as_str().unwrap().to_owned();
     let r = connect(&app, &key, &gym, NEW_KEY).await;
@@ -295,7 +321,13 @@ async fn wodify_connect_backfill_metrics_pause_rotate_and_disconnect() {
     assert_eq!(logs[0]["windowFrom"], "2026-10-08");
 
     // Disconnect, keeping the data; then again with purge.
-    let r = app.send(iron_testing::request("DELETE", &format!("{V1}/integrations/wodify?gymId={gym}"), &key, "198.51.100.1").body(axum::body::Body::empty()).unwrap()).await;
+    let r = app
+        .send(
+            iron_testing::request("DELETE", &format!("{V1}/integrations/wodify?gymId={gym}"), &key, "198.51.100.1")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["connection"]["status"], "disconnected");
     assert_eq!(r.body["connection"]["keyFingerprint"], Value::Null);
@@ -304,9 +336,31 @@ async fn wodify_connect_backfill_metrics_pause_rotate_and_disconnect() {
     assert_eq!(r.body["months"].as_array().unwrap().len(), 1);
     let r = app.json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym}), None).await;
     assert_problem(&r, 409);
-    let r = app.send(iron_testing::request("DELETE", &format!("{V1}/integrations/wodify?gymId={gym}&purge=yes"), &key, "198.51.100.1").body(axum::body::Body::empty()).unwrap()).await;
+    let r = app
+        .send(
+            iron_testing::request(
+                "DELETE",
+                &format!("{V1}/integrations/wodify?gymId={gym}&purge=yes"),
+                &key,
+                "198.51.100.1",
+            )
+            .body(axum::body::Body::empty())
+            .unwrap(),
+        )
+        .await;
     assert_problem(&r, 400);
-    let r = app.send(iron_testing::request("DELETE", &format!("{V1}/integrations/wodify?gymId={gym}&purge=true"), &key, "198.51.100.1").body(axum::body::Body::empty()).unwrap()).await;
+    let r = app
+        .send(
+            iron_testing::request(
+                "DELETE",
+                &format!("{V1}/integrations/wodify?gymId={gym}&purge=true"),
+                &key,
+                "198.51.100.1",
+            )
+            .body(axum::body::Body::empty())
+            .unwrap(),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body["purgedItems"].as_u64().unwrap() > 100, "{}", r.body);
     let r = app.get(&format!("{V1}/gyms/{gym}/metrics/monthly?from=2026-11&to=2026-11"), &key).await;
@@ -317,6 +371,8 @@ async fn wodify_connect_backfill_metrics_pause_rotate_and_disconnect() {
     let r = connect(&app, &key, &gym, NEW_KEY).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["connection"]["status"], "connected");
+    assert_eq!(r.body["connection"]["watermark"], Value::Null);
+    assert_eq!(r.body["run"]["mode"], "backfill", "the purged data comes back: {}", r.body);
 }
 
 #[tokio::test]
@@ -365,7 +421,9 @@ async fn wodify_breaker_marks_the_connection_and_a_later_run_mends_it() {
     assert!(fake.fake.stats().requests < 20, "the breaker stopped the calls: {:?}", fake.fake.stats().requests);
     // Wodify back: the next run (the schedule's or a manual one) succeeds and mends it.
     fake.fake.update_faults(|f| f.server_errors = 0);
-    let r = app.json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym, "mode": "backfill"}), None).await;
+    let r = app
+        .json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym, "mode": "backfill"}), None)
+        .await;
     assert_eq!(r.status, 202, "{}", r.body);
     app.run_syncs(&worker).await;
     let s = status(&app, &key, &gym).await;
@@ -504,7 +562,18 @@ async fn wodify_gym_a_is_unreachable_with_gym_b_credentials() {
         let r = app.json("POST", &format!("{V1}/integrations/wodify/{path}"), &key_b, body, None).await;
         assert_problem(&r, 404);
     }
-    let r = app.send(iron_testing::request("DELETE", &format!("{V1}/integrations/wodify?gymId={gym_a}&purge=true"), &key_b, "198.51.100.1").body(axum::body::Body::empty()).unwrap()).await;
+    let r = app
+        .send(
+            iron_testing::request(
+                "DELETE",
+                &format!("{V1}/integrations/wodify?gymId={gym_a}&purge=true"),
+                &key_b,
+                "198.51.100.1",
+            )
+            .body(axum::body::Body::empty())
+            .unwrap(),
+        )
+        .await;
     assert_problem(&r, 404);
     // B's own gym is untouched by A's sync, and B's listing shows only B's gym.
     let r = app.get(&format!("{V1}/gyms"), &key_b).await;
@@ -518,10 +587,11 @@ async fn wodify_gym_a_is_unreachable_with_gym_b_credentials() {
     assert!(canonical(&app, &b, &gym_a).await.values().all(Vec::is_empty));
     // A's sealed key does not open under B's ids.
     let op = OperatorScope::new(a.business_id().clone());
-    let conn = repo::get_connection(TenantDb::new(app.store.as_ref(), &op), Provider::Wodify, &Id::parse(&gym_a).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let conn =
+        repo::get_connection(TenantDb::new(app.store.as_ref(), &op), Provider::Wodify, &Id::parse(&gym_a).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
     let envelope = conn.envelope().unwrap();
     let cipher = &app.groups.integrations.cipher;
     let own = iron_sync::wodify::service::key_context(a.business_id(), &Id::parse(&gym_a).unwrap());
@@ -573,7 +643,9 @@ async fn wodify_key_is_in_no_response_log_line_or_stored_byte() {
     let worker = app.sync_worker(Duration::from_secs(60), None);
     fake.fake.update_faults(|f| f.error_bodies = 50);
     app.run_syncs(&worker).await;
-    let r = app.json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym, "mode": "backfill"}), None).await;
+    let r = app
+        .json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym, "mode": "backfill"}), None)
+        .await;
     bodies.push(r.body.to_string());
     app.run_syncs(&worker).await;
     fake.fake.update_faults(|f| f.error_bodies = 0);
@@ -616,10 +688,26 @@ async fn wodify_gyms_group_locations_and_check_their_fields() {
     let fake = fake(10).await;
     let app = app(&fake);
     let (_, key) = business(&app, "Iron Harbor", &[Scope::ManageIntegrations, Scope::ManageLocations]).await;
-    let r = app.json("POST", &format!("{V1}/locations"), &key, json!({"name": "Harbor North", "timezone": "America/New_York"}), None).await;
+    let r = app
+        .json(
+            "POST",
+            &format!("{V1}/locations"),
+            &key,
+            json!({"name": "Harbor North", "timezone": "America/New_York"}),
+            None,
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let loc = r.body["id"].as_str().unwrap().to_owned();
-    let r = app.json("POST", &format!("{V1}/gyms"), &key, json!({"name": "North", "locationIds": [loc], "currency": "EUR"}), None).await;
+    let r = app
+        .json(
+            "POST",
+            &format!("{V1}/gyms"),
+            &key,
+            json!({"name": "North", "locationIds": [loc], "currency": "EUR"}),
+            None,
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["locationIds"], json!([loc]));
     assert_eq!(r.body["currency"], "EUR");
@@ -628,7 +716,13 @@ async fn wodify_gyms_group_locations_and_check_their_fields() {
     let r = app.get(&format!("{V1}/gyms"), &key).await;
     assert_eq!(r.body["data"].as_array().unwrap().len(), 1);
     let r = app
-        .json("POST", &format!("{V1}/gyms"), &key, json!({"name": " ", "locationIds": ["loc_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", "x"], "currency": "eur", "size": 3}), None)
+        .json(
+            "POST",
+            &format!("{V1}/gyms"),
+            &key,
+            json!({"name": " ", "locationIds": ["loc_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", "x"], "currency": "eur", "size": 3}),
+            None,
+        )
         .await;
     assert_problem(&r, 422);
     let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
@@ -665,22 +759,23 @@ async fn wodify_backfill_twice_embedded() {
 
 /// Two backfills of one gym: the second writes nothing and leaves the same rows.
 async fn backfill_twice(app: &TestApp) {
-    let app = app;
-    let (scope, key) = business(&app, "Iron Harbor", &[Scope::ManageIntegrations]).await;
-    let gym = gym(&app, &key).await;
-    assert_eq!(connect(&app, &key, &gym, KEY).await.status, 201);
+    let (scope, key) = business(app, "Iron Harbor", &[Scope::ManageIntegrations]).await;
+    let gym = gym(app, &key).await;
+    assert_eq!(connect(app, &key, &gym, KEY).await.status, 201);
     let worker = app.sync_worker(Duration::from_secs(60), None);
     app.run_syncs(&worker).await;
-    let logs = runs(&app, &key, &gym).await;
+    let logs = runs(app, &key, &gym).await;
     assert_eq!(logs[0]["status"], "succeeded", "{}", logs[0]);
-    let first = canonical(&app, &scope, &gym).await;
+    let first = canonical(app, &scope, &gym).await;
     assert!(first["attendance"].len() > 50);
     // A second backfill changes nothing: every row read back equals the row made again.
     app.clock.advance(chrono::Duration::minutes(1));
-    let r = app.json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym, "mode": "backfill"}), None).await;
+    let r = app
+        .json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym, "mode": "backfill"}), None)
+        .await;
     assert_eq!(r.status, 202);
     app.run_syncs(&worker).await;
-    let logs = runs(&app, &key, &gym).await;
+    let logs = runs(app, &key, &gym).await;
     assert_eq!(logs[0]["status"], "succeeded");
     let upserted: u64 = logs[0]["counts"].as_object().unwrap().values().map(|c| c["upserted"].as_u64().unwrap()).sum();
     assert_eq!(upserted, 0, "nothing changed, nothing written: {}", logs[0]["counts"]);

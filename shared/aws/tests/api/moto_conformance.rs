@@ -120,3 +120,64 @@ async fn s3_presigned_urls() {
     assert!(get.url.contains("X-Amz-Expires=600"), "{}", get.url);
     assert!(blobs.download_url(key, "x", clock.now()).await.is_err(), "a URL must last at least a second");
 }
+
+/// The event bus on EventBridge: events published (more than one PutEvents call's ten) reach a
+/// rule's SQS target on that bus, each with the platform's source, its type as `detail-type` and
+/// the event as `detail`.
+#[tokio::test]
+async fn eventbridge_bus_publishes_to_rule_targets() {
+    use aws_sdk_eventbridge::types::Target;
+    use iron_store::EventBus;
+    let config = iron_aws::emulator_config(&moto::endpoint()).await;
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let bus = moto::unique_name("iron-bus");
+    events.create_event_bus().name(&bus).send().await.expect("bus");
+    let url = SqsQueue::create(&sqs, &moto::unique_name("iron-sync-events"), None).await.expect("queue");
+    let arn = SqsQueue::arn(&sqs, &url).await.expect("arn");
+    let rule = moto::unique_name("iron-sync");
+    events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"source": ["iron-metrics"], "detail-type": [{"prefix": "wodify.sync."}]}"#)
+        .send()
+        .await
+        .expect("rule");
+    events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(&bus)
+        .targets(Target::builder().id("q").arn(&arn).build().unwrap())
+        .send()
+        .await
+        .expect("target");
+    let business = iron_domain::Id::parse("biz_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7").unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    let published: Vec<iron_domain::Event> = (0..12)
+        .map(|i| {
+            iron_domain::Event::new(
+                if i == 0 { "wodify.sync.started" } else { "wodify.sync.entity.completed" },
+                &business,
+                now,
+                serde_json::json!({"gymId": "gym_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7", "i": i}),
+            )
+        })
+        .collect();
+    iron_aws::EventBridgeBus::new(events.clone(), &bus).publish(&published).await.expect("publish");
+    let mut got = vec![];
+    for _ in 0..20 {
+        let out = sqs.receive_message().queue_url(&url).max_number_of_messages(10).send().await.expect("receive");
+        for m in out.messages() {
+            got.push(serde_json::from_str::<serde_json::Value>(m.body().unwrap()).unwrap());
+        }
+        if got.len() >= published.len() {
+            break;
+        }
+    }
+    assert_eq!(got.len(), 12, "every event reached the rule's target");
+    let started = got.iter().find(|e| e["detail-type"] == "wodify.sync.started").expect("started");
+    assert_eq!(started["source"], "iron-metrics");
+    assert_eq!(started["detail"]["businessId"], business.as_str());
+    assert_eq!(started["detail"]["data"]["gymId"], "gym_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7");
+}

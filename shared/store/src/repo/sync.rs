@@ -296,8 +296,9 @@ pub async fn raw_all(db: TenantDb<'_>, provider: Provider, gym: &Id, entity: &st
     let mut out = vec![];
     let mut cursor = None;
     loop {
-        let (page, next): (Vec<RawRecord>, _) =
-            decode_page(db.store().query_json(Query::new(Index::Table, pk.clone()).limit(READ_PAGE).after(cursor)).await?)?;
+        let (page, next): (Vec<RawRecord>, _) = decode_page(
+            db.store().query_json(Query::new(Index::Table, pk.clone()).limit(READ_PAGE).after(cursor)).await?,
+        )?;
         out.extend(page);
         match next {
             Some(c) => cursor = Some(c),

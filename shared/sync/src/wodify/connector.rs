@@ -83,7 +83,7 @@ impl ConnectorConfig {
                 min_delay: Duration::from_millis(200),
                 max_delay: Duration::from_secs(1),
                 attempts: 2,
-                throttled_patience: Duration::from_secs(5),
+                throttled_patience: Duration::from_secs(2),
             },
             ..ConnectorConfig::default()
         }

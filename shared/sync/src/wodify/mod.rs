@@ -3,5 +3,5 @@
 pub mod connector;
 pub mod endpoints;
 pub mod run;
-pub mod transform;
 pub mod service;
+pub mod transform;

@@ -644,10 +644,7 @@ pub async fn metrics_from_raw(
 ) -> Result<Vec<MonthlyMetrics>, RepoError> {
     let raw = |entity: &'static str| repo::raw_all(db, PROVIDER, &gym.id, entity);
     // A record's detail (status history, holds) when one was pulled, else its list record.
-    async fn with_details(
-        list: Vec<repo::RawRecord>,
-        details: Vec<repo::RawRecord>,
-    ) -> Vec<(Value, Id)> {
+    async fn with_details(list: Vec<repo::RawRecord>, details: Vec<repo::RawRecord>) -> Vec<(Value, Id)> {
         let details: HashMap<String, String> = details.into_iter().map(|r| (r.external_id, r.payload)).collect();
         list.into_iter()
             .filter_map(|r| {
@@ -670,8 +667,10 @@ pub async fn metrics_from_raw(
         set.memberships.extend(transform::membership(&v, &run));
     }
     transform::chain_roots(&mut set.memberships);
-    let attendance: Vec<_> = parsed(raw("attendance").await?).iter().filter_map(|(v, r)| transform::sign_in(v, r)).collect();
-    let invoices: Vec<_> = parsed(raw("invoices").await?).iter().filter_map(|(v, r)| transform::invoice(v, r)).collect();
+    let attendance: Vec<_> =
+        parsed(raw("attendance").await?).iter().filter_map(|(v, r)| transform::sign_in(v, r)).collect();
+    let invoices: Vec<_> =
+        parsed(raw("invoices").await?).iter().filter_map(|(v, r)| transform::invoice(v, r)).collect();
     let transactions: Vec<_> =
         parsed(raw("transactions").await?).iter().filter_map(|(v, r)| transform::transaction(v, r)).collect();
     let mut out = vec![];

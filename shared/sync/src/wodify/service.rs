@@ -25,6 +25,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+/// How long a connect's checks may take in all (a person is waiting, behind a gateway's 30 s).
+pub const PROBE_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// The sync window a connection may ask for: 30 days to 24 months.
 pub const SYNC_WINDOW_DAYS: std::ops::RangeInclusive<u32> = 30..=730;
 /// The weekly reconciliation's reach: 30 to 90 days.
@@ -103,10 +106,9 @@ pub async fn probe(connector: &Connector, today: NaiveDate) -> Result<BTreeMap<E
                     ep.path
                 )),
             },
-            Err(ConnectorError::UnknownRoute { path }) => Availability {
-                available: false,
-                reason: Some(format!("Wodify has no route {path} for this gym")),
-            },
+            Err(ConnectorError::UnknownRoute { path }) => {
+                Availability { available: false, reason: Some(format!("Wodify has no route {path} for this gym")) }
+            }
             Err(e) => return Err(ConnectError::Provider(format!("{e}: nothing was saved, try again later"))),
         };
         availability.insert(ep.entity, a);
@@ -134,7 +136,13 @@ pub async fn connect(
     options: &ConnectOptions,
 ) -> Result<Connected, ConnectError> {
     let connector = Connector::new(config, key.clone()).map_err(|e| ConnectError::Provider(e.to_string()))?;
-    let availability = probe(&connector, crate::now_ms(clock).date_naive()).await?;
+    let checks = probe(&connector, crate::now_ms(clock).date_naive());
+    let availability = tokio::time::timeout(PROBE_BUDGET, checks).await.map_err(|_| {
+        ConnectError::Provider(format!(
+            "Wodify did not answer the key's checks within {} s (slow, or throttling this key): nothing was saved, try again later",
+            PROBE_BUDGET.as_secs()
+        ))
+    })??;
     let envelope = cipher
         .encrypt(key.expose_secret().as_bytes(), &key_context(db.business_id(), &gym.id))
         .await
