@@ -538,11 +538,45 @@ async fn change_connection(
     Err(ApiError::Conflict("the connection kept changing: try again".into()))
 }
 
-async fn gym_of_body(principal: &Principal, body: &Map<String, Value>) -> Result<Gym, ApiError> {
+/// Pauses (`pause`) or resumes the connection of the body's gym. A disconnected gym is a 409:
+/// there is no key to run with.
+async fn set_paused(
+    state: &IntegrationsState,
+    principal: &Principal,
+    body: &Map<String, Value>,
+    pause: bool,
+) -> Result<Json<ConnectionOut>, ApiError> {
     let tenant = principal.require(Scope::ManageIntegrations)?;
     let gym = body_gym(tenant.db(), body).await?;
     let errors = check_fields(body, &["gymId"]);
-    if errors.is_empty() { Ok(gym) } else { Err(ApiError::Validation(errors)) }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let now = state.api.now();
+    let conn = change_connection(tenant.db(), &gym, |s| {
+        let c = &mut s.connection;
+        match (c.status, pause) {
+            (ConnectionStatus::Disconnected, true) => {
+                Err(ApiError::Conflict("the gym is disconnected: there is nothing to pause".into()))
+            }
+            (ConnectionStatus::Disconnected, false) => Err(ApiError::Conflict(
+                "the gym is disconnected: POST /integrations/wodify/connect with its key".into(),
+            )),
+            (_, true) => {
+                c.status = ConnectionStatus::Paused;
+                c.updated_at = now;
+                Ok(())
+            }
+            (ConnectionStatus::Paused, false) => {
+                c.status = ConnectionStatus::Connected;
+                c.updated_at = now;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    })
+    .await?;
+    Ok(Json(connection_out(&conn.connection, now)))
 }
 
 /// Pause a gym's syncs
@@ -561,24 +595,7 @@ pub async fn pause(
     principal: Principal,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Json<ConnectionOut>, ApiError> {
-    let gym = gym_of_body(&principal, &body).await?;
-    let tenant = principal.require(Scope::ManageIntegrations)?;
-    let now = state.api.now();
-    let conn = change_connection(tenant.db(), &gym, |s| {
-        let c = &mut s.connection;
-        match c.status {
-            ConnectionStatus::Disconnected => {
-                Err(ApiError::Conflict("the gym is disconnected: there is nothing to pause".into()))
-            }
-            _ => {
-                c.status = ConnectionStatus::Paused;
-                c.updated_at = now;
-                Ok(())
-            }
-        }
-    })
-    .await?;
-    Ok(Json(connection_out(&conn.connection, now)))
+    set_paused(&state, &principal, &body, true).await
 }
 
 /// Resume a gym's syncs
@@ -596,25 +613,7 @@ pub async fn resume(
     principal: Principal,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Json<ConnectionOut>, ApiError> {
-    let gym = gym_of_body(&principal, &body).await?;
-    let tenant = principal.require(Scope::ManageIntegrations)?;
-    let now = state.api.now();
-    let conn = change_connection(tenant.db(), &gym, |s| {
-        let c = &mut s.connection;
-        match c.status {
-            ConnectionStatus::Disconnected => Err(ApiError::Conflict(
-                "the gym is disconnected: POST /integrations/wodify/connect with its key".into(),
-            )),
-            ConnectionStatus::Paused => {
-                c.status = ConnectionStatus::Connected;
-                c.updated_at = now;
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    })
-    .await?;
-    Ok(Json(connection_out(&conn.connection, now)))
+    set_paused(&state, &principal, &body, false).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

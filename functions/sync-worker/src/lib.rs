@@ -248,39 +248,43 @@ impl SyncWorker {
         }
     }
 
-    /// The nightly fan-out: a run for every connected gym of every business, each queued as
-    /// its own message.
-    pub async fn fan_out(&self) -> Result<FanOut, String> {
-        let mut out = FanOut::default();
+    /// Every gym with a connection that may run (connected, or failed and to be retried), across
+    /// businesses.
+    async fn connections(&self) -> Result<Vec<repo::ConnectionRef>, String> {
+        let mut all = vec![];
         let mut cursor = None;
         loop {
             let (refs, next) = repo::connections_of_provider(self.store.as_ref(), Provider::Wodify, cursor)
                 .await
                 .map_err(|e| e.to_string())?;
-            for r in refs {
-                let scope = OperatorScope::new(r.business_id.clone());
-                let db = self.db(&scope);
-                let Some(conn) =
-                    repo::get_connection(db, Provider::Wodify, &r.gym_id).await.map_err(|e| e.to_string())?
-                else {
-                    continue;
-                };
-                let mode = self.scheduled_mode(&conn.connection, iron_sync::now_ms(self.clock.as_ref()));
-                match run::start(db, self.clock.as_ref(), &r.gym_id, mode, RunTrigger::Schedule).await {
-                    Ok(started) => {
-                        let job = RunJob::of(db, &started);
-                        self.queue.send(&job.to_message(), Duration::ZERO).await.map_err(|e| e.to_string())?;
-                        out.queued.push(job);
-                    }
-                    Err(StartError::Busy(_) | StartError::NotRunnable(_) | StartError::NotConnected) => {
-                        out.skipped += 1
-                    }
-                    Err(StartError::Store(e)) => return Err(e.to_string()),
-                }
-            }
+            all.extend(refs);
             match next {
                 Some(c) => cursor = Some(c),
-                None => break,
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// The nightly fan-out: a run for every connected gym of every business, each queued as
+    /// its own message.
+    pub async fn fan_out(&self) -> Result<FanOut, String> {
+        let mut out = FanOut::default();
+        for r in self.connections().await? {
+            let scope = OperatorScope::new(r.business_id.clone());
+            let db = self.db(&scope);
+            let Some(conn) = repo::get_connection(db, Provider::Wodify, &r.gym_id).await.map_err(|e| e.to_string())?
+            else {
+                continue;
+            };
+            let mode = self.scheduled_mode(&conn.connection, iron_sync::now_ms(self.clock.as_ref()));
+            match run::start(db, self.clock.as_ref(), &r.gym_id, mode, RunTrigger::Schedule).await {
+                Ok(started) => {
+                    let job = RunJob::of(db, &started);
+                    self.queue.send(&job.to_message(), Duration::ZERO).await.map_err(|e| e.to_string())?;
+                    out.queued.push(job);
+                }
+                Err(StartError::Busy(_) | StartError::NotRunnable(_) | StartError::NotConnected) => out.skipped += 1,
+                Err(StartError::Store(e)) => return Err(e.to_string()),
             }
         }
         tracing::info!(queued = out.queued.len(), skipped = out.skipped, "nightly sync fan-out");
@@ -292,39 +296,28 @@ impl SyncWorker {
     pub async fn health(&self) -> Result<Vec<GymHealth>, String> {
         let now = iron_sync::now_ms(self.clock.as_ref());
         let mut out = vec![];
-        let mut cursor = None;
-        loop {
-            let (refs, next) = repo::connections_of_provider(self.store.as_ref(), Provider::Wodify, cursor)
-                .await
-                .map_err(|e| e.to_string())?;
-            for r in refs {
-                let scope = OperatorScope::new(r.business_id.clone());
-                let Some(conn) = repo::get_connection(self.db(&scope), Provider::Wodify, &r.gym_id)
-                    .await
-                    .map_err(|e| e.to_string())?
-                else {
-                    continue;
-                };
-                let c = &conn.connection;
-                let since = c.last_success_at.unwrap_or(c.created_at);
-                let hours = (now - since).num_seconds() as f64 / 3600.0;
-                let (business, gym) = (r.business_id.to_string(), r.gym_id.to_string());
-                self.metric(emf_line(
-                    &[("BusinessId", &business), ("GymId", &gym)],
-                    &[("HoursSinceSuccess", hours, "None")],
-                    now,
-                ));
-                out.push(GymHealth {
-                    business_id: r.business_id,
-                    gym_id: r.gym_id,
-                    hours_since_success: hours,
-                    stale: is_stale(c, now),
-                });
-            }
-            match next {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
+        for r in self.connections().await? {
+            let scope = OperatorScope::new(r.business_id.clone());
+            let Some(conn) =
+                repo::get_connection(self.db(&scope), Provider::Wodify, &r.gym_id).await.map_err(|e| e.to_string())?
+            else {
+                continue;
+            };
+            let c = &conn.connection;
+            let since = c.last_success_at.unwrap_or(c.created_at);
+            let hours = (now - since).num_seconds() as f64 / 3600.0;
+            let (business, gym) = (r.business_id.to_string(), r.gym_id.to_string());
+            self.metric(emf_line(
+                &[("BusinessId", &business), ("GymId", &gym)],
+                &[("HoursSinceSuccess", hours, "None")],
+                now,
+            ));
+            out.push(GymHealth {
+                business_id: r.business_id,
+                gym_id: r.gym_id,
+                hours_since_success: hours,
+                stale: is_stale(c, now),
+            });
         }
         let stale = out.iter().filter(|h| h.stale).count();
         self.metric(emf_line(&[("Provider", "wodify")], &[("StaleGyms", stale as f64, "Count")], now));

@@ -126,21 +126,36 @@ pub const JOB_CONCURRENCY: usize = 2;
 
 /// The jobs queue's consumer (SQS → the jobs worker Lambda on AWS).
 pub async fn consume_jobs(worker: Arc<iron_jobs_worker::Worker>, queue: Arc<SqliteQueue>) {
-    let slots = Arc::new(Semaphore::new(JOB_CONCURRENCY));
+    consume_one_at_a_time(queue, JOB_CONCURRENCY, "job run", move |body, receives| {
+        let worker = worker.clone();
+        async move { worker.handle_receive(&body, receives).await }
+    })
+    .await
+}
+
+/// A queue's consumer as SQS with batch size 1 feeds a Lambda: at most `concurrency` messages
+/// handled at once, each kept invisible while its handler runs, deleted when it succeeds and
+/// left to come back after its visibility timeout when it fails.
+async fn consume_one_at_a_time<F, Fut>(queue: Arc<SqliteQueue>, concurrency: usize, what: &'static str, handle: F)
+where
+    F: Fn(String, u32) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(concurrency));
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else { return };
         let messages = match queue.receive(1, JOB_VISIBILITY, Duration::from_secs(1)).await {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!(error = %e, "jobs queue receive failed");
+                tracing::warn!(error = %e, what, "queue receive failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
         let Some(message) = messages.into_iter().next() else { continue };
-        let (worker, queue) = (worker.clone(), queue.clone());
+        let (handle, queue) = (handle.clone(), queue.clone());
         tokio::spawn(async move {
-            let work = worker.handle_receive(&message.body, message.receive_count);
+            let work = handle(message.body.clone(), message.receive_count);
             tokio::pin!(work);
             let mut heartbeat =
                 tokio::time::interval_at(tokio::time::Instant::now() + JOB_VISIBILITY / 3, JOB_VISIBILITY / 3);
@@ -156,7 +171,7 @@ pub async fn consume_jobs(worker: Arc<iron_jobs_worker::Worker>, queue: Arc<Sqli
                 Ok(()) => {
                     let _ = queue.delete(&message.receipt).await;
                 }
-                Err(e) => tracing::warn!(error = %e, message = %message.id, "job run failed; it will be retried"),
+                Err(e) => tracing::warn!(error = %e, message = %message.id, what, "failed; it will be retried"),
             }
             drop(permit);
         });
@@ -170,39 +185,9 @@ pub const SYNC_CONCURRENCY: usize = 4;
 
 /// The sync queue's consumer (SQS → the sync worker Lambda on AWS).
 pub async fn consume_sync(worker: Arc<iron_sync_worker::SyncWorker>, queue: Arc<SqliteQueue>) {
-    let slots = Arc::new(Semaphore::new(SYNC_CONCURRENCY));
-    loop {
-        let Ok(permit) = slots.clone().acquire_owned().await else { return };
-        let messages = match queue.receive(1, JOB_VISIBILITY, Duration::from_secs(1)).await {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(error = %e, "sync queue receive failed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        let Some(message) = messages.into_iter().next() else { continue };
-        let (worker, queue) = (worker.clone(), queue.clone());
-        tokio::spawn(async move {
-            let work = worker.handle_receive(&message.body, message.receive_count);
-            tokio::pin!(work);
-            let mut heartbeat =
-                tokio::time::interval_at(tokio::time::Instant::now() + JOB_VISIBILITY / 3, JOB_VISIBILITY / 3);
-            let result = loop {
-                tokio::select! {
-                    result = &mut work => break result,
-                    _ = heartbeat.tick() => {
-                        let _ = queue.change_visibility(&message.receipt, JOB_VISIBILITY).await;
-                    }
-                }
-            };
-            match result {
-                Ok(()) => {
-                    let _ = queue.delete(&message.receipt).await;
-                }
-                Err(e) => tracing::warn!(error = %e, message = %message.id, "sync step failed; it will be retried"),
-            }
-            drop(permit);
-        });
-    }
+    consume_one_at_a_time(queue, SYNC_CONCURRENCY, "sync step", move |body, receives| {
+        let worker = worker.clone();
+        async move { worker.handle_receive(&body, receives).await }
+    })
+    .await
 }
