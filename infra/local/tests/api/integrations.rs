@@ -531,6 +531,50 @@ async fn wodify_nightly_fan_out_and_health_check() {
     let r = worker.handle_event(json!({"schedule": "health"})).await.unwrap();
     assert_eq!(r, json!({"gyms": 2, "stale": 2}));
     assert!(worker.handle_event(json!({"schedule": "weekly"})).await.is_err());
+    // The metrics the alarms of template.yaml watch, in CloudWatch's Embedded Metric Format.
+    let line: Value = serde_json::from_str(&iron_sync_worker::emf_line(
+        &[("Provider", "wodify")],
+        &[("StaleGyms", 2.0, "Count")],
+        app.clock_now(),
+    ))
+    .unwrap();
+    assert_eq!(line["StaleGyms"], 2.0);
+    assert_eq!(line["Provider"], "wodify");
+    let spec = &line["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(spec["Namespace"], "IronMetrics/Sync");
+    assert_eq!(spec["Dimensions"], json!([["Provider"]]));
+    assert_eq!(spec["Metrics"], json!([{"Name": "StaleGyms", "Unit": "Count"}]));
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+    for metric in ["StaleGyms", "ConnectorRequests", "ConnectorErrors"] {
+        assert!(template.contains(&format!("MetricName: {metric}")), "an alarm watches {metric}");
+    }
+}
+
+#[tokio::test]
+async fn wodify_a_run_whose_worker_died_is_failed_when_the_next_one_takes_over() {
+    let fake = fake(10).await;
+    let app = app(&fake);
+    let (_, key) = business(&app, "Iron Harbor", &[Scope::ManageIntegrations]).await;
+    let gym = gym(&app, &key).await;
+    let r = connect(&app, &key, &gym, KEY).await;
+    let dead = r.body["run"]["id"].as_str().unwrap().to_owned();
+    // Its message is never handled (dead-lettered); the claim lapses after 15 minutes.
+    let queue = app.groups.integrations.sync_queue.clone();
+    let m = queue.receive(1, Duration::from_secs(3600), Duration::ZERO).await.unwrap();
+    queue.delete(&m[0].receipt).await.unwrap();
+    let r = app.json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym}), None).await;
+    assert_problem(&r, 409);
+    app.clock.advance(chrono::Duration::minutes(16));
+    let r = app
+        .json("POST", &format!("{V1}/integrations/wodify/sync"), &key, json!({"gymId": gym, "mode": "backfill"}), None)
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let logs = runs(&app, &key, &gym).await;
+    let old = logs.iter().find(|r| r["id"] == dead.as_str()).unwrap();
+    assert_eq!(old["status"], "failed");
+    assert!(old["error"].as_str().unwrap().contains("claim lapsed"), "{old}");
+    app.run_syncs(&app.sync_worker(Duration::from_secs(60), None)).await;
+    assert_eq!(runs(&app, &key, &gym).await[0]["status"], "succeeded");
 }
 
 #[tokio::test]

@@ -761,12 +761,17 @@ pub async fn start(
             key_version: c.key_version,
             version: 1,
         };
-        c.current_run = Some(run.id.clone());
+        // A run whose claim lapsed (its worker died for good: the message dead-lettered) ends
+        // here, failed, so no run stays `running` forever.
+        let lapsed = c.current_run.replace(run.id.clone());
         c.lease_until = Some(now + LEASE);
         c.updated_at = now;
         match repo::save_connection(db, &mut conn).await {
             Ok(()) => {
                 repo::create_run(db, &run).await?;
+                if let Some(old) = lapsed {
+                    abandon_lapsed(db, gym, &old, &run.id, now).await?;
+                }
                 return Ok(run);
             }
             Err(RepoError::Conflict { .. }) => continue,
@@ -774,6 +779,23 @@ pub async fn start(
         }
     }
     Err(StartError::Busy(gym.clone()))
+}
+
+async fn abandon_lapsed(db: TenantDb<'_>, gym: &Id, old: &Id, by: &Id, now: DateTime<Utc>) -> Result<(), RepoError> {
+    match repo::get_run(db, gym, old).await {
+        Ok(mut r) if !r.status.is_final() => {
+            r.status = RunStatus::Failed;
+            r.finished_at = Some(now);
+            r.error = Some(format!("stopped: its worker stopped and its claim lapsed; run `{by}` took over"));
+            match repo::save_run(db, &mut r).await {
+                // It woke and wrote meanwhile: it will find the gym is no longer its own.
+                Err(RepoError::Conflict { .. }) => Ok(()),
+                other => other,
+            }
+        }
+        Err(RepoError::NotFound) | Ok(_) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Renews a run's claim on its gym (each step); `false` when the gym is no longer this run's
