@@ -28,8 +28,6 @@ use std::time::Duration;
 use utoipa::ToSchema;
 
 const PROVIDER: Provider = Provider::Wodify;
-/// No successful sync for this long: `stale` in the status (the worker's alarm uses the same).
-pub const STALE_AFTER_HOURS: i64 = 24;
 
 /// A gym's Wodify connection, as its status shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -90,8 +88,7 @@ pub(crate) fn connection_out(c: &Connection, now: DateTime<Utc>) -> ConnectionOu
         last_error: c.last_error.clone(),
         consecutive_failures: c.consecutive_failures,
         current_run_id: running.map(|r| r.to_string()),
-        stale: matches!(c.status, ConnectionStatus::Connected | ConnectionStatus::Error)
-            && now - c.last_success_at.unwrap_or(c.created_at) > chrono::Duration::hours(STALE_AFTER_HOURS),
+        stale: c.is_stale(now),
         created_at: c.created_at,
         updated_at: c.updated_at,
     }
@@ -236,12 +233,14 @@ async fn query_gym(db: TenantDb<'_>, params: &QueryParams) -> Result<Gym, ApiErr
 }
 
 async fn connection(db: TenantDb<'_>, gym: &Gym) -> Result<StoredConnection, ApiError> {
-    repo::get_connection(db, PROVIDER, &gym.id).await?.ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "gym `{}` has no Wodify connection: POST /integrations/wodify/connect with its API key",
-            gym.id
-        ))
-    })
+    repo::get_connection(db, PROVIDER, &gym.id).await?.ok_or_else(|| not_connected(gym))
+}
+
+fn not_connected(gym: &Gym) -> ApiError {
+    ApiError::NotFound(format!(
+        "gym `{}` has no Wodify connection: POST /integrations/wodify/connect with its API key",
+        gym.id
+    ))
 }
 
 fn days(
@@ -469,7 +468,6 @@ pub async fn sync(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    connection(db, &gym).await?;
     let r = match run::start(db, state.api.clock.as_ref(), &gym.id, mode, RunTrigger::Manual).await {
         Ok(r) => r,
         Err(StartError::Busy(id)) => {
@@ -483,7 +481,7 @@ pub async fn sync(
                 _ => "the gym is disconnected: POST /integrations/wodify/connect with its key first".into(),
             }));
         }
-        Err(StartError::NotConnected) => return Err(connection(db, &gym).await.err().unwrap_or(ApiError::Unavailable)),
+        Err(StartError::NotConnected) => return Err(not_connected(&gym)),
         Err(StartError::Store(e)) => return Err(e.into()),
     };
     enqueue(&state, db, &r).await?;

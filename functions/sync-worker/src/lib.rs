@@ -17,7 +17,7 @@
 //! Only this function's role may decrypt Wodify keys.
 
 use chrono::{DateTime, Datelike, Utc, Weekday};
-use iron_domain::sync::{Connection, ConnectionStatus, Provider, Run, RunMode, RunStatus, RunTrigger};
+use iron_domain::sync::{Connection, Provider, Run, RunMode, RunStatus, RunTrigger};
 use iron_lambda::sqs::{BatchResponse, ItemFailure, SqsEvent};
 use iron_lambda::{ConfigError, FromEnv};
 use iron_store::repo::sync as repo;
@@ -34,8 +34,6 @@ use std::time::{Duration, Instant};
 pub const RUN_BUDGET: Duration = Duration::from_secs(120);
 /// The receive of a message that is its last before the dead-letter queue (`maxReceiveCount`).
 pub const LAST_RECEIVE: u32 = 5;
-/// A gym with no successful sync for this long is stale (the alarm, and `status`).
-pub const STALE_AFTER: chrono::Duration = chrono::Duration::hours(24);
 /// The CloudWatch namespace of the worker's metrics.
 pub const NAMESPACE: &str = "IronMetrics/Sync";
 
@@ -104,12 +102,6 @@ pub struct GymHealth {
     /// Hours since the last successful sync (since the connection was made, if none yet).
     pub hours_since_success: f64,
     pub stale: bool,
-}
-
-/// Whether a connection has gone [`STALE_AFTER`] without a successful sync.
-pub fn is_stale(c: &Connection, now: DateTime<Utc>) -> bool {
-    matches!(c.status, ConnectionStatus::Connected | ConnectionStatus::Error)
-        && now - c.last_success_at.unwrap_or(c.created_at) > STALE_AFTER
 }
 
 /// One CloudWatch Embedded Metric Format line: `metrics` (name, value, unit) under `dimensions`.
@@ -304,8 +296,7 @@ impl SyncWorker {
                 continue;
             };
             let c = &conn.connection;
-            let since = c.last_success_at.unwrap_or(c.created_at);
-            let hours = (now - since).num_seconds() as f64 / 3600.0;
+            let hours = (now - c.last_success_or_created()).num_seconds() as f64 / 3600.0;
             let (business, gym) = (r.business_id.to_string(), r.gym_id.to_string());
             self.metric(emf_line(
                 &[("BusinessId", &business), ("GymId", &gym)],
@@ -316,7 +307,7 @@ impl SyncWorker {
                 business_id: r.business_id,
                 gym_id: r.gym_id,
                 hours_since_success: hours,
-                stale: is_stale(c, now),
+                stale: c.is_stale(now),
             });
         }
         let stale = out.iter().filter(|h| h.stale).count();

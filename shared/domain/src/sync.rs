@@ -231,7 +231,23 @@ pub struct Connection {
     pub version: u64,
 }
 
+/// A connection with no successful sync for this long is stale (the `SyncStale` alarm, and
+/// `status`).
+pub const STALE_AFTER: chrono::Duration = chrono::Duration::hours(24);
+
 impl Connection {
+    /// The last successful sync (since the connection was made, if none yet).
+    pub fn last_success_or_created(&self) -> DateTime<Utc> {
+        self.last_success_at.unwrap_or(self.created_at)
+    }
+
+    /// Whether a connection that should be syncing (connected, or failed and to be retried) has
+    /// gone [`STALE_AFTER`] without a success.
+    pub fn is_stale(&self, now: DateTime<Utc>) -> bool {
+        matches!(self.status, ConnectionStatus::Connected | ConnectionStatus::Error)
+            && now - self.last_success_or_created() > STALE_AFTER
+    }
+
     /// Whether a run may start now: not paused or disconnected, and no other run's claim holds.
     pub fn is_free(&self, now: DateTime<Utc>) -> bool {
         self.current_run.is_none() || self.lease_until.is_none_or(|l| l < now)

@@ -644,7 +644,7 @@ pub async fn metrics_from_raw(
 ) -> Result<Vec<MonthlyMetrics>, RepoError> {
     let raw = |entity: &'static str| repo::raw_all(db, PROVIDER, &gym.id, entity);
     // A record's detail (status history, holds) when one was pulled, else its list record.
-    async fn with_details(list: Vec<repo::RawRecord>, details: Vec<repo::RawRecord>) -> Vec<(Value, Id)> {
+    fn with_details(list: Vec<repo::RawRecord>, details: Vec<repo::RawRecord>) -> Vec<(Value, Id)> {
         let details: HashMap<String, String> = details.into_iter().map(|r| (r.external_id, r.payload)).collect();
         list.into_iter()
             .filter_map(|r| {
@@ -658,12 +658,12 @@ pub async fn metrics_from_raw(
     };
     let location = only_location(gym);
     let mut set = CanonicalSet::default();
-    for (v, run) in with_details(raw("clients").await?, raw("client_details").await?).await {
+    for (v, run) in with_details(raw("clients").await?, raw("client_details").await?) {
         if let Some((member, _)) = transform::client(&v, &run, location.as_ref()) {
             set.members.push(member);
         }
     }
-    for (v, run) in with_details(raw("memberships").await?, raw("membership_details").await?).await {
+    for (v, run) in with_details(raw("memberships").await?, raw("membership_details").await?) {
         set.memberships.extend(transform::membership(&v, &run));
     }
     transform::chain_roots(&mut set.memberships);
