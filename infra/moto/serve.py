@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""Serve moto (the local AWS emulator) with one request at a time.
+"""Serve moto (the local AWS emulator), applying one request at a time.
 
 `moto_server` runs werkzeug with a thread per request, and moto's DynamoDB backend does not lock
 an item between evaluating a condition expression and applying the write: two concurrent
 conditional UpdateItems can both pass. Real DynamoDB applies conditional writes to one item
-atomically, and our rate limits and idempotency rely on that. Serving requests one at a time
+atomically, and our rate limits and idempotency rely on that. Applying requests one at a time
 restores that guarantee, so tests of exact limits under concurrency are deterministic.
+
+Connections are still accepted and read concurrently (a thread each, a deep listen backlog): a
+single-threaded server serves one keep-alive connection until its client lets go, so under a
+burst of 200 parallel requests the others sat unaccepted past the SDK's 3.1 s connect timeout
+and came back as errors. Only the application call is serialised, behind one lock.
 
 Usage: serve.py [--host 127.0.0.1] [--port 5000]
 """
@@ -14,9 +19,27 @@ import argparse
 import os
 import signal
 import sys
+import threading
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import WSGIRequestHandler, run_simple
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, run_simple
+
+
+def serialised(app):
+    """The WSGI app behind one lock, its body produced before the lock is let go."""
+    lock = threading.Lock()
+
+    def call(environ, start_response):
+        with lock:
+            body = app(environ, start_response)
+            try:
+                return [b"".join(body)]
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+
+    return call
 
 
 def main() -> None:
@@ -26,10 +49,11 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    # HTTP/1.1 keep-alive lets the SDK reuse connections; requests are still served one by one.
+    # HTTP/1.1 keep-alive lets the SDK reuse connections; requests are still applied one by one.
     WSGIRequestHandler.protocol_version = "HTTP/1.1"
-    app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, app, threaded=False, use_reloader=False)
+    BaseWSGIServer.request_queue_size = 1024
+    app = serialised(DomainDispatcherApplication(create_backend_app))
+    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,11 @@ pub const FAN_OUT_EVERY: Duration = Duration::from_millis(500);
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 pub async fn run(dispatcher: Arc<Dispatcher>, queue: Arc<SqliteQueue>, outbox: Arc<Notify>) {
+    match requeue_unsent(&dispatcher, &queue).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(queued = n, "deliveries whose message a killed process never sent queued again"),
+        Err(e) => tracing::warn!(error = %e, "start-up delivery check failed"),
+    }
     tokio::spawn(fan_out(dispatcher.clone(), queue.clone(), outbox));
     tokio::spawn(sweep(dispatcher.clone(), queue.clone()));
     consume(dispatcher, queue).await
@@ -47,6 +52,27 @@ async fn fan_out(dispatcher: Arc<Dispatcher>, queue: Arc<SqliteQueue>, outbox: A
             _ = tokio::time::sleep(FAN_OUT_EVERY) => {}
         }
     }
+}
+
+/// At start: deliveries due with no message in the queue (a process killed between fan-out's
+/// commit and its sends) are queued at once, instead of waiting out the sweep's two minutes.
+/// One process owns the data dir, so the queue's contents are the whole truth here.
+async fn requeue_unsent(dispatcher: &Dispatcher, queue: &SqliteQueue) -> Result<usize, String> {
+    let queued: std::collections::HashSet<_> = queue
+        .bodies()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .filter_map(|b| iron_domain::webhook::DeliveryRef::from_message(b).ok().map(|r| r.delivery_id))
+        .collect();
+    let due = iron_store::repo::deliveries::due(dispatcher.store.as_ref(), dispatcher.clock.now(), 1000)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut sent = 0;
+    for r in due.iter().filter(|r| !queued.contains(&r.delivery_id)) {
+        queue.send(&r.to_message(), Duration::ZERO).await.map_err(|e| e.to_string())?;
+        sent += 1;
+    }
+    Ok(sent)
 }
 
 async fn sweep(dispatcher: Arc<Dispatcher>, queue: Arc<SqliteQueue>) {

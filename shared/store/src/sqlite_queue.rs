@@ -124,6 +124,17 @@ impl SqliteQueue {
         result
     }
 
+    /// The bodies of every message the queue holds (visible or not): what a restarted process
+    /// compares with the table to find work whose message was never sent.
+    pub fn bodies(&self) -> StoreResult<Vec<String>> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn.prepare("SELECT body FROM messages WHERE queue = ?1").map_err(backend)?;
+        stmt.query_map(params![self.name], |r| r.get::<_, String>(0))
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .map_err(backend)
+    }
+
     /// How many messages the queue holds (visible or not).
     pub fn depth(&self) -> StoreResult<u64> {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
