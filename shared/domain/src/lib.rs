@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod business;
 pub mod challenge;
 pub mod check_in;
+pub mod churn;
 pub mod equipment;
 pub mod event;
 pub mod exercise;
