@@ -33,7 +33,7 @@ another request is 422; a retry while the first runs is 409. Beta features are o
     tags(
         (name = "athletes", description = "The business's members"),
         (name = "tests", description = "Fitness tests with their stages and derived results"),
-        (name = "analytics", description = "Referral and business intelligence"),
+        (name = "analytics", description = "Churn risk with its reasons, member health scores, engagement, capacity, referral stats"),
         (name = "api-keys", description = "A business's own API keys: create, rotate, revoke"),
         (name = "audit", description = "The record of every authenticated request"),
         (name = "webhooks", description = "Events and their delivery to the business's endpoints"),

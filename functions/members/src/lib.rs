@@ -1,9 +1,13 @@
 //! The members endpoint group: a member's training and health data — readiness
 //! (`/members/{id}/readiness`), workouts (`/members/{id}/workouts`) and injuries
-//! (`/members/{id}/injuries`). Members are the athletes of the athletes group (same ids).
+//! (`/members/{id}/injuries`) — and the sources of the churn model for gyms without a synced
+//! system: memberships, payments and app events. Members are the athletes of the athletes group (same ids).
 //! Scopes `read:members` (health data: only with it) and `write:members`.
 
+pub mod app_events;
 pub mod injuries;
+pub mod memberships;
+pub mod payments;
 pub mod readiness;
 pub mod workouts;
 
@@ -21,6 +25,9 @@ pub fn routes(api: ApiContext) -> OpenApiRouter {
         .routes(authed(&api, routes!(workouts::update, workouts::delete)))
         .routes(authed(&api, routes!(injuries::list, injuries::create)))
         .routes(authed(&api, routes!(injuries::update)))
+        .routes(authed(&api, routes!(memberships::list, memberships::create)))
+        .routes(authed(&api, routes!(payments::list, payments::create)))
+        .routes(authed(&api, routes!(app_events::create)))
         .with_state(api.clone());
     iron_http::api_group(&api, group)
 }

@@ -13,6 +13,10 @@
 //! - `{"schedule": "health"}` (hourly): the hours since each gym's last successful sync, as
 //!   CloudWatch metrics (Embedded Metric Format on stdout), and the count of gyms past 24 h,
 //!   which the `SyncStale` alarm watches.
+//! - Analytics, which the syncs feed: `{"analytics": "<businessId>", "announce": bool}`
+//!   recomputes a business's churn scores (queued when a sync run succeeds, and for every
+//!   business by `{"schedule": "analytics"}`, daily at 04:00 UTC after the nightly syncs, which
+//!   also fires the `subscription.expiring` notices due).
 //!
 //! Only this function's role may decrypt Wodify keys.
 
@@ -86,6 +90,21 @@ pub struct SyncWorker {
     pub emit_metrics: bool,
 }
 
+/// A business's analytics recompute, one queue message.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AnalyticsJob {
+    pub analytics: iron_domain::Id,
+    /// Also fire the `subscription.expiring` notices due (the daily run).
+    #[serde(default)]
+    pub announce: bool,
+}
+
+impl AnalyticsJob {
+    pub fn to_message(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 /// What a nightly fan-out did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FanOut {
@@ -151,6 +170,9 @@ impl SyncWorker {
     /// One message: `Ok` when it is done with (the run ended, or its next step is queued),
     /// `Err` when it should come back.
     pub async fn handle_message(&self, body: &str) -> Result<(), String> {
+        if let Ok(job) = serde_json::from_str::<AnalyticsJob>(body) {
+            return self.recompute(&job).await;
+        }
         let job: RunJob = match serde_json::from_str(body) {
             Ok(j) => j,
             Err(e) => {
@@ -173,6 +195,11 @@ impl SyncWorker {
                 Ok(())
             }
             StepOutcome::Done(Some(run)) if run.finished_at.is_some() => {
+                if run.status == RunStatus::Succeeded {
+                    // What the run brought changes the business's scores.
+                    let job = AnalyticsJob { analytics: job.business_id.clone(), announce: false };
+                    self.queue.send(&job.to_message(), Duration::ZERO).await.map_err(|e| e.to_string())?;
+                }
                 let (requests, errors) = run_requests(&run);
                 let failed = if run.status == RunStatus::Failed { 1.0 } else { 0.0 };
                 self.metric(emf_line(
@@ -227,6 +254,33 @@ impl SyncWorker {
             }
         }
         response
+    }
+
+    /// A business's churn scores recomputed (and its expiry notices, when asked).
+    pub async fn recompute(&self, job: &AnalyticsJob) -> Result<(), String> {
+        let scope = OperatorScope::new(job.analytics.clone());
+        let now = iron_sync::now_ms(self.clock.as_ref());
+        let started = Instant::now();
+        let done = iron_store::repo::analytics::recompute_business(self.db(&scope), now, job.announce)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            business = %job.analytics, scored = done.scored, removed = done.removed, expiring = done.expiring,
+            ms = started.elapsed().as_millis() as u64, "churn scores recomputed"
+        );
+        Ok(())
+    }
+
+    /// The daily analytics fan-out: one recompute (with its expiry notices) per business.
+    pub async fn analytics_fan_out(&self) -> Result<usize, String> {
+        let businesses =
+            iron_store::repo::platform::list_businesses(self.store.as_ref()).await.map_err(|e| e.to_string())?;
+        for b in &businesses {
+            let job = AnalyticsJob { analytics: b.id.clone(), announce: true };
+            self.queue.send(&job.to_message(), Duration::ZERO).await.map_err(|e| e.to_string())?;
+        }
+        tracing::info!(queued = businesses.len(), "daily analytics fan-out");
+        Ok(businesses.len())
     }
 
     /// The mode of a gym's scheduled run today.
@@ -319,7 +373,7 @@ impl SyncWorker {
     }
 
     /// A Lambda invocation's payload: an SQS batch (→ the partial batch response) or a
-    /// schedule's `{"schedule": "nightly" | "health"}`.
+    /// schedule's `{"schedule": "nightly" | "health" | "analytics"}`.
     pub async fn handle_event(&self, payload: Value) -> Result<Value, String> {
         if payload.get("Records").is_some() {
             let event: SqsEvent = serde_json::from_value(payload).map_err(|e| format!("malformed SQS event: {e}"))?;
@@ -334,6 +388,7 @@ impl SyncWorker {
                 let gyms = self.health().await?;
                 Ok(json!({"gyms": gyms.len(), "stale": gyms.iter().filter(|g| g.stale).count()}))
             }
+            Some("analytics") => Ok(json!({"queued": self.analytics_fan_out().await?})),
             _ => Err(format!("not an SQS batch or a known schedule: {payload}")),
         }
     }

@@ -135,6 +135,7 @@ pub fn routes(groups: &Groups) -> OpenApiRouter {
         .merge(iron_bulk_api::routes(groups.bulk.clone()))
         .merge(iron_challenges_api::routes(groups.api.clone()))
         .merge(iron_integrations_api::routes(groups.integrations.clone()))
+        .merge(iron_analytics_api::routes(groups.api.clone()))
         .merge(iron_docs_api::routes())
 }
 
@@ -324,10 +325,22 @@ pub async fn start(
             serde_json::json!({"schedule": "nightly"}),
         ),
         ("sync-health", ScheduleExpression::EveryMinutes(60), serde_json::json!({"schedule": "health"})),
+        (
+            "analytics-daily",
+            ScheduleExpression::DailyAt { hour: 4, minute: 0 },
+            serde_json::json!({"schedule": "analytics"}),
+        ),
     ] {
         let target = ScheduleTarget { name: name.into(), expression, payload };
         embedded.scheduler.put(target).await.map_err(|e| e.to_string())?;
     }
+    // Scores from the start (the demo gym's included), not only after the first 04:00.
+    let first = sync.clone();
+    tokio::spawn(async move {
+        if let Err(e) = first.analytics_fan_out().await {
+            tracing::warn!(error = %e, "the start-up analytics recompute could not be queued");
+        }
+    });
     let scheduler = embedded.scheduler.clone();
     tokio::spawn(scheduler.run(Arc::new(move |schedule| {
         tracing::info!(name = %schedule.name, "schedule fired");

@@ -157,7 +157,8 @@ pub fn generate(seed: u64, n: usize, snapshot: NaiveDate) -> Cohort {
                 }
             }
             let to_cancel = (cancel - day) as f64;
-            let fade = if !abrupt && to_cancel <= decay_days { (to_cancel / decay_days).powf(1.6).max(0.02) } else { 1.0 };
+            let fade =
+                if !abrupt && to_cancel <= decay_days { (to_cancel / decay_days).powf(1.6).max(0.02) } else { 1.0 };
             let dip = if day <= dip_until { dip_factor } else { 1.0 };
             let engagement = fade * dip;
             if day == snap {
@@ -174,7 +175,8 @@ pub fn generate(seed: u64, n: usize, snapshot: NaiveDate) -> Cohort {
                 }
             }
             if app_user {
-                let p_open = (app_habit * (0.3 + 0.7 * fade) * dip.max(0.5) + if visited { 0.4 } else { 0.0 }).min(0.95);
+                let p_open =
+                    (app_habit * (0.3 + 0.7 * fade) * dip.max(0.5) + if visited { 0.4 } else { 0.0 }).min(0.95);
                 if rng.random::<f64>() < p_open {
                     history.app_opens.push(date);
                 }

@@ -49,10 +49,13 @@ pub enum Scope {
     /// monthly metrics they feed.
     #[serde(rename = "manage:integrations")]
     ManageIntegrations,
+    /// The business's analytics settings: the churn model's weights, the expiry notice.
+    #[serde(rename = "manage:analytics")]
+    ManageAnalytics,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 15] = [
+    pub const ALL: [Scope; 16] = [
         Scope::ReadAthletes,
         Scope::WriteAthletes,
         Scope::ReadTests,
@@ -68,6 +71,7 @@ impl Scope {
         Scope::WriteChallenges,
         Scope::ManageChallenges,
         Scope::ManageIntegrations,
+        Scope::ManageAnalytics,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -87,6 +91,7 @@ impl Scope {
             Scope::WriteChallenges => "write:challenges",
             Scope::ManageChallenges => "manage:challenges",
             Scope::ManageIntegrations => "manage:integrations",
+            Scope::ManageAnalytics => "manage:analytics",
         }
     }
 

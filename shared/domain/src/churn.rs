@@ -438,7 +438,8 @@ fn social(h: &History, today: NaiveDate) -> Reading {
     let active = running.iter().filter(|c| (today - c.last_activity).num_days() < DROPPED_OUT_DAYS).count();
     let dropped = running.len() - active;
     if active > 0 {
-        let detail = if active == 1 { "Active in a challenge".to_owned() } else { format!("Active in {active} challenges") };
+        let detail =
+            if active == 1 { "Active in a challenge".to_owned() } else { format!("Active in {active} challenges") };
         return Reading { risk: Some(0.0), impact: Impact::None, detail };
     }
     if dropped > 0 {
@@ -524,10 +525,8 @@ pub fn score(h: &History, weights: &Weights, today: NaiveDate) -> Score {
         .collect();
     let risk_score = round2(total.clamp(0.0, 1.0));
     // The actions for the factors that weigh most, biggest first.
-    let mut ranked: Vec<&Factor> = factors
-        .iter()
-        .filter(|f| f.contribution.is_some_and(|c| c > 0.0) && f.impact >= Impact::Medium)
-        .collect();
+    let mut ranked: Vec<&Factor> =
+        factors.iter().filter(|f| f.contribution.is_some_and(|c| c > 0.0) && f.impact >= Impact::Medium).collect();
     ranked.sort_by(|a, b| b.contribution.partial_cmp(&a.contribution).unwrap_or(std::cmp::Ordering::Equal));
     let recommended_actions = ranked.iter().take(3).map(|f| action(f.factor).to_owned()).collect();
     Score { risk_score, risk_level: RiskLevel::of(risk_score), days_since_visit: days, factors, recommended_actions }
@@ -590,7 +589,8 @@ mod tests {
             visits: (0..12).map(|i| today - Duration::days(days_ago + 2 * i)).collect(),
             ..History::default()
         };
-        let risk = |days: i64| factor(&score(&habit(days), &Weights::default(), today), FactorKind::DaysSinceVisit).risk;
+        let risk =
+            |days: i64| factor(&score(&habit(days), &Weights::default(), today), FactorKind::DaysSinceVisit).risk;
         assert_eq!(risk(3), Some(0.0));
         assert_eq!(risk(6), Some(0.375));
         assert_eq!(risk(11), Some(1.0));

@@ -17,6 +17,7 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("injury.reported", "A member reported an injury"),
     ("goal.achieved", "A member achieved a goal"),
     ("subscription.expiring", "A membership is about to expire"),
+    ("payment.recorded", "A member's payment was recorded (succeeded or failed)"),
     ("challenge.joined", "A member joined a challenge"),
     ("challenge.entry", "A member logged a challenge entry"),
     ("wodify.sync.started", "A Wodify sync run of a gym started"),

@@ -31,10 +31,12 @@ pub enum IdKind {
     Task,
     Gym,
     SyncRun,
+    Membership,
+    Payment,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 22] = [
+    pub const ALL: [IdKind; 24] = [
         IdKind::Business,
         IdKind::Location,
         IdKind::ApiKey,
@@ -57,6 +59,8 @@ impl IdKind {
         IdKind::Task,
         IdKind::Gym,
         IdKind::SyncRun,
+        IdKind::Membership,
+        IdKind::Payment,
     ];
 
     pub const fn prefix(self) -> &'static str {
@@ -83,6 +87,8 @@ impl IdKind {
             IdKind::Task => "tsk",
             IdKind::Gym => "gym",
             IdKind::SyncRun => "run",
+            IdKind::Membership => "mbr",
+            IdKind::Payment => "pay",
         }
     }
 }

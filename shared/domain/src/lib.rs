@@ -4,6 +4,7 @@
 pub mod api_key;
 pub mod athlete;
 pub mod audit;
+pub mod billing;
 pub mod bulk;
 pub mod business;
 pub mod challenge;

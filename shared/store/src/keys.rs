@@ -140,6 +140,76 @@ pub fn day_bounds(from: Option<NaiveDate>, to: Option<NaiveDate>) -> (String, St
     (lo, hi)
 }
 
+// ---- analytics: memberships, payments, app opens, the churn cache ----
+
+/// One member's memberships (ids are time-ordered).
+pub fn memberships_partition(scope: &TenantScope, athlete_id: &Id) -> String {
+    format!("{}#ATHLETE#{athlete_id}#MEMBERSHIP", biz(scope))
+}
+pub fn membership(scope: &TenantScope, athlete_id: &Id, id: &Id) -> Key {
+    Key::new(memberships_partition(scope, athlete_id), id.as_str())
+}
+/// One member's payments by charge day.
+pub fn payments_partition(scope: &TenantScope, athlete_id: &Id) -> String {
+    format!("{}#ATHLETE#{athlete_id}#PAYMENT", biz(scope))
+}
+pub fn payment(scope: &TenantScope, athlete_id: &Id, day: NaiveDate, id: &Id) -> Key {
+    Key::new(payments_partition(scope, athlete_id), format!("{}#{id}", day.format("%Y-%m-%d")))
+}
+/// Sort-key bounds of whole days `from..=to` in a `<date>#<id>` listing.
+pub fn date_bounds(from: NaiveDate, to: NaiveDate) -> (String, String) {
+    (from.format("%Y-%m-%d").to_string(), format!("{}#~", to.format("%Y-%m-%d")))
+}
+/// One member's app opens: a counter per day.
+pub fn app_opens_partition(scope: &TenantScope, athlete_id: &Id) -> String {
+    format!("{}#ATHLETE#{athlete_id}#APP", biz(scope))
+}
+pub fn app_open_day(scope: &TenantScope, athlete_id: &Id, day: NaiveDate) -> Key {
+    Key::new(app_opens_partition(scope, athlete_id), day.format("%Y-%m-%d").to_string())
+}
+/// The business's analytics settings (the churn model's weights, whether it sends app events).
+pub fn churn_model(scope: &TenantScope) -> Key {
+    Key::new(format!("{}#ANALYTICS", biz(scope)), "CHURN_MODEL")
+}
+pub fn app_tracked(scope: &TenantScope) -> Key {
+    Key::new(format!("{}#ANALYTICS", biz(scope)), "APP_TRACKED")
+}
+/// The guard that a membership period's `subscription.expiring` was sent.
+pub fn expiry_notice(scope: &TenantScope, membership: &str, ends_on: NaiveDate) -> Key {
+    Key::new(format!("{}#ANALYTICS#EXPIRY", biz(scope)), format!("{membership}#{}", ends_on.format("%Y-%m-%d")))
+}
+/// The churn cache: one entry per scored member, the summaries.
+pub fn churn_partition(scope: &TenantScope) -> String {
+    format!("{}#CHURN", biz(scope))
+}
+pub fn churn_member(scope: &TenantScope, athlete_id: &Id) -> Key {
+    Key::new(churn_partition(scope), format!("M#{athlete_id}"))
+}
+/// The prefix of [`churn_member`] sort keys.
+pub const CHURN_MEMBER_PREFIX: &str = "M#";
+/// The business's summary (`None`) or a location's.
+pub fn churn_summary(scope: &TenantScope, location: Option<&Id>) -> Key {
+    match location {
+        None => Key::new(churn_partition(scope), "SUMMARY"),
+        Some(l) => Key::new(churn_partition(scope), format!("SUMMARY#LOC#{l}")),
+    }
+}
+/// The at-risk listing, highest risk first: the business's (`None`) or a location's.
+pub fn churn_rank_partition(scope: &TenantScope, location: Option<&Id>) -> String {
+    match location {
+        None => format!("{}#CHURN#RANK", biz(scope)),
+        Some(l) => format!("{}#CHURN#RANK#LOC#{l}", biz(scope)),
+    }
+}
+/// A member's place in a listing: risk in hundredths, inverted so the highest sorts first.
+pub fn churn_rank(scope: &TenantScope, location: Option<&Id>, risk_pct: u32, athlete_id: &Id) -> Key {
+    Key::new(churn_rank_partition(scope, location), format!("{:03}#{athlete_id}", 100 - risk_pct.min(100)))
+}
+/// The highest rank sort key of the members at or above `risk_pct`.
+pub fn churn_rank_upto(risk_pct: u32) -> String {
+    format!("{:03}#~", 100 - risk_pct.min(100))
+}
+
 // ---- member training data (readiness, workouts, injuries, check-ins) ----
 
 /// One member's readiness entries, by time.
@@ -598,6 +668,7 @@ mod tests {
             ("webhook_health", include_str!("repo/webhook_health.rs")),
             ("webhooks", include_str!("repo/webhooks.rs")),
             ("sync", include_str!("repo/sync.rs")),
+            ("analytics", include_str!("repo/analytics.rs")),
         ];
         for (name, source) in sources {
             for (n, line) in source.lines().enumerate() {

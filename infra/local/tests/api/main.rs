@@ -3,6 +3,7 @@
 //! moto, the sample Lambda events through each function's router, the committed OpenAPI
 //! document, and the `iron-local` binary end to end.
 
+mod analytics;
 mod athlete_writes;
 mod athletes;
 mod bulk;

@@ -1,6 +1,7 @@
 //! Repositories: typed, tenant-scoped access to the single table. Each takes a
 //! [`TenantScope`](crate::TenantScope) for every call on a business's data.
 
+pub mod analytics;
 pub mod athletes;
 pub mod audit;
 pub mod bulk;

@@ -1,6 +1,6 @@
 //! Internal tasks: events the platform itself consumes (a workout entering the challenges its
-//! member joined). The fan-out that turns an outbox event into webhook deliveries also writes a
-//! task for it, in the same transaction, so a consumed event is never lost; the dispatcher runs
+//! member joined; a check-in, payment or workout recomputing the member's churn score). The
+//! fan-out that turns an outbox event into webhook deliveries also writes a task for it, in the same transaction, so a consumed event is never lost; the dispatcher runs
 //! due tasks after each fan-out and retries a failing one with backoff and jitter until
 //! [`MAX_ATTEMPTS`], after which it is parked (kept with its error, out of the due index).
 //! Consumers are idempotent (an entry per source record), so running a task twice is harmless.
@@ -16,7 +16,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// The event types the platform consumes itself.
-pub const CONSUMED: &[&str] = &["workout.completed", "workout.updated", "workout.deleted", "test.completed"];
+pub const CONSUMED: &[&str] = &[
+    "workout.completed",
+    "workout.updated",
+    "workout.deleted",
+    "test.completed",
+    "member.created",
+    "member.checked_in",
+    "payment.recorded",
+];
 /// Runs of a task before it is parked.
 pub const MAX_ATTEMPTS: u32 = 8;
 
@@ -121,7 +129,12 @@ pub async fn run_due(store: &dyn TableStore, now: DateTime<Utc>, limit: usize) -
     for t in due(store, now, limit).await? {
         let scope = TenantScope::new(t.business_id.clone());
         let db = crate::TenantDb::new(store, &scope);
-        match super::challenges::on_event(db, &t.event, now).await {
+        // Challenges (a workout entering them), then the member's churn score.
+        let consumed = match super::challenges::on_event(db, &t.event, now).await {
+            Ok(()) => super::analytics::on_event(db, &t.event, now).await,
+            Err(e) => Err(e),
+        };
+        match consumed {
             Ok(()) => {
                 done(store, &t).await?;
                 ran.done += 1;

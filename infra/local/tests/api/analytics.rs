@@ -1,0 +1,386 @@
+//! Predictive analytics through the whole API: memberships, payments and app events recorded,
+//! ten weeks of check-ins, the full recompute, the at-risk list with its factors and summary
+//! arithmetic, the incremental recompute after a check-in and a payment (through the internal
+//! tasks), health scores, the model's weights, tenancy and scopes — on both table adapters.
+
+use iron_domain::{RateTier, Scope};
+use iron_store::TenantDb;
+use iron_store::repo::{analytics, platform};
+use iron_testing::{TestApp, assert_problem, at};
+use serde_json::{Value, json};
+
+const V1: &str = "/api/external/v1";
+
+/// Runs what the dispatcher runs after each commit: fan-out (which writes the internal tasks)
+/// and the due tasks, until nothing is left.
+async fn settle(app: &TestApp) {
+    for _ in 0..10 {
+        let now = app.clock_now();
+        let made = iron_store::repo::deliveries::fan_out(app.store.as_ref(), now, 100).await.unwrap();
+        let ran = iron_store::repo::tasks::run_due(app.store.as_ref(), now, 100).await.unwrap();
+        assert_eq!((ran.failed, ran.parked), (0, 0), "internal tasks failed");
+        if made.is_empty() && ran.done == 0 {
+            return;
+        }
+    }
+}
+
+struct Box {
+    key: String,
+    scope: iron_store::OperatorScope,
+    location: String,
+}
+
+async fn business(app: &TestApp, name: &str) -> Box {
+    let (_, scope) =
+        platform::create_business(app.store.as_ref(), name, "Europe/Madrid", app.clock_now()).await.unwrap();
+    let key = app.key(&scope, &Scope::ALL, RateTier::Unlimited).await;
+    let loc = app
+        .json("POST", &format!("{V1}/locations"), &key, json!({"name": "Sala", "timezone": "Europe/Madrid"}), None)
+        .await;
+    assert_eq!(loc.status, 201, "{}", loc.body);
+    Box { key, scope, location: loc.body["id"].as_str().unwrap().to_owned() }
+}
+
+async fn member(app: &TestApp, b: &Box, first: &str, status: &str) -> String {
+    let r = app
+        .json(
+            "POST",
+            &format!("{V1}/athletes"),
+            &b.key,
+            json!({"firstName": first, "lastName": "Pérez", "locationId": b.location, "status": status,
+                   "joinedOn": "2026-06-01"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_owned()
+}
+
+/// Past visits written straight to the table (as a door system's history would be), in few
+/// transactions: the history is not what is under test, and the DynamoDB run stays light.
+async fn past_visits(app: &TestApp, b: &Box, member: &str, days: &[chrono::DateTime<chrono::Utc>]) {
+    use iron_domain::check_in::{Access, AccessCode, CheckIn};
+    use iron_store::repo::check_ins;
+    let scope = b.scope.tenant();
+    let athlete = iron_domain::Id::parse(member).unwrap();
+    let location = iron_domain::Id::parse(&b.location).unwrap();
+    let visits: Vec<CheckIn> = days
+        .iter()
+        .map(|at| CheckIn {
+            id: iron_domain::Id::generate(iron_domain::IdKind::CheckIn, at.timestamp_millis()),
+            athlete_id: athlete.clone(),
+            display_name: "Socio P.".into(),
+            location_id: location.clone(),
+            checked_in_at: *at,
+            local_date: at.date_naive(),
+            access: Access { granted: true, code: AccessCode::Granted, message: "welcome in".into() },
+            expected_until: *at + chrono::Duration::minutes(75),
+            duration_min: 60,
+            focus: None,
+            readiness_score: None,
+            wod: None,
+        })
+        .collect();
+    for chunk in visits.chunks(45) {
+        let mut ops: Vec<iron_store::TxOp> = chunk.iter().flat_map(|c| check_ins::record_ops(scope, c)).collect();
+        if std::ptr::eq(chunk.last().unwrap(), visits.last().unwrap()) {
+            ops.push(check_ins::latest_op(scope, chunk.last().unwrap(), iron_store::Condition::None));
+        }
+        app.store.transact(ops).await.unwrap();
+    }
+}
+
+async fn check_in(app: &TestApp, b: &Box, member: &str) {
+    let r = app
+        .json("POST", &format!("{V1}/check-in"), &b.key, json!({"memberId": member, "locationId": b.location}), None)
+        .await;
+    assert!(r.status == 201 || r.status == 200, "{}", r.body);
+}
+
+fn factor<'a>(m: &'a Value, name: &str) -> &'a Value {
+    m["factors"].as_array().unwrap().iter().find(|f| f["factor"] == name).unwrap()
+}
+
+async fn churn_risk_end_to_end(app: TestApp) {
+    // Ten weeks from 2026-09-22: Ana every other day throughout; Bruno the same until 20 days
+    // before the end, then nothing; Carla as Ana, with a failed payment at the end.
+    app.clock.set(at("2026-09-22T08:00:00Z"));
+    let b = business(&app, "Box Analítica").await;
+    let other = business(&app, "Box Ajeno").await;
+    let ana = member(&app, &b, "Ana", "active").await;
+    let bruno = member(&app, &b, "Bruno", "active").await;
+    let carla = member(&app, &b, "Carla", "active").await;
+    let prospect = member(&app, &b, "Diego", "prospect").await;
+    let stranger = member(&app, &other, "Eva", "active").await;
+    let end = at("2026-12-01T08:00:00Z");
+    let every_other_day: Vec<_> = (0..35).map(|i| at("2026-09-22T08:00:00Z") + chrono::Duration::days(2 * i)).collect();
+    past_visits(&app, &b, &ana, &every_other_day).await;
+    past_visits(&app, &b, &carla, &every_other_day).await;
+    let until_20_days_before: Vec<_> = every_other_day.iter().copied().filter(|d| (end - *d).num_days() > 20).collect();
+    past_visits(&app, &b, &bruno, &until_20_days_before).await;
+    past_visits(&app, &other, &stranger, &every_other_day).await;
+    app.clock.set(end);
+
+    // Memberships and payments.
+    for (m, body) in [
+        (&ana, json!({"plan": "Unlimited", "price": 129, "billingPeriod": "monthly", "start": "2026-06-01"})),
+        (
+            &bruno,
+            json!({"plan": "3x week", "price": 89, "billingPeriod": "monthly", "start": "2026-06-01", "end": "2027-05-31"}),
+        ),
+        (
+            &carla,
+            json!({"plan": "Weekly", "price": 30, "billingPeriod": "weekly", "start": "2026-06-01",
+                        "holds": [{"from": "2026-08-01", "to": "2026-08-14"}]}),
+        ),
+    ] {
+        let r = app.json("POST", &format!("{V1}/members/{m}/memberships"), &b.key, body, None).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let listed = app.get(&format!("{V1}/members/{carla}/memberships"), &b.key).await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body["data"][0]["monthlyValue"], 130.0, "weekly 30 × 52 / 12");
+    assert_eq!(listed.body["data"][0]["currency"], "USD", "a business without a gym bills in USD");
+    // Precise 422s, nothing saved.
+    let bad = app
+        .json(
+            "POST",
+            &format!("{V1}/members/{ana}/memberships"),
+            &b.key,
+            json!({"plan": "", "price": -1, "billingPeriod": "daily", "start": "2026-06-01", "end": "2026-05-01",
+                   "currency": "EUR", "holds": [{"from": "2026-07-02", "to": "2026-07-01"}]}),
+            None,
+        )
+        .await;
+    assert_problem(&bad, 422);
+    let fields: Vec<&str> =
+        bad.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    for f in ["/plan", "/price", "/billingPeriod", "/end", "/currency", "/holds/0/to"] {
+        assert!(fields.contains(&f), "{f} in {fields:?}");
+    }
+    assert_eq!(
+        app.get(&format!("{V1}/members/{ana}/memberships"), &b.key).await.body["data"].as_array().unwrap().len(),
+        1
+    );
+    let unknown = "ath_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7";
+    let r = app
+        .json(
+            "POST",
+            &format!("{V1}/members/{unknown}/payments"),
+            &b.key,
+            json!({"amount": 1, "status": "succeeded", "date": "2026-11-30"}),
+            None,
+        )
+        .await;
+    assert_problem(&r, 404);
+    for (m, status, date) in
+        [(&ana, "succeeded", "2026-11-01"), (&carla, "succeeded", "2026-10-26"), (&carla, "failed", "2026-11-26")]
+    {
+        let r = app
+            .json(
+                "POST",
+                &format!("{V1}/members/{m}/payments"),
+                &b.key,
+                json!({"amount": 129, "status": status, "date": date}),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = app
+        .json(
+            "POST",
+            &format!("{V1}/members/{ana}/payments"),
+            &b.key,
+            json!({"amount": 10, "status": "succeeded", "date": "2026-11-01", "failureReason": "card_declined"}),
+            None,
+        )
+        .await;
+    assert_problem(&r, 422);
+    // Another business's member is not ours to write to.
+    let r = app
+        .json(
+            "POST",
+            &format!("{V1}/members/{stranger}/memberships"),
+            &b.key,
+            json!({"plan": "X", "price": 1, "billingPeriod": "monthly", "start": "2026-06-01"}),
+            None,
+        )
+        .await;
+    assert_problem(&r, 404);
+
+    // The full recompute (the daily schedule's), then the list.
+    let done = analytics::recompute_business(TenantDb::new(app.store.as_ref(), &b.scope), app.clock_now(), false)
+        .await
+        .unwrap();
+    assert_eq!(done.scored, 3, "active members only: the prospect is not scored");
+    let all = app.get(&format!("{V1}/analytics/churn-risk?threshold=0"), &b.key).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    let list = all.body["atRiskMembers"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    let scores: Vec<f64> = list.iter().map(|m| m["riskScore"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "highest risk first: {scores:?}");
+    let by = |id: &str| list.iter().find(|m| m["member"]["id"] == id).unwrap().clone();
+    let (a, bb, c) = (by(&ana), by(&bruno), by(&carla));
+    assert_eq!(bb["member"]["firstName"], "Bruno");
+    assert_eq!(bb["riskLevel"], "high", "{bb}");
+    assert_eq!(bb["daysSinceVisit"], 22);
+    assert_eq!(factor(&bb, "daysSinceVisit")["impact"], "high");
+    assert!(factor(&bb, "daysSinceVisit")["detail"].as_str().unwrap().starts_with("Last visit 22 days ago"));
+    assert!(factor(&bb, "visitTrend")["detail"].as_str().unwrap().starts_with("Down "), "{bb}");
+    assert!(!bb["recommendedActions"].as_array().unwrap().is_empty());
+    assert_eq!(factor(&c, "paymentIssues")["impact"], "critical");
+    assert_eq!(factor(&c, "paymentIssues")["risk"], 1.0);
+    assert_eq!(factor(&a, "paymentIssues")["risk"], 0.0);
+    assert_eq!(a["riskLevel"], "low", "{a}");
+    // No app events and no challenges in this business: those factors are missing, not zero.
+    for m in [&a, &bb, &c] {
+        assert_eq!(factor(m, "appEngagement")["missing"], true);
+        assert_eq!(factor(m, "appEngagement")["contribution"], Value::Null);
+        assert_eq!(factor(m, "socialActivity")["missing"], true);
+        let sum: f64 = m["factors"].as_array().unwrap().iter().filter_map(|f| f["contribution"].as_f64()).sum();
+        assert!((sum - m["riskScore"].as_f64().unwrap()).abs() < 0.006, "contributions sum to the score: {m}");
+    }
+    // Summary arithmetic at the default threshold (0.35): those at or above it, their value.
+    let r = app.get(&format!("{V1}/analytics/churn-risk"), &b.key).await;
+    let s = &r.body["summary"];
+    let at_risk: Vec<&Value> = [&a, &bb, &c].into_iter().filter(|m| m["riskScore"].as_f64().unwrap() >= 0.35).collect();
+    assert_eq!(s["totalAtRisk"], at_risk.len());
+    assert_eq!(r.body["atRiskMembers"].as_array().unwrap().len(), at_risk.len());
+    let high = at_risk.iter().filter(|m| m["riskScore"].as_f64().unwrap() >= 0.6).count();
+    assert_eq!(s["highRisk"], high);
+    assert_eq!(s["mediumRisk"], at_risk.len() - high);
+    assert_eq!(s["membersScored"], 3);
+    let value: f64 = at_risk.iter().map(|m| m["monthlyValue"].as_f64().unwrap()).sum();
+    assert_eq!(s["potentialMonthlyLoss"], json!({"amount": value, "currency": "USD"}));
+    assert_eq!(bb["monthlyValue"], 89.0);
+    assert_eq!(c["monthlyValue"], 130.0);
+
+    // Pages: one at a time, with the cursor.
+    let first = app.get(&format!("{V1}/analytics/churn-risk?threshold=0&limit=1"), &b.key).await;
+    let cursor = first.body["nextCursor"].as_str().expect("a next page").to_owned();
+    let second = app.get(&format!("{V1}/analytics/churn-risk?threshold=0&limit=1&cursor={cursor}"), &b.key).await;
+    assert_eq!(second.body["atRiskMembers"][0]["member"]["id"], list[1]["member"]["id"]);
+    let mismatched = app
+        .get(
+            &format!("{V1}/analytics/churn-risk?threshold=0&limit=1&cursor={cursor}&locationId={}", b.location),
+            &b.key,
+        )
+        .await;
+    assert_problem(&mismatched, 400);
+    // Per location; parameters checked.
+    let here = app.get(&format!("{V1}/analytics/churn-risk?threshold=0&locationId={}", b.location), &b.key).await;
+    assert_eq!(here.body["atRiskMembers"].as_array().unwrap().len(), 3);
+    assert_eq!(here.body["summary"]["membersScored"], 3);
+    assert_problem(&app.get(&format!("{V1}/analytics/churn-risk?threshold=2"), &b.key).await, 400);
+    assert_problem(&app.get(&format!("{V1}/analytics/churn-risk?locationId={}", other.location), &b.key).await, 404);
+    assert_problem(&app.get(&format!("{V1}/analytics/churn-risk?sort=x"), &b.key).await, 400);
+
+    // Health scores.
+    let h = app.get(&format!("{V1}/members/{bruno}/health-score"), &b.key).await;
+    assert_eq!(h.status, 200, "{}", h.body);
+    assert_eq!(h.body["score"], ((1.0 - bb["riskScore"].as_f64().unwrap()) * 100.0).round() as u64);
+    assert_eq!(h.body["factors"].as_array().unwrap().len(), 6);
+    let p = app.get(&format!("{V1}/members/{prospect}/health-score"), &b.key).await;
+    assert_problem(&p, 404);
+    assert!(p.body["detail"].as_str().unwrap().contains("only active members"), "{}", p.body);
+
+    // Tenancy: the other business sees none of ours, and ours none of its.
+    assert_problem(&app.get(&format!("{V1}/members/{bruno}/health-score"), &other.key).await, 404);
+    let theirs = app.get(&format!("{V1}/analytics/churn-risk?threshold=0"), &other.key).await;
+    assert_eq!(theirs.body["atRiskMembers"].as_array().unwrap().len(), 0, "not recomputed there yet");
+    assert_eq!(theirs.body["summary"]["membersScored"], 0);
+
+    // Incremental: Bruno comes back; the check-in's task recomputes him alone.
+    let before = bb["riskScore"].as_f64().unwrap();
+    check_in(&app, &b, &bruno).await;
+    settle(&app).await;
+    let h = app.get(&format!("{V1}/members/{bruno}/health-score"), &b.key).await;
+    assert_eq!(h.body["daysSinceVisit"], 0);
+    assert!(h.body["riskScore"].as_f64().unwrap() < before, "{} < {before}", h.body["riskScore"]);
+    let now_listed = app.get(&format!("{V1}/analytics/churn-risk?threshold=0"), &b.key).await;
+    let s = &now_listed.body["summary"];
+    assert_eq!(s["membersScored"], 3, "moved, not duplicated");
+    assert_eq!(now_listed.body["atRiskMembers"].as_array().unwrap().len(), 3);
+    let listed: Vec<&Value> = now_listed.body["atRiskMembers"].as_array().unwrap().iter().collect();
+    let at_risk = listed.iter().filter(|m| m["riskScore"].as_f64().unwrap() >= 0.35).count();
+    let default = app.get(&format!("{V1}/analytics/churn-risk"), &b.key).await;
+    assert_eq!(default.body["summary"]["totalAtRisk"], at_risk, "the summary follows the move");
+    // A payment that clears Carla's failure: recomputed through payment.recorded.
+    let r = app
+        .json(
+            "POST",
+            &format!("{V1}/members/{carla}/payments"),
+            &b.key,
+            json!({"amount": 129, "status": "succeeded", "date": "2026-11-28"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    settle(&app).await;
+    let h = app.get(&format!("{V1}/members/{carla}/health-score"), &b.key).await;
+    assert_eq!(factor(&h.body, "paymentIssues")["risk"], 0.4, "failed, since paid: {}", h.body);
+
+    // App events turn the app factor on (for every member, at the next recompute).
+    let r = app
+        .json("POST", &format!("{V1}/members/{ana}/app-events"), &b.key,
+              json!({"events": [{"type": "app_open", "occurredAt": "2026-11-30T07:00:00Z"}, {"type": "app_open", "occurredAt": "2026-12-01T07:00:00Z"}]}), None)
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["accepted"], 2);
+    let bad = app
+        .json(
+            "POST",
+            &format!("{V1}/members/{ana}/app-events"),
+            &b.key,
+            json!({"events": [{"type": "push", "occurredAt": "2020-01-01T00:00:00Z"}]}),
+            None,
+        )
+        .await;
+    assert_problem(&bad, 422);
+    analytics::recompute_business(TenantDb::new(app.store.as_ref(), &b.scope), app.clock_now(), false).await.unwrap();
+    let h = app.get(&format!("{V1}/members/{ana}/health-score"), &b.key).await;
+    assert_eq!(factor(&h.body, "appEngagement")["risk"], 0.0, "two opens this week");
+    let h = app.get(&format!("{V1}/members/{bruno}/health-score"), &b.key).await;
+    assert_eq!(factor(&h.body, "appEngagement")["missing"], true, "never opened it: not an app user");
+
+    // The model's weights.
+    let m = app.get(&format!("{V1}/analytics/churn-model"), &b.key).await;
+    assert_eq!(m.body["default"], true);
+    assert_eq!(m.body["weights"]["daysSinceVisit"], 0.30);
+    let bad = app
+        .json("PUT", &format!("{V1}/analytics/churn-model"), &b.key,
+              json!({"weights": {"daysSinceVisit": 0.5, "visitTrend": 0.25, "workoutCompletion": 0.15, "appEngagement": 0.1, "socialActivity": 0.1, "paymentIssues": 0.1}}), None)
+        .await;
+    assert_problem(&bad, 422);
+    assert_eq!(bad.body["errors"][0]["field"], "/weights");
+    let w = json!({"daysSinceVisit": 0.5, "visitTrend": 0.2, "workoutCompletion": 0.1, "appEngagement": 0.0, "socialActivity": 0.0, "paymentIssues": 0.2});
+    let ok = app.json("PUT", &format!("{V1}/analytics/churn-model"), &b.key, json!({"weights": w}), None).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body["default"], false);
+    analytics::recompute_business(TenantDb::new(app.store.as_ref(), &b.scope), app.clock_now(), false).await.unwrap();
+    let h = app.get(&format!("{V1}/members/{ana}/health-score"), &b.key).await;
+    assert_eq!(factor(&h.body, "daysSinceVisit")["weight"], 0.5);
+    let reset = app.json("PUT", &format!("{V1}/analytics/churn-model"), &b.key, json!({"weights": null}), None).await;
+    assert_eq!(reset.body["default"], true);
+
+    // Scopes: reading needs read:analytics, the weights manage:analytics.
+    let reader = app.key(&b.scope, &[Scope::ReadAnalytics], RateTier::Unlimited).await;
+    assert_eq!(app.get(&format!("{V1}/analytics/churn-risk"), &reader).await.status, 200);
+    let put = app.json("PUT", &format!("{V1}/analytics/churn-model"), &reader, json!({"weights": null}), None).await;
+    assert_problem(&put, 403);
+    let members_only = app.key(&b.scope, &[Scope::ReadMembers], RateTier::Unlimited).await;
+    assert_problem(&app.get(&format!("{V1}/analytics/churn-risk"), &members_only).await, 403);
+    assert_problem(&app.get(&format!("{V1}/members/{ana}/health-score"), &members_only).await, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn churn_risk_embedded() {
+    churn_risk_end_to_end(TestApp::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn churn_risk_dynamodb() {
+    churn_risk_end_to_end(iron_testing::moto_app().await).await;
+}

@@ -1,0 +1,812 @@
+//! Analytics: the native sources of the churn model (memberships, payments, app opens), the
+//! business's model settings, and the churn cache the analytics endpoints read.
+//!
+//! The cache holds one entry per scored member (the score with its explanation, the member's
+//! name, home location and monthly price), a copy of it in the at-risk listing (the business's
+//! and its location's, ordered by risk, highest first, so a page is one query), and a summary
+//! per business and per location: counts and monthly value per hundredth of risk, so any
+//! threshold's totals are a sum over one item. A member's recompute rewrites their entry,
+//! moves their listing copies and adjusts the summaries in one transaction; the summaries carry
+//! a version, so concurrent recomputes retry rather than lose a count.
+//!
+//! A member's history merges what the business recorded through the API (check-ins, the
+//! personalised sessions and workouts logged for them, app opens, challenges, payments,
+//! memberships) with what its Wodify sync brought (class sign-ins, memberships, payments) for
+//! members synced from Wodify.
+
+use super::{RepoError, RepoResult, decode, decode_json, decode_page, encode};
+use crate::item::{Cursor, Index, Item, Query, SkCondition};
+use crate::keys;
+use crate::table::{Condition, StoreError, TxOp};
+use crate::tenant::TenantDb;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use iron_domain::billing::{MemberMembership, Payment, PaymentStatus};
+use iron_domain::churn::{ChallengeActivity, History, PaymentAttempt, Score, Weights};
+use iron_domain::{Athlete, AthleteSource, AthleteStatus, Event, Id};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// How far back a member's history is read (the model looks at most 120 days back).
+pub const HISTORY_DAYS: i64 = 120;
+
+// ---- memberships ----
+
+/// Records a membership; the member must exist in this business.
+pub async fn create_membership(db: TenantDb<'_>, m: &MemberMembership) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
+    let item = keys::item_of("membership", encode(m), keys::membership(scope, &m.athlete_id, &m.id));
+    store
+        .transact(vec![
+            TxOp::Check { key: keys::athlete(scope, &m.athlete_id), condition: Condition::Exists },
+            TxOp::Put { item, condition: Condition::NotExists },
+        ])
+        .await
+        .map_err(member_missing)
+}
+
+fn member_missing(e: StoreError) -> RepoError {
+    match e {
+        StoreError::TransactionCanceled { failed } if failed.contains(&0) => RepoError::NotFound,
+        other => other.into(),
+    }
+}
+
+/// A page of a member's memberships, newest first.
+pub async fn list_memberships(
+    db: TenantDb<'_>,
+    athlete_id: &Id,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> RepoResult<(Vec<MemberMembership>, Option<Cursor>)> {
+    let q = Query::new(Index::Table, keys::memberships_partition(db.scope(), athlete_id)).backward();
+    decode_page(db.store().query_json(q.limit(limit).after(cursor)).await?)
+}
+
+async fn read_all<T: serde::de::DeserializeOwned>(db: TenantDb<'_>, query: Query, cap: usize) -> RepoResult<Vec<T>> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = db.store().query_json(query.clone().limit(500).after(cursor)).await?;
+        for json in &page.items {
+            out.push(decode_json(json)?);
+        }
+        match page.next {
+            Some(c) if out.len() < cap => cursor = Some(c),
+            _ => return Ok(out),
+        }
+    }
+}
+
+// ---- payments ----
+
+/// Records a payment with its events; the member must exist in this business.
+pub async fn create_payment(db: TenantDb<'_>, p: &Payment, events: &[Event]) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
+    let item = keys::item_of("payment", encode(p), keys::payment(scope, &p.athlete_id, p.date, &p.id));
+    let mut ops = vec![
+        TxOp::Check { key: keys::athlete(scope, &p.athlete_id), condition: Condition::Exists },
+        TxOp::Put { item, condition: Condition::NotExists },
+    ];
+    ops.extend(events.iter().map(|e| super::events::outbox_op(scope, e)));
+    store.transact(ops).await.map_err(member_missing)
+}
+
+/// A page of a member's payments charged `from..=to`, newest first.
+pub async fn list_payments(
+    db: TenantDb<'_>,
+    athlete_id: &Id,
+    from: NaiveDate,
+    to: NaiveDate,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> RepoResult<(Vec<Payment>, Option<Cursor>)> {
+    let (lo, hi) = keys::date_bounds(from, to);
+    let q = Query::new(Index::Table, keys::payments_partition(db.scope(), athlete_id))
+        .sk(SkCondition::Between(lo, hi))
+        .backward();
+    decode_page(db.store().query_json(q.limit(limit).after(cursor)).await?)
+}
+
+// ---- app opens ----
+
+/// Counts app opens per day (the member must exist) and marks the business as one that sends
+/// app events (from then on, a member without opens is at risk on that factor, not missing).
+pub async fn record_app_opens(db: TenantDb<'_>, athlete_id: &Id, per_day: &[(NaiveDate, i64)]) -> RepoResult<()> {
+    let (store, scope) = (db.store(), db.scope());
+    let mut ops = vec![TxOp::Check { key: keys::athlete(scope, athlete_id), condition: Condition::Exists }];
+    for (day, n) in per_day {
+        ops.push(TxOp::Add { key: keys::app_open_day(scope, athlete_id, *day), deltas: vec![("opens".into(), *n)] });
+    }
+    ops.push(TxOp::Add { key: keys::app_tracked(scope), deltas: vec![("events".into(), per_day.len() as i64)] });
+    store.transact(ops).await.map_err(member_missing)
+}
+
+/// The days in `from..=to` with at least one app open.
+pub async fn app_open_days(
+    db: TenantDb<'_>,
+    athlete_id: &Id,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> RepoResult<Vec<NaiveDate>> {
+    let (lo, hi) = keys::date_bounds(from, to);
+    let q =
+        Query::new(Index::Table, keys::app_opens_partition(db.scope(), athlete_id)).sk(SkCondition::Between(lo, hi));
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = db.store().query(q.clone().limit(500).after(cursor)).await?;
+        out.extend(
+            page.items.iter().filter_map(|i| i.get(crate::item::SK).and_then(Value::as_str)?.parse::<NaiveDate>().ok()),
+        );
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+// ---- the model's settings ----
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChurnModel {
+    pub weights: Weights,
+    /// How many days before a membership ends `subscription.expiring` fires (1–90).
+    #[serde(default = "default_notice_days")]
+    pub expiry_notice_days: u32,
+    /// `None`: the defaults, never changed.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// The default notice before a membership ends.
+pub const DEFAULT_NOTICE_DAYS: u32 = 14;
+
+fn default_notice_days() -> u32 {
+    DEFAULT_NOTICE_DAYS
+}
+
+impl Default for ChurnModel {
+    fn default() -> ChurnModel {
+        ChurnModel { weights: Weights::default(), expiry_notice_days: DEFAULT_NOTICE_DAYS, updated_at: None }
+    }
+}
+
+pub async fn churn_model(db: TenantDb<'_>) -> RepoResult<ChurnModel> {
+    match db.store().get(&keys::churn_model(db.scope())).await? {
+        Some(item) => decode(item),
+        None => Ok(ChurnModel::default()),
+    }
+}
+
+pub async fn set_churn_model(db: TenantDb<'_>, model: &ChurnModel) -> RepoResult<()> {
+    let item = keys::item_of("churnModel", encode(model), keys::churn_model(db.scope()));
+    Ok(db.store().put(item, Condition::None).await?)
+}
+
+// ---- histories ----
+
+/// What a business's members are scored against, read once per recompute.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub weights: Weights,
+    pub expiry_notice_days: u32,
+    pub app_tracked: bool,
+    pub challenges_offered: bool,
+    /// Running state of the business's challenges, by id.
+    pub challenges: HashMap<Id, (NaiveDate, NaiveDate)>,
+    /// The ISO 4217 code amounts are summed in.
+    pub currency: String,
+    pub wodify: WodifyData,
+}
+
+/// What Wodify syncs brought, by the athlete it maps to.
+#[derive(Debug, Clone, Default)]
+pub struct WodifyData {
+    pub visits: HashMap<Id, Vec<NaiveDate>>,
+    pub payments: HashMap<Id, Vec<PaymentAttempt>>,
+    /// (monthly value, ends on) of each membership.
+    pub memberships: HashMap<Id, Vec<iron_domain::sync::Membership>>,
+}
+
+fn months_back(today: NaiveDate, n: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut y, mut m) = (today.year(), today.month());
+    for _ in 0..n {
+        out.push(format!("{y:04}-{m:02}"));
+        if m == 1 {
+            (y, m) = (y - 1, 12);
+        } else {
+            m -= 1;
+        }
+    }
+    out
+}
+
+/// The Wodify data of every gym of the business, for the last [`HISTORY_DAYS`].
+pub async fn wodify_data(db: TenantDb<'_>, today: NaiveDate) -> RepoResult<WodifyData> {
+    use iron_domain::sync::{Attendance, CanonicalMember, Membership, Transaction, TransactionKind};
+    let mut data = WodifyData::default();
+    let (gyms, _) = super::sync::list_gyms(db, 100, None).await?;
+    let months = months_back(today, (HISTORY_DAYS / 28) as u32 + 1);
+    for gym in gyms {
+        let members = super::sync::canonical_all(db, &gym.id, "members").await?;
+        if members.is_empty() {
+            continue;
+        }
+        let mut athlete_of: HashMap<String, Id> = HashMap::new();
+        for json in &members {
+            let m: CanonicalMember = decode_json(json)?;
+            if let Some(a) = m.athlete_id {
+                athlete_of.insert(m.external_id, a);
+            }
+        }
+        for month in &months {
+            for json in super::sync::canonical_month(db, &gym.id, "attendance", month).await? {
+                let a: Attendance = decode_json(&json)?;
+                if let Some(id) = athlete_of.get(&a.member_external_id) {
+                    data.visits.entry(id.clone()).or_default().push(a.class_start.date());
+                }
+            }
+            for json in super::sync::canonical_month(db, &gym.id, "transactions", month).await? {
+                let t: Transaction = decode_json(&json)?;
+                if t.kind != TransactionKind::Payment {
+                    continue;
+                }
+                if let Some(id) = t.member_external_id.as_ref().and_then(|m| athlete_of.get(m)) {
+                    data.payments
+                        .entry(id.clone())
+                        .or_default()
+                        .push(PaymentAttempt { on: t.at.date(), succeeded: t.succeeded });
+                }
+            }
+        }
+        for json in super::sync::canonical_all(db, &gym.id, "memberships").await? {
+            let m: Membership = decode_json(&json)?;
+            if let Some(id) = athlete_of.get(&m.member_external_id) {
+                data.memberships.entry(id.clone()).or_default().push(m);
+            }
+        }
+    }
+    Ok(data)
+}
+
+/// The currency the business bills in: its (first) gym's; USD for a business without one.
+pub async fn business_currency(db: TenantDb<'_>) -> RepoResult<String> {
+    let (gyms, _) = super::sync::list_gyms(db, 1, None).await?;
+    Ok(gyms.first().map_or_else(|| "USD".to_owned(), |g| g.currency.clone()))
+}
+
+/// The business's scoring context on `today`; with `wodify`, what its syncs brought too (a
+/// read of the last months of every gym's synced rows: the full recompute's, and a synced
+/// member's).
+pub async fn context(db: TenantDb<'_>, today: NaiveDate, wodify: bool) -> RepoResult<Context> {
+    let model = churn_model(db).await?;
+    let app_tracked = db.store().get(&keys::app_tracked(db.scope())).await?.is_some();
+    let (list, _) = super::challenges::list(db, 200, None, |_| true).await?;
+    let challenges = list.iter().map(|c| (c.id.clone(), (c.start_date, c.end_date))).collect();
+    let currency = business_currency(db).await?;
+    Ok(Context {
+        weights: model.weights,
+        expiry_notice_days: model.expiry_notice_days,
+        app_tracked,
+        challenges_offered: !list.is_empty(),
+        challenges,
+        currency,
+        wodify: if wodify { wodify_data(db, today).await? } else { WodifyData::default() },
+    })
+}
+
+/// The monthly value of a member's paying memberships on `today` (native and Wodify).
+fn monthly_value(native: &[MemberMembership], wodify: &[iron_domain::sync::Membership], today: NaiveDate) -> f64 {
+    let n: f64 = native.iter().filter(|m| m.covers(today)).map(MemberMembership::monthly_value).sum();
+    let w: f64 = wodify.iter().filter(|m| m.active_on(today)).map(|m| m.monthly_value()).sum();
+    ((n + w) * 100.0).round() / 100.0
+}
+
+/// What a member's recompute reads.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub history: History,
+    /// The monthly value of their paying memberships on the day.
+    pub monthly_value: f64,
+    pub memberships: Vec<MemberMembership>,
+    pub synced_memberships: Vec<iron_domain::sync::Membership>,
+}
+
+/// A member's history up to `today`, and their memberships.
+pub async fn history(db: TenantDb<'_>, a: &Athlete, ctx: &Context, today: NaiveDate) -> RepoResult<Loaded> {
+    let from_day = today - Duration::days(HISTORY_DAYS);
+    let from = from_day.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    let to = (today + Duration::days(1)).and_hms_opt(0, 0, 0).map(|t| t.and_utc() - Duration::milliseconds(1));
+    let mut visits = Vec::new();
+    let mut sessions = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = super::check_ins::of_athlete(db, &a.id, from, to, 500, cursor).await?;
+        for c in page.iter().filter(|c| c.access.granted) {
+            visits.push(c.local_date);
+            if c.wod.as_ref().is_some_and(|w| w.kind != iron_domain::wod::WodKind::Rest) {
+                sessions.push((c.local_date, c.id.clone()));
+            }
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let workouts = match from {
+        Some(f) => super::workouts::since(db, &a.id, f).await?,
+        None => Vec::new(),
+    };
+    let done: std::collections::HashSet<&Id> = workouts.iter().filter_map(|w| w.check_in_id.as_ref()).collect();
+    let sessions = sessions.into_iter().map(|(d, id)| (d, done.contains(&id))).collect();
+    let app_opens = if ctx.app_tracked { app_open_days(db, &a.id, from_day, today).await? } else { Vec::new() };
+    let mut challenges = Vec::new();
+    for cid in super::challenges::joined(db, &a.id).await? {
+        let Some((start, end)) = ctx.challenges.get(&cid) else { continue };
+        let Ok(c) = super::challenges::get(db, &cid).await else { continue };
+        if let Some(p) = super::challenges::participant(db, &c, &a.id).await? {
+            challenges.push(ChallengeActivity {
+                joined_on: p.joined_at.date_naive(),
+                last_activity: p.reached_at.date_naive().max(p.joined_at.date_naive()),
+                running: *start <= today && today <= *end,
+            });
+        }
+    }
+    let payments_q = Query::new(Index::Table, keys::payments_partition(db.scope(), &a.id))
+        .sk(SkCondition::Between(keys::date_bounds(from_day, today).0, keys::date_bounds(from_day, today).1));
+    let native_payments: Vec<Payment> = read_all(db, payments_q, 2000).await?;
+    let mut payments: Vec<PaymentAttempt> = native_payments
+        .iter()
+        .map(|p| PaymentAttempt { on: p.date, succeeded: p.status == PaymentStatus::Succeeded })
+        .collect();
+    let memberships: Vec<MemberMembership> =
+        read_all(db, Query::new(Index::Table, keys::memberships_partition(db.scope(), &a.id)), 500).await?;
+    let mut all_visits = visits;
+    let mut wodify_memberships: &[iron_domain::sync::Membership] = &[];
+    if a.source == AthleteSource::Wodify {
+        if let Some(v) = ctx.wodify.visits.get(&a.id) {
+            all_visits.extend(v.iter().filter(|d| from_day <= **d && **d <= today));
+        }
+        if let Some(p) = ctx.wodify.payments.get(&a.id) {
+            payments.extend(p.iter().filter(|p| from_day <= p.on && p.on <= today));
+        }
+        if let Some(m) = ctx.wodify.memberships.get(&a.id) {
+            wodify_memberships = m;
+        }
+    }
+    all_visits.sort();
+    all_visits.dedup();
+    let value = monthly_value(&memberships, wodify_memberships, today);
+    let joined_on = a.joined_on.or(Some(a.created_at.date_naive()));
+    Ok(Loaded {
+        history: History {
+            joined_on,
+            visits: all_visits,
+            sessions,
+            app_opens,
+            app_tracked: ctx.app_tracked,
+            challenges,
+            challenges_offered: ctx.challenges_offered,
+            payments,
+        },
+        monthly_value: value,
+        memberships,
+        synced_memberships: wodify_memberships.to_vec(),
+    })
+}
+
+/// A membership about to end: what `subscription.expiring` says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Expiring {
+    pub member_id: Id,
+    /// Ours (`mbr_…`), or the provider's id for a synced one.
+    pub membership_id: String,
+    pub source: &'static str,
+    pub plan: String,
+    pub ends_on: NaiveDate,
+    pub days_left: i64,
+    pub monthly_value: f64,
+    pub currency: String,
+}
+
+/// The memberships of a member that end within `notice_days` of `today` (the last day they
+/// cover; a synced one's end is exclusive) and are not renewed.
+pub fn expiring(a: &Athlete, l: &Loaded, notice_days: u32, currency: &str, today: NaiveDate) -> Vec<Expiring> {
+    use iron_domain::billing::MembershipStatus;
+    let window = |end: NaiveDate| {
+        let left = (end - today).num_days();
+        (0..=i64::from(notice_days)).contains(&left).then_some(left)
+    };
+    let mut out = Vec::new();
+    for m in &l.memberships {
+        let Some(end) = m.end else { continue };
+        // Renewed: another membership starts the day after it ends.
+        let renewed = l.memberships.iter().any(|n| n.id != m.id && n.start == end + Duration::days(1));
+        if renewed || !matches!(m.status, MembershipStatus::Active | MembershipStatus::Paused) {
+            continue;
+        }
+        if let Some(left) = window(end) {
+            out.push(Expiring {
+                member_id: a.id.clone(),
+                membership_id: m.id.to_string(),
+                source: "api",
+                plan: m.plan.clone(),
+                ends_on: end,
+                days_left: left,
+                monthly_value: (m.monthly_value() * 100.0).round() / 100.0,
+                currency: m.currency.clone(),
+            });
+        }
+    }
+    for m in &l.synced_memberships {
+        let Some(end) = m.end.map(|e| e - Duration::days(1)) else { continue };
+        let renewed = l.synced_memberships.iter().any(|n| n.renewed_from.as_deref() == Some(m.external_id.as_str()));
+        if renewed || m.deleted {
+            continue;
+        }
+        if let Some(left) = window(end) {
+            out.push(Expiring {
+                member_id: a.id.clone(),
+                membership_id: m.external_id.clone(),
+                source: "wodify",
+                plan: m.name.clone(),
+                ends_on: end,
+                days_left: left,
+                monthly_value: (m.monthly_value() * 100.0).round() / 100.0,
+                currency: currency.to_owned(),
+            });
+        }
+    }
+    out
+}
+
+/// Fires `subscription.expiring` for each, once per membership period: a guard item per
+/// (membership, end date) is written with the outbox event, so a second run of the day (or a
+/// redelivered message) sends nothing twice, and an extended membership is announced again
+/// before its new end. Answers how many fired.
+pub async fn announce_expiring(db: TenantDb<'_>, due: &[Expiring], now: DateTime<Utc>) -> RepoResult<usize> {
+    let mut fired = 0;
+    for e in due {
+        let event = Event::new("subscription.expiring", db.scope().business_id(), now, encode(e));
+        let guard = keys::item_of(
+            "expiryNotice",
+            json!({"eventId": event.id, "at": now}),
+            keys::expiry_notice(db.scope(), &e.membership_id, e.ends_on),
+        );
+        let ops = vec![
+            TxOp::Put { item: guard, condition: Condition::NotExists },
+            super::events::outbox_op(db.scope(), &event),
+        ];
+        match db.store().transact(ops).await {
+            Ok(()) => fired += 1,
+            Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(fired)
+}
+
+// ---- the cache ----
+
+/// A member's cached score, as the endpoints serve it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CachedScore {
+    pub member_id: Id,
+    pub first_name: String,
+    pub last_name: String,
+    pub location_id: Option<Id>,
+    /// The monthly value of the member's paying memberships on the day scored.
+    pub monthly_value: f64,
+    pub currency: String,
+    pub score: Score,
+    /// The day scored (the business's time zone is not applied: UTC).
+    pub scored_on: NaiveDate,
+    pub computed_at: DateTime<Utc>,
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl CachedScore {
+    pub fn risk_pct(&self) -> u32 {
+        (self.score.risk_score * 100.0).round().clamp(0.0, 100.0) as u32
+    }
+}
+
+/// Totals per hundredth of risk: `count[p]` members scored `p / 100`, worth `value[p]` a month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub count: Vec<u64>,
+    pub value: Vec<f64>,
+    pub currency: String,
+    pub computed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl Summary {
+    fn empty(currency: &str) -> Summary {
+        Summary { count: vec![0; 101], value: vec![0.0; 101], currency: currency.into(), computed_at: None, version: 0 }
+    }
+    fn add(&mut self, s: &CachedScore, sign: i64) {
+        let p = s.risk_pct() as usize;
+        self.count[p] = (self.count[p] as i64 + sign).max(0) as u64;
+        self.value[p] = ((self.value[p] + sign as f64 * s.monthly_value) * 100.0).round() / 100.0;
+    }
+    /// Members scored at or above `pct`, and their monthly value.
+    pub fn at_or_above(&self, pct: u32) -> (u64, f64) {
+        let from = pct.min(100) as usize;
+        let n = self.count[from..].iter().sum();
+        let v: f64 = self.value[from..].iter().sum();
+        (n, (v * 100.0).round() / 100.0)
+    }
+    /// Members in `lo..hi` hundredths.
+    pub fn between(&self, lo: u32, hi: u32) -> u64 {
+        self.count[(lo.min(101) as usize)..(hi.min(101) as usize)].iter().sum()
+    }
+    /// Every member scored.
+    pub fn total(&self) -> u64 {
+        self.count.iter().sum()
+    }
+}
+
+fn summary_item(db: TenantDb<'_>, location: Option<&Id>, s: &Summary) -> Item {
+    keys::item_of("churnSummary", encode(s), keys::churn_summary(db.scope(), location))
+}
+
+fn version_condition(version: u64) -> Condition {
+    if version == 0 { Condition::NotExists } else { Condition::AttrEquals("version".into(), json!(version)) }
+}
+
+/// The stored `version` (a storage attribute decoding leaves out).
+fn version_of(item: &Item) -> u64 {
+    item.get("version").and_then(Value::as_u64).unwrap_or(0)
+}
+
+pub async fn summary(db: TenantDb<'_>, location: Option<&Id>) -> RepoResult<Option<Summary>> {
+    let Some(item) = db.store().get(&keys::churn_summary(db.scope(), location)).await? else { return Ok(None) };
+    let version = version_of(&item);
+    Ok(Some(Summary { version, ..decode(item)? }))
+}
+
+pub async fn cached(db: TenantDb<'_>, athlete_id: &Id) -> RepoResult<Option<CachedScore>> {
+    let Some(item) = db.store().get(&keys::churn_member(db.scope(), athlete_id)).await? else { return Ok(None) };
+    let version = version_of(&item);
+    Ok(Some(CachedScore { version, ..decode(item)? }))
+}
+
+/// A page of the at-risk listing (scores at or above `threshold_pct`), highest risk first.
+pub async fn at_risk(
+    db: TenantDb<'_>,
+    location: Option<&Id>,
+    threshold_pct: u32,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> RepoResult<(Vec<CachedScore>, Option<Cursor>)> {
+    let q = Query::new(Index::Table, keys::churn_rank_partition(db.scope(), location))
+        .sk(SkCondition::Le(keys::churn_rank_upto(threshold_pct)))
+        .limit(limit)
+        .after(cursor);
+    decode_page(db.store().query_json(q).await?)
+}
+
+/// The listing entries of a score: the business's, and its location's when it has one.
+fn rank_items(db: TenantDb<'_>, s: &CachedScore) -> Vec<Item> {
+    let mut out =
+        vec![keys::item_of("churnRank", encode(s), keys::churn_rank(db.scope(), None, s.risk_pct(), &s.member_id))];
+    if let Some(l) = &s.location_id {
+        out.push(keys::item_of(
+            "churnRank",
+            encode(s),
+            keys::churn_rank(db.scope(), Some(l), s.risk_pct(), &s.member_id),
+        ));
+    }
+    out
+}
+
+fn rank_keys(db: TenantDb<'_>, s: &CachedScore) -> Vec<crate::item::Key> {
+    let mut out = vec![keys::churn_rank(db.scope(), None, s.risk_pct(), &s.member_id)];
+    if let Some(l) = &s.location_id {
+        out.push(keys::churn_rank(db.scope(), Some(l), s.risk_pct(), &s.member_id));
+    }
+    out
+}
+
+/// Replaces a member's cached score (`None`: removes it, for a member no longer scored),
+/// moving its listing entries and adjusting the summaries, in one transaction; retried when
+/// another recompute got there first.
+async fn replace(db: TenantDb<'_>, athlete_id: &Id, next: Option<CachedScore>, currency: &str) -> RepoResult<()> {
+    for _ in 0..8 {
+        let before = cached(db, athlete_id).await?;
+        if before.is_none() && next.is_none() {
+            return Ok(());
+        }
+        let mut locations: Vec<Option<Id>> = vec![None];
+        for s in before.iter().chain(next.iter()) {
+            if let Some(l) = &s.location_id
+                && !locations.contains(&Some(l.clone()))
+            {
+                locations.push(Some(l.clone()));
+            }
+        }
+        let mut ops = Vec::new();
+        let member_key = keys::churn_member(db.scope(), athlete_id);
+        let before_version = before.as_ref().map_or(0, |b| b.version);
+        match &next {
+            Some(n) => {
+                let mut n = n.clone();
+                n.version = before_version + 1;
+                ops.push(TxOp::Put {
+                    item: keys::item_of("churnScore", encode(&n), member_key),
+                    condition: version_condition(before_version),
+                });
+            }
+            None => ops.push(TxOp::Delete { key: member_key, condition: version_condition(before_version) }),
+        }
+        let new_keys: Vec<crate::item::Key> = next.as_ref().map(|n| rank_keys(db, n)).unwrap_or_default();
+        if let Some(b) = &before {
+            for k in rank_keys(db, b).into_iter().filter(|k| !new_keys.contains(k)) {
+                ops.push(TxOp::Delete { key: k, condition: Condition::None });
+            }
+        }
+        if let Some(n) = &next {
+            let mut n = n.clone();
+            n.version = before_version + 1;
+            ops.extend(rank_items(db, &n).into_iter().map(|item| TxOp::Put { item, condition: Condition::None }));
+        }
+        for loc in &locations {
+            let mut s = summary(db, loc.as_ref()).await?.unwrap_or_else(|| Summary::empty(currency));
+            let v = s.version;
+            if let Some(b) = before.as_ref().filter(|b| loc.is_none() || b.location_id == *loc) {
+                s.add(b, -1);
+            }
+            if let Some(n) = next.as_ref().filter(|n| loc.is_none() || n.location_id == *loc) {
+                s.add(n, 1);
+            }
+            s.version = v + 1;
+            s.currency = currency.to_owned();
+            s.computed_at = next.as_ref().map(|n| n.computed_at).or(s.computed_at);
+            ops.push(TxOp::Put { item: summary_item(db, loc.as_ref(), &s), condition: version_condition(v) });
+        }
+        match db.store().transact(ops).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::TransactionCanceled { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(RepoError::Conflict { field: "churnScore".into(), message: "the member's score kept changing".into() })
+}
+
+/// Whether a member is scored: active members only (prospects haven't joined; inactive
+/// members have left).
+pub fn is_scored(a: &Athlete) -> bool {
+    a.status == AthleteStatus::Active
+}
+
+/// Scores one member on `now`'s day with the business's context.
+pub async fn score_member(db: TenantDb<'_>, a: &Athlete, ctx: &Context, now: DateTime<Utc>) -> RepoResult<CachedScore> {
+    let today = now.date_naive();
+    let l = history(db, a, ctx, today).await?;
+    Ok(scored(a, &l, ctx, now))
+}
+
+fn scored(a: &Athlete, l: &Loaded, ctx: &Context, now: DateTime<Utc>) -> CachedScore {
+    let today = now.date_naive();
+    CachedScore {
+        member_id: a.id.clone(),
+        first_name: a.first_name.clone(),
+        last_name: a.last_name.clone(),
+        location_id: a.location_id.clone(),
+        monthly_value: l.monthly_value,
+        currency: ctx.currency.clone(),
+        score: iron_domain::churn::score(&l.history, &ctx.weights, today),
+        scored_on: today,
+        computed_at: now,
+        version: 0,
+    }
+}
+
+/// Recomputes one member's score (after a check-in, a payment, a workout): the incremental
+/// path. A member who is gone or no longer active leaves the cache.
+pub async fn recompute_member(
+    db: TenantDb<'_>,
+    athlete_id: &Id,
+    now: DateTime<Utc>,
+) -> RepoResult<Option<CachedScore>> {
+    let athlete = match super::athletes::get(db, athlete_id).await {
+        Ok(a) => Some(a),
+        Err(RepoError::NotFound) => None,
+        Err(e) => return Err(e),
+    };
+    let synced = athlete.as_ref().is_some_and(|a| a.source == AthleteSource::Wodify);
+    let ctx = context(db, now.date_naive(), synced).await?;
+    let next = match athlete.filter(is_scored) {
+        Some(a) => Some(score_member(db, &a, &ctx, now).await?),
+        None => None,
+    };
+    replace(db, athlete_id, next.clone(), &ctx.currency).await?;
+    Ok(next)
+}
+
+/// What a full recompute did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recomputed {
+    pub scored: usize,
+    pub removed: usize,
+    /// `subscription.expiring` events fired (only when asked).
+    pub expiring: usize,
+}
+
+/// Recomputes every member's score of the business (the daily schedule, the end of a sync run);
+/// with `announce`, also fires the `subscription.expiring` notices due (the daily run).
+pub async fn recompute_business(db: TenantDb<'_>, now: DateTime<Utc>, announce: bool) -> RepoResult<Recomputed> {
+    let ctx = context(db, now.date_naive(), true).await?;
+    let mut done = Recomputed::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor = None;
+    loop {
+        let page = super::athletes::list(db, &super::athletes::AthleteFilter::default(), 100, cursor).await?;
+        for a in &page.athletes {
+            seen.insert(a.id.clone());
+            if is_scored(a) {
+                let l = history(db, a, &ctx, now.date_naive()).await?;
+                if announce {
+                    let due = expiring(a, &l, ctx.expiry_notice_days, &ctx.currency, now.date_naive());
+                    done.expiring += announce_expiring(db, &due, now).await?;
+                }
+                replace(db, &a.id, Some(scored(a, &l, &ctx, now)), &ctx.currency).await?;
+                done.scored += 1;
+            } else if cached(db, &a.id).await?.is_some() {
+                replace(db, &a.id, None, &ctx.currency).await?;
+                done.removed += 1;
+            }
+        }
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    // Entries of members deleted since the last run.
+    let q = Query::new(Index::Table, keys::churn_partition(db.scope()))
+        .sk(SkCondition::BeginsWith(keys::CHURN_MEMBER_PREFIX.into()));
+    let stale: Vec<CachedScore> = read_all(db, q, usize::MAX).await?;
+    for s in stale.iter().filter(|s| !seen.contains(&s.member_id)) {
+        replace(db, &s.member_id, None, &ctx.currency).await?;
+        done.removed += 1;
+    }
+    Ok(done)
+}
+
+/// The member an event is about, for the events that change a score.
+pub fn member_of(event: &Event) -> Option<Id> {
+    let d = &event.data;
+    [d.get("memberId"), d.pointer("/checkIn/memberId"), d.get("athleteId")]
+        .into_iter()
+        .flatten()
+        .find_map(|v| v.as_str().and_then(Id::parse))
+}
+
+/// The internal task of a new member, a check-in, a payment or a workout: that member's score
+/// (again).
+pub async fn on_event(db: TenantDb<'_>, event: &Event, now: DateTime<Utc>) -> RepoResult<()> {
+    if !matches!(
+        event.event_type.as_str(),
+        "member.created"
+            | "member.checked_in"
+            | "payment.recorded"
+            | "workout.completed"
+            | "workout.updated"
+            | "workout.deleted"
+    ) {
+        return Ok(());
+    }
+    if let Some(member) = member_of(event) {
+        recompute_member(db, &member, now).await?;
+    }
+    Ok(())
+}
