@@ -6,7 +6,7 @@
 #   make lambdas                    # the same build by hand; binaries in $(TARGET_DIR)/lambda/<bin>/bootstrap
 #   LAMBDA_FLAGS=--arm64 sam build  # Graviton (needs the aarch64 Rust target where you build)
 
-PACKAGES := -p iron-athletes-api -p iron-access-api -p iron-webhooks-api -p iron-docs-api -p iron-members-api -p iron-locations-api -p iron-checkin-api -p iron-bulk-api -p iron-challenges-api -p iron-webhook-dispatcher -p iron-jobs-worker -p iron-integrations-api -p iron-sync-worker
+PACKAGES := -p iron-athletes-api -p iron-access-api -p iron-webhooks-api -p iron-docs-api -p iron-members-api -p iron-locations-api -p iron-checkin-api -p iron-bulk-api -p iron-challenges-api -p iron-analytics-api -p iron-webhook-dispatcher -p iron-jobs-worker -p iron-integrations-api -p iron-sync-worker
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 LAMBDA_FLAGS ?=
 
@@ -29,6 +29,7 @@ $(eval $(call function,LocationsApi,locations-api))
 $(eval $(call function,CheckinApi,checkin-api))
 $(eval $(call function,BulkApi,bulk-api))
 $(eval $(call function,ChallengesApi,challenges-api))
+$(eval $(call function,AnalyticsApi,analytics-api))
 $(eval $(call function,WebhookDispatcher,webhook-dispatcher))
 $(eval $(call function,JobsWorker,jobs-worker))
 $(eval $(call function,IntegrationsApi,integrations-api))

@@ -5,7 +5,7 @@ Each event is what API Gateway sends the function for one route. `bak_REPLACE_WI
 and the example ids are placeholders: the tests substitute real ones; by hand, edit them before
 `cargo lambda invoke <function> --data-file events/<name>.json` (the function template.yaml routes
 the event's path to: athletes-api, access-api, webhooks-api, members-api, locations-api,
-checkin-api, bulk-api, challenges-api, integrations-api or docs-api).
+checkin-api, bulk-api, challenges-api, analytics-api, integrations-api or docs-api).
 """
 import json
 import pathlib
@@ -177,6 +177,7 @@ EVENTS = {
     "challenges-list": api("GET", "/api/external/v1/challenges", "status=active"),
     "challenges-leaderboard": api("GET", f"/api/external/v1/challenges/{CHALLENGE}/leaderboard", f"limit=25&memberId={ATHLETE}"),
     "gyms-list": api("GET", "/api/external/v1/gyms", "limit=10"),
+    "churn-risk": api("GET", "/api/external/v1/analytics/churn-risk", "threshold=0.5&limit=10"),
 }
 
 here = pathlib.Path(__file__).parent

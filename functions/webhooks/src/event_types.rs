@@ -27,8 +27,37 @@ const EMITTED: &[&str] = &[
     "wodify.sync.started",
     "wodify.sync.entity.completed",
     "wodify.sync.failed",
+    "payment.recorded",
+    "subscription.expiring",
     "webhook.test",
 ];
+
+/// The `data` of the analytics events (built by `iron_members_api::payments` and
+/// `iron_store::repo::analytics`).
+fn analytics_data(name: &str) -> Option<Value> {
+    let id = json!({"type": "string"});
+    let money = json!({"type": "number", "minimum": 0});
+    let currency = json!({"type": "string", "pattern": "^[A-Z]{3}$"});
+    Some(match name {
+        "payment.recorded" => json!({
+            "type": "object", "required": ["id", "memberId", "amount", "currency", "status", "date", "createdAt"],
+            "properties": {"id": id, "memberId": id, "membershipId": {"type": ["string", "null"]},
+                           "amount": money, "currency": currency, "status": {"enum": ["succeeded", "failed"]},
+                           "date": {"type": "string", "format": "date"},
+                           "failureReason": {"type": ["string", "null"]},
+                           "createdAt": {"type": "string", "format": "date-time"}}
+        }),
+        "subscription.expiring" => json!({
+            "type": "object",
+            "required": ["memberId", "membershipId", "source", "plan", "endsOn", "daysLeft", "monthlyValue", "currency"],
+            "properties": {"memberId": id, "membershipId": {"type": "string", "description": "`mbr_…`, or the provider's id for a synced one"},
+                           "source": {"enum": ["api", "wodify"]}, "plan": {"type": "string"},
+                           "endsOn": {"type": "string", "format": "date", "description": "the last day it covers"},
+                           "daysLeft": {"type": "integer", "minimum": 0}, "monthlyValue": money, "currency": currency}
+        }),
+        _ => return None,
+    })
+}
 
 /// The `data` of the Wodify sync events (built by `iron_sync::wodify::run`).
 fn sync_data(name: &str) -> Option<Value> {
@@ -151,6 +180,7 @@ fn catalogue() -> &'static Vec<EventTypeOut> {
                     }),
                     other => challenge_data(other)
                         .or_else(|| sync_data(other))
+                        .or_else(|| analytics_data(other))
                         .unwrap_or_else(|| json!({ "type": "object" })),
                 };
                 let mut schema = envelope(name, data);

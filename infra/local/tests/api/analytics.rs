@@ -384,3 +384,89 @@ async fn churn_risk_embedded() {
 async fn churn_risk_dynamodb() {
     churn_risk_end_to_end(iron_testing::moto_app().await).await;
 }
+
+/// The outbox events of `event_type` of a business.
+async fn events_of(app: &TestApp, b: &Box, event_type: &str) -> Vec<Value> {
+    use iron_store::{Index, Query};
+    let q = Query::new(Index::Table, format!("BIZ#{}#EVENT", b.scope.business_id())).limit(500);
+    let page = app.store.query(q).await.unwrap();
+    page.items.into_iter().filter(|e| e.get("type") == Some(&json!(event_type))).map(Value::Object).collect()
+}
+
+/// The daily schedule (`events/schedule-analytics.json`) queues one recompute per business on
+/// the sync queue; the worker scores every active member and fires `subscription.expiring`
+/// once per membership period, for memberships ending within the notice and not renewed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_schedule_scores_every_business_and_announces_expiring_memberships() {
+    let app = TestApp::new();
+    app.clock.set(at("2026-12-01T04:00:00Z"));
+    let b = business(&app, "Box Diario").await;
+    let other = business(&app, "Box Otro").await;
+    let (ana, bruno, carla) = (
+        member(&app, &b, "Ana", "active").await,
+        member(&app, &b, "Bruno", "active").await,
+        member(&app, &b, "Carla", "active").await,
+    );
+    let eva = member(&app, &other, "Eva", "active").await;
+    let post = |m: String, k: String, body: Value| {
+        let app = &app;
+        async move {
+            let r = app.json("POST", &format!("{V1}/members/{m}/memberships"), &k, body, None).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+    };
+    // Ana's ends in 10 days (inside the 14-day notice); Bruno's in 30; Carla's ends in 5 but is
+    // renewed by the next, which starts the day after.
+    post(ana.clone(), b.key.clone(), json!({"plan": "Quarter", "price": 300, "billingPeriod": "monthly", "start": "2026-09-12", "end": "2026-12-11"})).await;
+    post(bruno.clone(), b.key.clone(), json!({"plan": "Quarter", "price": 300, "billingPeriod": "monthly", "start": "2026-10-01", "end": "2026-12-31"})).await;
+    post(
+        carla.clone(),
+        b.key.clone(),
+        json!({"plan": "Month", "price": 99, "billingPeriod": "monthly", "start": "2026-11-07", "end": "2026-12-06"}),
+    )
+    .await;
+    post(
+        carla.clone(),
+        b.key.clone(),
+        json!({"plan": "Month", "price": 99, "billingPeriod": "monthly", "start": "2026-12-07", "end": "2027-01-06"}),
+    )
+    .await;
+    post(
+        eva.clone(),
+        other.key.clone(),
+        json!({"plan": "Year", "price": 900, "billingPeriod": "yearly", "start": "2025-12-10", "end": "2026-12-09"}),
+    )
+    .await;
+
+    let worker = app.sync_worker(std::time::Duration::from_secs(30), None);
+    let raw =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/schedule-analytics.json")).unwrap();
+    let out = worker.handle_event(serde_json::from_str(&raw).unwrap()).await.unwrap();
+    assert_eq!(out["queued"], 2, "one recompute per business");
+    app.run_syncs(&worker).await;
+    for (x, n) in [(&b, 3), (&other, 1)] {
+        let r = app.get(&format!("{V1}/analytics/churn-risk?threshold=0"), &x.key).await;
+        assert_eq!(r.body["summary"]["membersScored"], n, "{}", r.body);
+    }
+    let fired = events_of(&app, &b, "subscription.expiring").await;
+    assert_eq!(fired.len(), 1, "Ana's only: {fired:?}");
+    let data = &fired[0]["data"];
+    assert_eq!(data["memberId"], ana.as_str());
+    assert_eq!(
+        (data["endsOn"].as_str(), data["daysLeft"].as_i64(), data["source"].as_str()),
+        (Some("2026-12-11"), Some(10), Some("api"))
+    );
+    assert_eq!(data["plan"], "Quarter");
+    assert_eq!(events_of(&app, &other, "subscription.expiring").await.len(), 1, "Eva's, in her own business");
+    // The next day's run announces nothing twice; a longer notice reaches Bruno's.
+    app.clock.advance(chrono::Duration::days(1));
+    let w = json!({"weights": null, "expiryNoticeDays": 30});
+    assert_eq!(app.json("PUT", &format!("{V1}/analytics/churn-model"), &b.key, w, None).await.status, 200);
+    worker.handle_event(serde_json::from_str(&raw).unwrap()).await.unwrap();
+    app.run_syncs(&worker).await;
+    let fired = events_of(&app, &b, "subscription.expiring").await;
+    assert_eq!(fired.len(), 2, "{fired:?}");
+    assert!(fired.iter().any(|e| e["data"]["memberId"] == bruno.as_str() && e["data"]["daysLeft"] == 29));
+    let m = app.get(&format!("{V1}/analytics/churn-model"), &b.key).await;
+    assert_eq!(m.body["expiryNoticeDays"], 30);
+}

@@ -106,6 +106,7 @@ async fn sample_events_get_the_expected_responses() {
         ("challenges-list", 200, "application/json"),
         ("challenges-leaderboard", 200, "application/json"),
         ("gyms-list", 200, "application/json"),
+        ("churn-risk", 200, "application/json"),
     ];
     let events_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
     let listed = std::fs::read_dir(events_dir)
@@ -204,6 +205,7 @@ fn function_for(app: &TestApp, route_key: &str) -> axum::Router {
         Some("BulkApi") => iron_bulk_api::routes(g.bulk.clone()),
         Some("ChallengesApi") => iron_challenges_api::routes(g.api.clone()),
         Some("IntegrationsApi") => iron_integrations_api::routes(g.integrations.clone()),
+        Some("AnalyticsApi") => iron_analytics_api::routes(g.api.clone()),
         other => panic!("template.yaml routes {route_key} to {other:?}, which no test here builds"),
     };
     iron_http::into_app(routes)
