@@ -6,6 +6,7 @@
 //! payment keep ([`iron_store::repo::analytics`]).
 
 pub mod churn;
+pub mod engagement;
 
 use iron_http::{ApiContext, authed};
 use utoipa_axum::router::OpenApiRouter;
@@ -16,6 +17,8 @@ pub fn routes(api: ApiContext) -> OpenApiRouter {
         .routes(authed(&api, routes!(churn::churn_risk)))
         .routes(authed(&api, routes!(churn::health_score)))
         .routes(authed(&api, routes!(churn::get_model, churn::put_model)))
+        .routes(authed(&api, routes!(engagement::engagement)))
+        .routes(authed(&api, routes!(engagement::capacity)))
         .with_state(api.clone());
     iron_http::api_group(&api, group)
 }

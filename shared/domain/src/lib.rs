@@ -10,6 +10,7 @@ pub mod business;
 pub mod challenge;
 pub mod check_in;
 pub mod churn;
+pub mod engagement;
 pub mod equipment;
 pub mod event;
 pub mod exercise;

@@ -178,6 +178,17 @@ pub fn app_tracked(scope: &TenantScope) -> Key {
 pub fn expiry_notice(scope: &TenantScope, membership: &str, ends_on: NaiveDate) -> Key {
     Key::new(format!("{}#ANALYTICS#EXPIRY", biz(scope)), format!("{membership}#{}", ends_on.format("%Y-%m-%d")))
 }
+/// The engagement comparison: the business's (`None`) or a location's.
+pub fn engagement(scope: &TenantScope, location: Option<&Id>) -> Key {
+    match location {
+        None => Key::new(format!("{}#ANALYTICS", biz(scope)), "ENGAGEMENT"),
+        Some(l) => Key::new(format!("{}#ANALYTICS", biz(scope)), format!("ENGAGEMENT#LOC#{l}")),
+    }
+}
+/// A location's capacity model.
+pub fn capacity(scope: &TenantScope, location: &Id) -> Key {
+    Key::new(format!("{}#ANALYTICS", biz(scope)), format!("CAPACITY#LOC#{location}"))
+}
 /// The churn cache: one entry per scored member, the summaries.
 pub fn churn_partition(scope: &TenantScope) -> String {
     format!("{}#CHURN", biz(scope))

@@ -277,6 +277,52 @@ async fn churn_risk_end_to_end(app: TestApp) {
     assert_problem(&app.get(&format!("{V1}/analytics/churn-risk?locationId={}", other.location), &b.key).await, 404);
     assert_problem(&app.get(&format!("{V1}/analytics/churn-risk?sort=x"), &b.key).await, 400);
 
+    // Engagement: the last 7 days against the 7 before (Ana and Carla every other day; Bruno
+    // stopped three weeks ago).
+    let e = app.get(&format!("{V1}/analytics/engagement?period=week"), &b.key).await;
+    assert_eq!(e.status, 200, "{}", e.body);
+    assert_eq!(
+        (e.body["current"]["from"].as_str(), e.body["current"]["to"].as_str()),
+        (Some("2026-11-25"), Some("2026-12-01"))
+    );
+    assert_eq!(e.body["current"]["activeMembers"], 2);
+    assert_eq!(e.body["current"]["visits"], 6);
+    assert_eq!(e.body["current"]["visitsPerMember"], 3.0);
+    assert_eq!(e.body["current"]["openGymShare"], 1.0, "door check-ins only");
+    assert_eq!(e.body["previous"]["activeMembers"], 2);
+    assert_eq!(e.body["trends"]["activeMembers"], json!({"current": 2.0, "previous": 2.0, "change": 0.0}));
+    let m = app.get(&format!("{V1}/analytics/engagement?period=month&locationId={}", b.location), &b.key).await;
+    // The last 28 days: Bruno still came in its first week.
+    assert_eq!(
+        (m.body["current"]["activeMembers"].as_u64(), m.body["current"]["visits"].as_u64()),
+        (Some(3), Some(29)),
+        "{}",
+        m.body
+    );
+    assert_eq!(m.body["previous"]["visits"], 42);
+    assert_eq!(m.body["trends"]["visitsPerMember"], json!({"current": 9.67, "previous": 14.0, "change": -0.3093}));
+    assert_problem(&app.get(&format!("{V1}/analytics/engagement?period=year"), &b.key).await, 400);
+    // Capacity: visits at 09:00 local for 75 minutes.
+    let c = app.get(&format!("{V1}/analytics/capacity?locationId={}&date=2026-12-01", b.location), &b.key).await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_eq!(c.body["hours"].as_array().unwrap().len(), 24);
+    assert_eq!(c.body["weekday"], "Tue");
+    assert_eq!(c.body["heldOutError"]["weeks"], 2);
+    assert!(c.body["basedOnCheckIns"].as_u64().unwrap() > 50, "{}", c.body);
+    assert!(c.body["hours"][9]["predicted"].as_f64().unwrap() > 0.0, "{}", c.body);
+    assert_eq!(c.body["hours"][3]["predicted"], 0.0);
+    assert!(c.body["recommendations"][0].as_str().unwrap().contains("set the location's capacity"), "{}", c.body);
+    let peak = app
+        .get(&format!("{V1}/analytics/capacity?locationId={}&date=2026-12-01&hourly=false", b.location), &b.key)
+        .await;
+    assert_eq!(peak.body["hours"].as_array().unwrap().len(), 1);
+    assert_problem(&app.get(&format!("{V1}/analytics/capacity"), &b.key).await, 400);
+    assert_problem(&app.get(&format!("{V1}/analytics/capacity?locationId={}", other.location), &b.key).await, 404);
+    assert_problem(
+        &app.get(&format!("{V1}/analytics/capacity?locationId={}&date=2030-01-01", b.location), &b.key).await,
+        400,
+    );
+
     // Health scores.
     let h = app.get(&format!("{V1}/members/{bruno}/health-score"), &b.key).await;
     assert_eq!(h.status, 200, "{}", h.body);

@@ -22,6 +22,7 @@ use crate::tenant::TenantDb;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use iron_domain::billing::{MemberMembership, Payment, PaymentStatus};
 use iron_domain::churn::{ChallengeActivity, History, PaymentAttempt, Score, Weights};
+use iron_domain::engagement;
 use iron_domain::{Athlete, AthleteSource, AthleteStatus, Event, Id};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -308,6 +309,9 @@ fn monthly_value(native: &[MemberMembership], wodify: &[iron_domain::sync::Membe
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub history: History,
+    /// Days with a door check-in, and with a synced class sign-in (engagement's split).
+    pub door_days: Vec<NaiveDate>,
+    pub class_days: Vec<NaiveDate>,
     /// The monthly value of their paying memberships on the day.
     pub monthly_value: f64,
     pub memberships: Vec<MemberMembership>,
@@ -363,11 +367,13 @@ pub async fn history(db: TenantDb<'_>, a: &Athlete, ctx: &Context, today: NaiveD
         .collect();
     let memberships: Vec<MemberMembership> =
         read_all(db, Query::new(Index::Table, keys::memberships_partition(db.scope(), &a.id)), 500).await?;
-    let mut all_visits = visits;
+    let mut all_visits = visits.clone();
+    let mut class_days = Vec::new();
     let mut wodify_memberships: &[iron_domain::sync::Membership] = &[];
     if a.source == AthleteSource::Wodify {
         if let Some(v) = ctx.wodify.visits.get(&a.id) {
-            all_visits.extend(v.iter().filter(|d| from_day <= **d && **d <= today));
+            class_days.extend(v.iter().copied().filter(|d| from_day <= *d && *d <= today));
+            all_visits.extend(class_days.iter().copied());
         }
         if let Some(p) = ctx.wodify.payments.get(&a.id) {
             payments.extend(p.iter().filter(|p| from_day <= p.on && p.on <= today));
@@ -394,6 +400,8 @@ pub async fn history(db: TenantDb<'_>, a: &Athlete, ctx: &Context, today: NaiveD
         monthly_value: value,
         memberships,
         synced_memberships: wodify_memberships.to_vec(),
+        door_days: visits,
+        class_days,
     })
 }
 
@@ -732,6 +740,94 @@ pub async fn recompute_member(
     Ok(next)
 }
 
+// ---- engagement and capacity (recomputed with the scores) ----
+
+/// One period's comparison, as cached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngagementCache {
+    pub week: (engagement::Figures, engagement::Figures),
+    pub month: (engagement::Figures, engagement::Figures),
+    pub computed_at: DateTime<Utc>,
+}
+
+/// A location's predicted week, as cached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapacityCache {
+    pub location_id: Id,
+    pub timezone: String,
+    pub capacity: Option<u32>,
+    /// `[weekday from Monday][hour]`: predicted members present.
+    pub model: Vec<Vec<f64>>,
+    pub held_out: engagement::HeldOut,
+    pub recommendations: Vec<String>,
+    /// Check-ins the model was built from.
+    pub check_ins: u64,
+    pub computed_at: DateTime<Utc>,
+}
+
+pub async fn engagement_cache(db: TenantDb<'_>, location: Option<&Id>) -> RepoResult<Option<EngagementCache>> {
+    db.store().get(&keys::engagement(db.scope(), location)).await?.map(decode).transpose()
+}
+
+pub async fn capacity_cache(db: TenantDb<'_>, location: &Id) -> RepoResult<Option<CapacityCache>> {
+    db.store().get(&keys::capacity(db.scope(), location)).await?.map(decode).transpose()
+}
+
+async fn put_engagement(
+    db: TenantDb<'_>,
+    location: Option<&Id>,
+    members: &[engagement::MemberVisits],
+    now: DateTime<Utc>,
+) -> RepoResult<()> {
+    let today = now.date_naive();
+    let e = EngagementCache {
+        week: engagement::compare(members, engagement::Period::Week, today),
+        month: engagement::compare(members, engagement::Period::Month, today),
+        computed_at: now,
+    };
+    let item = keys::item_of("engagement", encode(&e), keys::engagement(db.scope(), location));
+    Ok(db.store().put(item, Condition::None).await?)
+}
+
+/// Rebuilds each location's capacity model from its last weeks of check-ins.
+async fn put_capacity(db: TenantDb<'_>, now: DateTime<Utc>) -> RepoResult<usize> {
+    let locations = super::locations::list(db, 100, None).await?.0;
+    let weeks = engagement::CAPACITY_WEEKS + engagement::HELD_OUT_WEEKS;
+    for l in &locations {
+        let from = now - Duration::days(weeks * 7 + 1);
+        let mut stays = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (page, next) = super::check_ins::of_location(db, &l.id, Some(from), Some(now), 500, cursor).await?;
+            for c in page.iter().filter(|c| c.access.granted) {
+                let minutes = (c.expected_until - c.checked_in_at).num_minutes().clamp(1, 600);
+                stays.push(engagement::stay(l.local(c.checked_in_at), minutes));
+            }
+            match next {
+                Some(c) if stays.len() < 200_000 => cursor = Some(c),
+                _ => break,
+            }
+        }
+        let today = l.local(now).date();
+        let model = engagement::predict(&stays, today);
+        let c = CapacityCache {
+            location_id: l.id.clone(),
+            timezone: l.timezone.clone(),
+            capacity: l.capacity,
+            model: model.iter().map(|row| row.to_vec()).collect(),
+            held_out: engagement::held_out(&stays, today),
+            recommendations: engagement::recommendations(&model, l.capacity),
+            check_ins: stays.len() as u64,
+            computed_at: now,
+        };
+        let item = keys::item_of("capacity", encode(&c), keys::capacity(db.scope(), &l.id));
+        db.store().put(item, Condition::None).await?;
+    }
+    Ok(locations.len())
+}
+
 /// What a full recompute did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -740,6 +836,8 @@ pub struct Recomputed {
     pub removed: usize,
     /// `subscription.expiring` events fired (only when asked).
     pub expiring: usize,
+    /// Locations whose capacity model was rebuilt.
+    pub locations: usize,
 }
 
 /// Recomputes every member's score of the business (the daily schedule, the end of a sync run);
@@ -748,6 +846,7 @@ pub async fn recompute_business(db: TenantDb<'_>, now: DateTime<Utc>, announce: 
     let ctx = context(db, now.date_naive(), true).await?;
     let mut done = Recomputed::default();
     let mut seen = std::collections::HashSet::new();
+    let mut visits: Vec<(Option<Id>, engagement::MemberVisits)> = Vec::new();
     let mut cursor = None;
     loop {
         let page = super::athletes::list(db, &super::athletes::AthleteFilter::default(), 100, cursor).await?;
@@ -759,6 +858,21 @@ pub async fn recompute_business(db: TenantDb<'_>, now: DateTime<Utc>, announce: 
                     let due = expiring(a, &l, ctx.expiry_notice_days, &ctx.currency, now.date_naive());
                     done.expiring += announce_expiring(db, &due, now).await?;
                 }
+                let challenges = l
+                    .history
+                    .challenges
+                    .iter()
+                    .map(|c| (c.joined_on, if c.running { now.date_naive() } else { c.last_activity }))
+                    .collect();
+                visits.push((
+                    a.location_id.clone(),
+                    engagement::MemberVisits {
+                        joined_on: l.history.joined_on,
+                        door: l.door_days.clone(),
+                        class: l.class_days.clone(),
+                        challenges,
+                    },
+                ));
                 replace(db, &a.id, Some(scored(a, &l, &ctx, now)), &ctx.currency).await?;
                 done.scored += 1;
             } else if cached(db, &a.id).await?.is_some() {
@@ -779,6 +893,19 @@ pub async fn recompute_business(db: TenantDb<'_>, now: DateTime<Utc>, announce: 
         replace(db, &s.member_id, None, &ctx.currency).await?;
         done.removed += 1;
     }
+    // Engagement: the business's and each location's (by home location).
+    let all: Vec<engagement::MemberVisits> = visits.iter().map(|(_, v)| v.clone()).collect();
+    put_engagement(db, None, &all, now).await?;
+    let mut by_location: HashMap<Id, Vec<engagement::MemberVisits>> = HashMap::new();
+    for (l, v) in visits {
+        if let Some(l) = l {
+            by_location.entry(l).or_default().push(v);
+        }
+    }
+    for l in super::locations::list(db, 100, None).await?.0 {
+        put_engagement(db, Some(&l.id), by_location.get(&l.id).map_or(&[][..], |v| v.as_slice()), now).await?;
+    }
+    done.locations = put_capacity(db, now).await?;
     Ok(done)
 }
 
