@@ -183,10 +183,10 @@ pub fn generate(seed: u64, n: usize, snapshot: NaiveDate) -> Cohort {
             }
             // Challenges: joined in the first week of one, active while visiting.
             match (challenge_of(day), challenge) {
-                (Some((from, to)), None) if day - from < 7 && joins_challenges && fade > 0.6 => {
-                    if rng.random::<f64>() < 0.25 {
-                        challenge = Some((from, to, day, day));
-                    }
+                (Some((from, to)), None)
+                    if day - from < 7 && joins_challenges && fade > 0.6 && rng.random::<f64>() < 0.25 =>
+                {
+                    challenge = Some((from, to, day, day));
                 }
                 (Some(_), Some((from, to, j, _))) if visited => challenge = Some((from, to, j, day)),
                 (None, Some((from, to, j, l))) => {

@@ -18,6 +18,7 @@ use iron_store::{OperatorScope, TableStore, TxOp};
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 
+pub mod billing;
 pub mod challenges;
 pub mod training;
 
@@ -152,6 +153,7 @@ pub struct DemoSummary {
     pub partners: usize,
     pub referrals: usize,
     pub training: training::TrainingSummary,
+    pub billing: billing::BillingSummary,
     pub challenges: Vec<iron_domain::challenge::Challenge>,
 }
 
@@ -315,12 +317,16 @@ pub async fn seed(store: &dyn TableStore, now: DateTime<Utc>, size: DemoSize, se
     } else {
         training::TrainingSummary::default()
     };
+    let mut billing_rng = StdRng::seed_from_u64(seed ^ 0x6269_6c6c);
+    let billing =
+        billing::seed(TenantDb::new(store, &scope), &business, &members, &locations, now, &mut billing_rng).await?;
     let mut challenge_rng = StdRng::seed_from_u64(seed ^ 0x6368_616c);
     let challenges = challenges::seed(store, &scope, &members, &business.timezone, now, &mut challenge_rng).await?;
     let _ = platform::get_business(TenantDb::new(store, &scope)).await?;
     Ok(DemoSummary {
         challenges,
         training,
+        billing,
         business,
         scope,
         locations,

@@ -14,7 +14,7 @@ use iron_domain::{Athlete, AthleteStatus, Id, IdKind, Location};
 use iron_store::repo::{RepoResult, check_ins, injuries, readiness, workouts};
 use iron_store::{Condition, TableStore, TenantScope, TxOp};
 use rand::rngs::StdRng;
-use rand::{Rng, RngCore};
+use rand::{Rng, RngCore, SeedableRng};
 
 fn id(rng: &mut StdRng, kind: IdKind, at: DateTime<Utc>) -> Id {
     let mut random = [0u8; 10];
@@ -114,6 +114,8 @@ const INJURY_AREAS: &[(BodyArea, Side)] = &[
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TrainingSummary {
+    /// Active members steady, fading, stopped, in a dip.
+    pub patterns: [usize; 4],
     pub check_ins: usize,
     pub workouts: usize,
     pub readiness: usize,
@@ -156,6 +158,56 @@ fn movements_for(rng: &mut StdRng, t: WorkoutType) -> Vec<Movement> {
     out
 }
 
+/// How an active member's attendance goes over the demo's last weeks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drift {
+    /// As usual throughout.
+    Steady,
+    /// Fading over the last 3–6 weeks.
+    Fading { over_days: i64 },
+    /// Stopped coming 11–30 days ago.
+    Stopped { days_ago: i64 },
+    /// A dip (holidays, a cold) of one or two weeks, ending 0–10 days ago.
+    Dip { from: i64, to: i64 },
+}
+
+impl Drift {
+    fn of(rng: &mut StdRng) -> Drift {
+        match rng.random_range(0..100) {
+            0..70 => Drift::Steady,
+            70..84 => Drift::Fading { over_days: rng.random_range(21..=42) },
+            84..92 => Drift::Stopped { days_ago: rng.random_range(11..=30) },
+            _ => {
+                let to = rng.random_range(0..=10);
+                Drift::Dip { from: to + rng.random_range(7..=14), to }
+            }
+        }
+    }
+
+    /// Whether a visit `day` days ago happens.
+    fn keeps(self, day: i64, rng: &mut StdRng) -> bool {
+        match self {
+            Drift::Steady => true,
+            Drift::Fading { over_days } => {
+                day >= over_days || rng.random_bool(((day as f64) / over_days as f64).powf(1.5).clamp(0.02, 1.0))
+            }
+            Drift::Stopped { days_ago } => day > days_ago,
+            Drift::Dip { from, to } => !(to..=from).contains(&day) || rng.random_bool(0.25),
+        }
+    }
+}
+
+impl From<Drift> for usize {
+    fn from(p: Drift) -> usize {
+        match p {
+            Drift::Steady => 0,
+            Drift::Fading { .. } => 1,
+            Drift::Stopped { .. } => 2,
+            Drift::Dip { .. } => 3,
+        }
+    }
+}
+
 /// Seeds `days` of training for the members, as of `now`.
 pub async fn seed(
     store: &dyn TableStore,
@@ -187,6 +239,13 @@ pub async fn seed(
         let mut ops: Vec<TxOp> = Vec::new();
         let mut latest: Option<CheckIn> = None;
         let mut history: Vec<ReadinessEntry> = Vec::new();
+        // Some active members are drifting away (what the churn model is for), on a generator
+        // of their own so the rest of the demo stays as it was.
+        let mut drift_rng = StdRng::seed_from_u64(0xD71F_u64 ^ n as u64);
+        let pattern = if regular { Drift::of(&mut drift_rng) } else { Drift::Steady };
+        if regular {
+            summary.patterns[usize::from(pattern)] += 1;
+        }
         for day in (last_day..days).rev() {
             if !rng.random_bool((per_week / 7.0).min(1.0)) {
                 continue;
@@ -200,6 +259,8 @@ pub async fn seed(
                 continue;
             }
             let duration = [45u32, 50, 60, 60, 75][rng.random_range(0..5)];
+            let kept = pattern.keeps(day, &mut drift_rng);
+            let before_day = (ops.len(), summary.readiness, history.len());
             let check_in = CheckIn {
                 id: id(rng, IdKind::CheckIn, at),
                 athlete_id: member.id.clone(),
@@ -271,7 +332,16 @@ pub async fn seed(
                 }
                 summary.readiness += 1;
             }
-            latest = Some(check_in);
+            if kept {
+                latest = Some(check_in);
+            } else {
+                // Generated (so the seed's sequence is unchanged) but not kept: a visit that didn't happen.
+                ops.truncate(before_day.0);
+                summary.check_ins -= 1;
+                summary.workouts -= 1;
+                summary.readiness = before_day.1;
+                history.truncate(before_day.2);
+            }
         }
         // A few injuries: most healed, one in eight members with one still active.
         if rng.random_bool(0.2) || (regular && n % 8 == 3) {

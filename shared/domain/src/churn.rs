@@ -722,8 +722,7 @@ mod tests {
     #[test]
     fn weights_validate() {
         assert!(Weights::default().validate().is_ok());
-        let mut w = Weights::default();
-        w.payment_issues = 0.2;
+        let mut w = Weights { payment_issues: 0.2, ..Weights::default() };
         let e = w.validate().unwrap_err();
         assert_eq!(e.errors[0].field, "/weights");
         w.payment_issues = -0.1;

@@ -153,16 +153,14 @@ fn weekday_means(stays: &[Stay], until: NaiveDate, weeks: i64) -> [[f64; 24]; 7]
         }
         let wd = day.weekday().num_days_from_monday() as usize;
         let p = day_profile(stays, day);
-        for h in 0..24 {
-            sum[wd][h] += p[h];
+        for (slot, v) in sum[wd].iter_mut().zip(p) {
+            *slot += v;
         }
         n[wd] += 1.0;
     }
-    for wd in 0..7 {
-        for h in 0..24 {
-            if n[wd] > 0.0 {
-                sum[wd][h] /= n[wd];
-            }
+    for (row, n) in sum.iter_mut().zip(n) {
+        if n > 0.0 {
+            row.iter_mut().for_each(|v| *v /= n);
         }
     }
     sum

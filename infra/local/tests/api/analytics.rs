@@ -516,3 +516,41 @@ async fn the_daily_schedule_scores_every_business_and_announces_expiring_members
     let m = app.get(&format!("{V1}/analytics/churn-model"), &b.key).await;
     assert_eq!(m.body["expiryNoticeDays"], 30);
 }
+
+/// The demo gym, as iron-local seeds it: its active members show a believable spread of risk,
+/// each at-risk member with reasons and actions, and the loss in euros.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_gym_shows_a_spread_of_risk() {
+    let app = TestApp::new();
+    let demo = app.seed_with_training(42).await;
+    let key = app.key(&demo.scope, &Scope::ALL, RateTier::Unlimited).await;
+    let done = analytics::recompute_business(TenantDb::new(app.store.as_ref(), &demo.scope), app.clock_now(), true)
+        .await
+        .unwrap();
+    let patterns = demo.training.patterns;
+    assert_eq!(done.scored, patterns.iter().sum::<usize>(), "every active member: {patterns:?}");
+    let r = app.get(&format!("{V1}/analytics/churn-risk?threshold=0&limit=100"), &key).await;
+    let s = &r.body["summary"];
+    let scored = s["membersScored"].as_u64().unwrap();
+    let high = s["highRisk"].as_u64().unwrap();
+    let medium = s["mediumRisk"].as_u64().unwrap();
+    eprintln!("demo: {scored} scored, {high} high, {medium} medium, patterns {patterns:?}, billing {:?}", demo.billing);
+    assert!(
+        high * 100 >= scored * 5 && high * 100 <= scored * 35,
+        "high risk is a minority, not none: {high}/{scored}"
+    );
+    assert!(medium > 0, "some in the middle");
+    assert!(scored - high - medium > scored / 2, "most members are fine");
+    let loss = app.get(&format!("{V1}/analytics/churn-risk"), &key).await;
+    assert_eq!(loss.body["summary"]["potentialMonthlyLoss"]["currency"], "EUR");
+    assert!(loss.body["summary"]["potentialMonthlyLoss"]["amount"].as_f64().unwrap() > 0.0);
+    for m in loss.body["atRiskMembers"].as_array().unwrap() {
+        assert!(!m["recommendedActions"].as_array().unwrap().is_empty(), "{m}");
+        assert!(m["factors"].as_array().unwrap().iter().all(|f| f["detail"].as_str().is_some_and(|d| !d.is_empty())));
+    }
+    assert!(done.expiring > 0, "some memberships end within the notice");
+    let e = app.get(&format!("{V1}/analytics/engagement?period=month"), &key).await;
+    assert!(e.body["current"]["activeMembers"].as_u64().unwrap() > 50, "{}", e.body);
+    let c = app.get(&format!("{V1}/analytics/capacity?locationId={}", demo.locations[0].id), &key).await;
+    assert!(c.body["basedOnCheckIns"].as_u64().unwrap() > 500, "{}", c.body);
+}

@@ -127,6 +127,21 @@ async fn first_start_seeds_restart_keeps_data_and_key() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(seen, "GET /tests is in the audit log with 127.0.0.1");
+    // The demo gym's members are scored at start (the daily schedule's recompute, run once).
+    let churn = format!("{}/api/external/v1/analytics/churn-risk", first.base);
+    let mut scored = 0;
+    for _ in 0..300 {
+        let (status, body) = get(&client, &churn, &first.key).await;
+        assert_eq!(status, 200, "{body}");
+        scored = body["summary"]["membersScored"].as_u64().unwrap_or(0);
+        if scored > 100 {
+            assert!(body["summary"]["highRisk"].as_u64().unwrap() > 0, "{body}");
+            assert_eq!(body["summary"]["potentialMonthlyLoss"]["currency"], "EUR");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(scored > 100, "the demo members were scored at start ({scored})");
     let business = first.banner.lines().find_map(|l| l.trim().strip_prefix("business:")).unwrap().trim().to_owned();
     let key = first.key.clone();
     drop(first);

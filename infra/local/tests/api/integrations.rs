@@ -246,6 +246,20 @@ async fn wodify_connect_backfill_metrics_pause_rotate_and_disconnect() {
     let r = app.get(&format!("{V1}/gyms/{gym}/metrics/monthly?from=2026-13"), &key).await;
     assert_problem(&r, 400);
 
+    // The run's success queued the business's analytics recompute (the worker ran it too):
+    // synced members are scored from their class sign-ins, memberships and payments.
+    let r = app.get(&format!("{V1}/analytics/churn-risk?threshold=0&limit=100"), &key).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["summary"]["membersScored"].as_u64().unwrap() > 0, "{}", r.body["summary"]);
+    let listed = r.body["atRiskMembers"].as_array().unwrap();
+    assert!(listed.iter().any(|m| m["monthlyValue"].as_f64().unwrap() > 0.0), "Wodify memberships priced");
+    assert!(
+        listed.iter().any(|m| m["factors"][0]["detail"].as_str().unwrap().starts_with("Last visit")),
+        "class sign-ins are visits"
+    );
+    let e = app.get(&format!("{V1}/analytics/engagement?period=month"), &key).await;
+    assert!(e.body["current"]["classShare"].as_f64().unwrap() > 0.99, "synced sign-ins are classes: {}", e.body);
+
     // A recompute from the raw zone alone (every record as pulled, transformed again) reproduces
     // the cache exactly.
     {
