@@ -40,3 +40,15 @@ pub(crate) async fn member(db: TenantDb<'_>, raw: &str) -> Result<iron_domain::A
         other => Ok(other?),
     }
 }
+
+/// An optional `currency` field: ISO 4217, and the business's own (`business`) when given.
+pub(crate) fn check_currency(r: &mut iron_domain::validation::FieldReader, business: &str) {
+    use iron_domain::validation::parse;
+    if let Some(c) = r.optional("currency", parse::text(3)).flatten() {
+        if !iron_domain::billing::is_currency(&c) {
+            r.fail("currency", "must be an ISO 4217 code such as EUR");
+        } else if c != business {
+            r.fail("currency", format!("this business bills in {business}"));
+        }
+    }
+}

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use iron_domain::billing::{BillingPeriod, Hold, MemberMembership, MembershipStatus, is_currency};
+use iron_domain::billing::{BillingPeriod, Hold, MemberMembership, MembershipStatus};
 use iron_domain::validation::{FieldReader, parse};
 use iron_domain::{Id, IdKind, Scope};
 use iron_http::{ApiContext, ApiError, JsonBody, ListEnvelope, PageParams, Principal, QueryParams};
@@ -117,14 +117,7 @@ pub async fn create(
     let mut r = FieldReader::new(&body, "", "a membership", FIELDS);
     let plan = r.required("plan", parse::text(100));
     let price = r.required("price", parse::number(0.0, 100_000.0));
-    let given = r.optional("currency", parse::text(3)).flatten();
-    if let Some(c) = &given {
-        if !is_currency(c) {
-            r.fail("currency", "must be an ISO 4217 code such as EUR");
-        } else if *c != currency {
-            r.fail("currency", format!("this business bills in {currency}"));
-        }
-    }
+    crate::check_currency(&mut r, &currency);
     let billing_period = r.required("billingPeriod", parse::one_of::<BillingPeriod>("weekly, monthly, yearly"));
     let start = r.required("start", parse::date(day(2000), day(2101) - Duration::days(1)));
     let end = r.optional("end", parse::date(day(2000), day(2101) - Duration::days(1))).flatten();

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use iron_domain::billing::{Payment, PaymentStatus, is_currency};
+use iron_domain::billing::{Payment, PaymentStatus};
 use iron_domain::validation::{FieldReader, parse};
 use iron_domain::{Event, Id, IdKind, Scope};
 use iron_http::{ApiContext, ApiError, JsonBody, ListEnvelope, PageParams, Principal, QueryParams};
@@ -96,14 +96,7 @@ pub async fn create(
     let currency = analytics::business_currency(tenant.db()).await?;
     let mut r = FieldReader::new(&body, "", "a payment", FIELDS);
     let amount = r.required("amount", parse::number(0.0, 100_000.0));
-    let given = r.optional("currency", parse::text(3)).flatten();
-    if let Some(c) = &given {
-        if !is_currency(c) {
-            r.fail("currency", "must be an ISO 4217 code such as EUR");
-        } else if *c != currency {
-            r.fail("currency", format!("this business bills in {currency}"));
-        }
-    }
+    crate::check_currency(&mut r, &currency);
     let status = r.required("status", parse::one_of::<PaymentStatus>("succeeded, failed"));
     let date = r.required("date", parse::date(today - Duration::days(730), today + Duration::days(1)));
     let membership_id = r.optional("membershipId", parse::text(40)).flatten();

@@ -112,7 +112,11 @@ async fn main() {
         }
         member_ids.push(a.id);
     }
-    println!("seeded {n} members, {visits_total} visits in {:.1} s (peak RSS {:.0} MB)", started.elapsed().as_secs_f64(), peak_rss_mb());
+    println!(
+        "seeded {n} members, {visits_total} visits in {:.1} s (peak RSS {:.0} MB)",
+        started.elapsed().as_secs_f64(),
+        peak_rss_mb()
+    );
 
     let before = peak_rss_mb();
     let started = Instant::now();

@@ -616,20 +616,27 @@ mod tests {
     #[test]
     fn visit_trend_is_full_risk_at_half_of_last_month() {
         let today = day(TODAY);
-        // Last month (Nov 4 → Nov 3 - 28 days): 10 visits; this month 5: down 50 %.
-        let mut visits = visits_every("2026-10-07", "2026-11-03", 3)[..10].to_vec();
+        // The usual month: the three 28-day windows before this one (Aug 12 → Nov 3), 30
+        // visits, 10 a month; this month (Nov 4 → Dec 1) 5: down 50 %.
+        let mut visits = visits_every("2026-08-12", "2026-11-03", 2)[..30].to_vec();
         visits.extend(visits_every("2026-11-04", "2026-12-01", 5)[..5].to_vec());
         let h = History { joined_on: Some(day("2025-01-01")), visits, ..History::default() };
         let f = factor(&score(&h, &Weights::default(), today), FactorKind::VisitTrend).clone();
         assert_eq!(f.risk, Some(1.0));
         assert_eq!(f.impact, Impact::High);
-        assert_eq!(f.detail, "Down 50% from last month (5 visits vs 10)");
-        // Down 25 %: half the risk.
-        let mut visits = visits_every("2026-10-07", "2026-11-03", 2)[..8].to_vec();
+        assert_eq!(f.detail, "Down 50% from their usual month (5 visits vs 10)");
+        // 8 a month before, 6 now: down 25 %, half the risk.
+        let mut visits = visits_every("2026-08-12", "2026-11-03", 3)[..24].to_vec();
         visits.extend(visits_every("2026-11-04", "2026-12-01", 4)[..6].to_vec());
         let h = History { joined_on: Some(day("2025-01-01")), visits, ..History::default() };
         assert_eq!(factor(&score(&h, &Weights::default(), today), FactorKind::VisitTrend).risk, Some(0.5));
-        // Joined ten days into last month's window: too short a baseline.
+        // A member who joined on Oct 1 has five weeks of baseline, scaled to a month.
+        let mut visits = visits_every("2026-10-01", "2026-11-03", 3)[..10].to_vec();
+        visits.extend(visits_every("2026-11-04", "2026-12-01", 7)[..4].to_vec());
+        let h = History { joined_on: Some(day("2026-10-01")), visits, ..History::default() };
+        let f = factor(&score(&h, &Weights::default(), today), FactorKind::VisitTrend).clone();
+        assert_eq!(f.detail, "Down 51% from their usual month (4 visits vs 8.2)");
+        // Joined ten days before this month: too short a baseline.
         let h = History { joined_on: Some(day("2026-10-25")), visits: vec![day("2026-11-20")], ..History::default() };
         assert!(factor(&score(&h, &Weights::default(), today), FactorKind::VisitTrend).missing);
     }
