@@ -119,7 +119,7 @@ async fn units_each_operation_spends() {
 
 /// The dispatcher's side of one webhook event: the fan-out (one event, one webhook) and one
 /// successful attempt to a loopback receiver, through the same metered adapter.
-const DELIVERY_EXPECTED: (f64, f64, u32) = (10.0, 16.0, 19);
+const DELIVERY_EXPECTED: (f64, f64, u32) = (10.0, 20.0, 19);
 
 #[tokio::test]
 async fn units_one_delivery_spends() {

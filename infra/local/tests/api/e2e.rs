@@ -269,7 +269,8 @@ async fn webhooks_are_delivered_signed_and_survive_a_kill() {
     drop(stack); // SIGKILL, with attempts waiting on the receiver
     assert!(before_kill < 7, "some deliveries were still in flight at the kill ({before_kill} answered)");
     // Some messages lost too, as when the kill lands between fan-out's commit and its sends:
-    // every other queued delivery's message is deleted. The restarted stack queues those at
+    // every other queued delivery's message is deleted (none when the kill came before the
+    // fan-out: then the events themselves are still pending, and fanned out after the restart). The restarted stack queues those at
     // once; the rest come back after their visibility timeout.
     let queue = rusqlite::Connection::open(data.join("queue.db")).unwrap();
     let lost = queue
@@ -280,7 +281,6 @@ async fn webhooks_are_delivered_signed_and_survive_a_kill() {
         )
         .unwrap();
     drop(queue);
-    assert!(lost >= 1, "a message was in the queue at the kill");
     let _restarted = start_with(&data, &["--allow-local-webhooks"]);
     let delivered = || {
         seen.lock()

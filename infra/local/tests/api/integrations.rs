@@ -196,7 +196,8 @@ async fn wodify_connect_backfill_metrics_pause_rotate_and_disconnect() {
     assert_eq!(logs.len(), 1);
     let run = &logs[0];
     assert_eq!(run["status"], "succeeded", "{run}");
-    assert_eq!(run["invocations"].as_u64().unwrap() as usize, steps);
+    // Every message but the last: the business's analytics recompute the run's success queued.
+    assert_eq!(run["invocations"].as_u64().unwrap() as usize, steps - 1);
     let wodify = fake.fake.gym();
     assert_eq!(run["counts"]["clients"]["pulled"].as_u64().unwrap() as usize, wodify.clients.len());
     assert!(run["counts"]["attendance"]["pulled"].as_u64().unwrap() > 100, "{run}");
