@@ -35,7 +35,11 @@ rules below (otherwise schemathesis would count their 4xx as "a schema-valid req
   in a team challenge (one is made when none has) and none otherwise; an entry goes to a
   challenge that takes entries now and the member is in (joined here when not; another active
   challenge when this one can't be), with a value that fits its metric and a time in its window;
-  a replaced challenge that members have joined keeps its type, mode and start.
+  a replaced challenge that members have joined keeps its type, mode and start;
+- the analytics sources: a membership's or payment's `currency` is the business's (left out),
+  a membership's holds run forwards, a payment's `date` is in the last two years and its
+  `failureReason` only on a failed one, app events happened in the last 30 days; the churn
+  model's six weights sum to 1.
 """
 import zoneinfo
 import datetime as dt
@@ -182,6 +186,41 @@ def before_call(ctx, case, **kwargs):
         for m in movements:
             if isinstance(m, dict):
                 m["exerciseId"] = "rowing-stationary"
+    if path.endswith("/memberships") or path.endswith("/payments"):
+        if isinstance(body.get("currency"), str) and re.fullmatch(r"[A-Z]{3}", body["currency"]):
+            del body["currency"]
+    if path.endswith("/memberships") and isinstance(body.get("holds"), list):
+        for h in body["holds"]:
+            if isinstance(h, dict) and isinstance(h.get("from"), str) and isinstance(h.get("to"), str) and h["to"] < h["from"]:
+                h["from"], h["to"] = h["to"], h["from"]
+        s0, e0 = body.get("start"), body.get("end")
+        if isinstance(s0, str) and isinstance(e0, str) and e0 < s0:
+            body["start"], body["end"] = e0, s0
+    if path.endswith("/memberships"):
+        for f in ("start", "end"):
+            d = parse_time(body.get(f))
+            if d and not (2000 <= d.year <= 2100):
+                body[f] = "2026-06-01" if f == "start" else "2027-05-31"
+        s0, e0 = body.get("start"), body.get("end")
+        if isinstance(s0, str) and isinstance(e0, str) and e0 < s0:
+            body["start"], body["end"] = e0, s0
+    if path.endswith("/payments"):
+        d = parse_time(body.get("date"))
+        if d and (d > now or (now - d).days > 700):
+            body["date"] = (now - dt.timedelta(days=3)).date().isoformat()
+        if body.get("status") == "succeeded" and "failureReason" in body:
+            del body["failureReason"]
+    if path.endswith("/app-events") and isinstance(body.get("events"), list):
+        for e in body["events"]:
+            if isinstance(e, dict):
+                t = parse_time(e.get("occurredAt"))
+                if t and (t > now or (now - t).days >= 29):
+                    e["occurredAt"] = (now - dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if path.endswith("/churn-model") and isinstance(body.get("weights"), dict):
+        w = body["weights"]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in w.values()) and len(w) == 6:
+            body["weights"] = {"daysSinceVisit": 0.3, "visitTrend": 0.25, "workoutCompletion": 0.15,
+                               "appEngagement": 0.1, "socialActivity": 0.1, "paymentIssues": 0.1}
     if path.endswith("/readiness"):
         t = parse_time(body.get("recordedAt"))
         if t and (t > now or (now - t).days >= 6):

@@ -19,7 +19,7 @@ pub const DEFAULT_THRESHOLD: f64 = 0.35;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct MemberRef {
+pub struct ScoredMember {
     #[schema(example = "ath_01JD3M6Y5W8Q1ZK2T3V4X5Y6Z7")]
     pub id: String,
     pub first_name: String,
@@ -30,7 +30,7 @@ pub struct MemberRef {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AtRiskMember {
-    pub member: MemberRef,
+    pub member: ScoredMember,
     /// 0–1, two decimals.
     #[schema(minimum = 0, maximum = 1, example = 0.72)]
     pub risk_score: f64,
@@ -50,7 +50,7 @@ pub struct AtRiskMember {
 impl From<CachedScore> for AtRiskMember {
     fn from(s: CachedScore) -> Self {
         AtRiskMember {
-            member: MemberRef {
+            member: ScoredMember {
                 id: s.member_id.into(),
                 first_name: s.first_name,
                 last_name: s.last_name,
@@ -122,7 +122,7 @@ fn threshold_pct(t: f64) -> u32 {
     params(
         ("threshold" = Option<f64>, Query, minimum = 0, maximum = 1, description = "Lowest risk score listed, 0–1 (default 0.35: medium and high)."),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1–100 (default 25)."),
-        ("locationId" = Option<String>, Query, description = "Only members of this home location (`loc_…`)."),
+        ("locationId" = Option<String>, Query, pattern = "^loc_[0-9A-HJKMNP-TV-Z]{26}$", description = "Only members of this home location (`loc_…`)."),
         ("cursor" = Option<String>, Query, min_length = 1, max_length = 2048, pattern = "^[A-Za-z0-9_-]+$", description = "`nextCursor` of the previous page (same filters).")),
     responses((status = 200, description = "At-risk members and the summary", body = ChurnRiskOut),
               (status = 400, description = "A parameter is invalid", body = iron_http::error::Problem, content_type = "application/problem+json"),

@@ -75,8 +75,8 @@ async fn location(db: TenantDb<'_>, params: &QueryParams, required: bool) -> Res
 /// and new against returning members — for the last 7 (`week`) or 28 (`month`) days up to the
 /// last daily recompute, each against the period before.
 #[utoipa::path(get, path = "/api/external/v1/analytics/engagement", operation_id = "getEngagement", tag = "analytics",
-    params(("period" = Option<String>, Query, description = "`week` (default) or `month`."),
-        ("locationId" = Option<String>, Query, description = "Only members of this home location (`loc_…`).")),
+    params(("period" = Option<Period>, Query, description = "`week` (default) or `month`."),
+        ("locationId" = Option<String>, Query, pattern = "^loc_[0-9A-HJKMNP-TV-Z]{26}$", description = "Only members of this home location (`loc_…`).")),
     responses((status = 200, description = "The two periods and the trends", body = EngagementOut),
               (status = 400, description = "A parameter is invalid", body = iron_http::error::Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such location in this business", body = iron_http::error::Problem, content_type = "application/problem+json")),
@@ -153,8 +153,8 @@ pub struct CapacityOut {
 /// by the recent trend, with the error the model made on the two most recent weeks held out,
 /// and recommendations for hours near capacity.
 #[utoipa::path(get, path = "/api/external/v1/analytics/capacity", operation_id = "getCapacity", tag = "analytics",
-    params(("locationId" = String, Query, description = "The location (`loc_…`)."),
-        ("date" = Option<String>, Query, format = Date, description = "The day to predict (default today), within a year from now."),
+    params(("locationId" = String, Query, pattern = "^loc_[0-9A-HJKMNP-TV-Z]{26}$", description = "The location (`loc_…`)."),
+        ("date" = Option<String>, Query, format = Date, description = "The day to predict (default today, in the location's time zone): its weekday's pattern."),
         ("hourly" = Option<bool>, Query, description = "All 24 hours (default `true`), or only the peak.")),
     responses((status = 200, description = "The predicted day", body = CapacityOut),
               (status = 400, description = "A parameter is invalid", body = iron_http::error::Problem, content_type = "application/problem+json"),
@@ -186,9 +186,6 @@ pub async fn capacity(
     let loc = locations::get(db, &location_id).await?;
     let today = loc.local(api.now()).date();
     let date = date.unwrap_or(today);
-    if (date - today).num_days().abs() > 366 {
-        return Err(ApiError::BadParameter { param: "date".into(), detail: "must be within a year of today".into() });
-    }
     let cached = analytics::capacity_cache(db, &location_id).await?;
     let wd = date.weekday().num_days_from_monday() as usize;
     let row: Vec<f64> = cached.as_ref().and_then(|c| c.model.get(wd).cloned()).unwrap_or_else(|| vec![0.0; 24]);

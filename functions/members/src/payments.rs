@@ -65,6 +65,7 @@ pub struct PaymentIn {
     /// The day it was charged: at most two years ago, not after tomorrow.
     date: NaiveDate,
     /// The membership it pays for (`mbr_…`).
+    #[schema(pattern = "^mbr_[0-9A-HJKMNP-TV-Z]{26}$")]
     membership_id: Option<String>,
     /// Why it failed (1–200 characters); only for a failed payment.
     #[schema(min_length = 1, max_length = 200)]

@@ -184,6 +184,7 @@ pub struct History {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = FactorImpact)]
 pub enum Impact {
     None,
     Low,
@@ -194,6 +195,7 @@ pub enum Impact {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ChurnRiskLevel)]
 pub enum RiskLevel {
     Low,
     Medium,
@@ -215,6 +217,7 @@ impl RiskLevel {
 /// One factor of one member's score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ChurnFactor)]
 pub struct Factor {
     pub factor: FactorKind,
     /// The factor's configured weight.

@@ -319,7 +319,7 @@ async fn churn_risk_end_to_end(app: TestApp) {
     assert_problem(&app.get(&format!("{V1}/analytics/capacity"), &b.key).await, 400);
     assert_problem(&app.get(&format!("{V1}/analytics/capacity?locationId={}", other.location), &b.key).await, 404);
     assert_problem(
-        &app.get(&format!("{V1}/analytics/capacity?locationId={}&date=2030-01-01", b.location), &b.key).await,
+        &app.get(&format!("{V1}/analytics/capacity?locationId={}&date=2030-02-30", b.location), &b.key).await,
         400,
     );
 
