@@ -66,7 +66,7 @@ impl From<MemberMembership> for MembershipOut {
 #[allow(dead_code)]
 pub struct MembershipIn {
     /// 1–100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     plan: String,
     /// The price of one billing period, 0–100,000.
     #[schema(minimum = 0, maximum = 100000)]

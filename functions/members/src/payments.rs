@@ -68,7 +68,7 @@ pub struct PaymentIn {
     #[schema(pattern = "^mbr_[0-9A-HJKMNP-TV-Z]{26}$")]
     membership_id: Option<String>,
     /// Why it failed (1–200 characters); only for a failed payment.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     failure_reason: Option<String>,
 }
 
