@@ -281,7 +281,7 @@ pub async fn get_model(principal: Principal) -> Result<Json<ChurnModelOut>, ApiE
 #[schema(example = json!({"weights": {"daysSinceVisit": 0.35, "visitTrend": 0.25, "workoutCompletion": 0.10, "appEngagement": 0.10, "socialActivity": 0.10, "paymentIssues": 0.10}}))]
 #[allow(dead_code)]
 pub struct ChurnModelIn {
-    /// Six weights, each 0–1, summing to 1; or `null` for the defaults.
+    /// Six weights, each 0–1, summing to 1; `null` or left out for the defaults.
     weights: Option<Weights>,
     /// Days before a membership ends that `subscription.expiring` fires, 1–90 (default 14).
     #[schema(minimum = 1, maximum = 90)]
@@ -309,8 +309,8 @@ pub async fn put_model(
         .optional("expiryNoticeDays", iron_domain::validation::parse::int(1, 90))
         .flatten()
         .map_or(analytics::DEFAULT_NOTICE_DAYS, |n| n as u32);
-    // `null` resets to the defaults (a required field otherwise).
-    let weights = if body.get("weights") == Some(&Value::Null) {
+    // Left out or `null`: the defaults.
+    let weights = if body.get("weights").is_none_or(Value::is_null) {
         Some(Weights::default())
     } else {
         r.required("weights", |v| {
