@@ -31,6 +31,7 @@ rules below (otherwise schemathesis would count their 4xx as "a schema-valid req
   PR or improvement challenges, the target under the metric's ceiling), its dates run forwards
   within a year of today, its `locationIds` (maybe not this business's) are left out, a prize's
   `toPlace` is not before its `place`; a leaderboard takes `teamId` or `locationId`, not both;
+  a team's `locationId` (maybe not this business's) is left out;
 - what a request meets on the server, looked up with the run's key: a join names a team with room
   in a team challenge (one is made when none has) and none otherwise; an entry goes to a
   challenge that takes entries now and the member is in (joined here when not; another active
@@ -287,6 +288,9 @@ def before_call(ctx, case, **kwargs):
                     entry_body(body, target, now)
             elif path.endswith("{id}") and stored.get("participants"):
                 locked_body(body, stored)
+    if path == "/api/external/v1/challenges/{id}/teams" and case.method.upper() == "POST":
+        if isinstance(body.get("locationId"), str) and re.fullmatch(r"loc_[0-9A-HJKMNP-TV-Z]{26}", body["locationId"]):
+            del body["locationId"]
 
 
 V1 = "/api/external/v1"
