@@ -12,6 +12,11 @@ single-threaded server serves one keep-alive connection until its client lets go
 burst of 200 parallel requests the others sat unaccepted past the SDK's 3.1 s connect timeout
 and came back as errors. Only the application call is serialised, behind one lock.
 
+moto's TransactWriteItems deep-copies the whole table (its rollback copy) once per operation
+naming it: a 100-operation transaction copied the table 100 times, so batched writes ran in
+seconds each and the server's memory grew by gigabytes. One copy per table per transaction
+rolls back the same; `one_rollback_copy` makes it so.
+
 Usage: serve.py [--host 127.0.0.1] [--port 5000]
 """
 
@@ -19,8 +24,10 @@ import argparse
 import os
 import signal
 import sys
+import copy
 import threading
 
+import moto.dynamodb.models as dynamodb_models
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, run_simple
 
@@ -42,6 +49,39 @@ def serialised(app):
     return call
 
 
+class _OneCopyPerTable:
+    """`copy` as moto's DynamoDB models module sees it: inside a transaction, a table is
+    deep-copied once and that copy answered again (requests are serialised, so one memo)."""
+
+    memo = None
+
+    def deepcopy(self, obj, memo=None):
+        if self.memo is not None and isinstance(obj, dynamodb_models.Table):
+            if id(obj) not in self.memo:
+                self.memo[id(obj)] = copy.deepcopy(obj)
+            return self.memo[id(obj)]
+        return copy.deepcopy(obj, memo)
+
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+
+def one_rollback_copy():
+    shim = _OneCopyPerTable()
+    dynamodb_models.copy = shim
+    backend = dynamodb_models.DynamoDBBackend
+    transact = backend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        shim.memo = {}
+        try:
+            return transact(self, transact_items)
+        finally:
+            shim.memo = None
+
+    backend.transact_write_items = transact_write_items
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -52,6 +92,7 @@ def main() -> None:
     # HTTP/1.1 keep-alive lets the SDK reuse connections; requests are still applied one by one.
     WSGIRequestHandler.protocol_version = "HTTP/1.1"
     BaseWSGIServer.request_queue_size = 1024
+    one_rollback_copy()
     app = serialised(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
 

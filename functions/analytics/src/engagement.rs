@@ -5,7 +5,7 @@
 use axum::Json;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use iron_domain::engagement::{Figures, HeldOut, Period, change};
-use iron_domain::{Id, IdKind, Scope};
+use iron_domain::{IdKind, Location, Scope};
 use iron_http::{ApiError, Principal, QueryParams};
 use iron_store::TenantDb;
 use iron_store::repo::{RepoError, analytics, locations};
@@ -51,21 +51,13 @@ pub struct EngagementOut {
     pub computed_at: Option<DateTime<Utc>>,
 }
 
-async fn location(db: TenantDb<'_>, params: &QueryParams, required: bool) -> Result<Option<Id>, ApiError> {
-    let id = params.id("locationId", IdKind::Location)?;
-    match &id {
-        None if required => {
-            return Err(ApiError::BadParameter { param: "locationId".into(), detail: "is required".into() });
-        }
-        Some(l) => match locations::get(db, l).await {
-            Err(RepoError::NotFound) => return Err(ApiError::NotFound(format!("no location `{l}` in this business"))),
-            other => {
-                other?;
-            }
-        },
-        None => {}
+/// The `locationId` parameter's location of this business (404 for another's or none).
+async fn location(db: TenantDb<'_>, params: &QueryParams) -> Result<Option<Location>, ApiError> {
+    let Some(l) = params.id("locationId", IdKind::Location)? else { return Ok(None) };
+    match locations::get(db, &l).await {
+        Err(RepoError::NotFound) => Err(ApiError::NotFound(format!("no location `{l}` in this business"))),
+        other => Ok(Some(other?)),
     }
-    Ok(id)
 }
 
 /// Engagement against the previous period
@@ -96,7 +88,7 @@ pub async fn engagement(principal: Principal, params: QueryParams) -> Result<Jso
         )?
         .unwrap_or(Period::Week);
     let db = tenant.db();
-    let location = location(db, &params, false).await?;
+    let location = location(db, &params).await?.map(|l| l.id);
     let cached = analytics::engagement_cache(db, location.as_ref()).await?;
     let (current, previous, computed_at) = match cached {
         Some(c) => {
@@ -180,10 +172,10 @@ pub async fn capacity(
         )?
         .unwrap_or(true);
     let date = params.date("date")?;
-    let Some(location_id) = location(db, &params, true).await? else {
+    let Some(loc) = location(db, &params).await? else {
         return Err(ApiError::BadParameter { param: "locationId".into(), detail: "is required".into() });
     };
-    let loc = locations::get(db, &location_id).await?;
+    let location_id = loc.id.clone();
     let today = loc.local(api.now()).date();
     let date = date.unwrap_or(today);
     let cached = analytics::capacity_cache(db, &location_id).await?;

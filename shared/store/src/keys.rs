@@ -198,11 +198,20 @@ pub fn churn_member(scope: &TenantScope, athlete_id: &Id) -> Key {
 }
 /// The prefix of [`churn_member`] sort keys.
 pub const CHURN_MEMBER_PREFIX: &str = "M#";
-/// The business's summary (`None`) or a location's.
+/// The business's summary counters (`None`) or a location's: `c{p}` members and `v{p}` cents
+/// of monthly value per hundredth of risk `p`, and `version`, all moved by atomic adds.
 pub fn churn_summary(scope: &TenantScope, location: Option<&Id>) -> Key {
     match location {
-        None => Key::new(churn_partition(scope), "SUMMARY"),
-        Some(l) => Key::new(churn_partition(scope), format!("SUMMARY#LOC#{l}")),
+        None => Key::new(churn_partition(scope), "TOTALS"),
+        Some(l) => Key::new(churn_partition(scope), format!("TOTALS#LOC#{l}")),
+    }
+}
+/// When a summary was last written, and in which currency (beside the counters: an add can't
+/// set a time).
+pub fn churn_stamp(scope: &TenantScope, location: Option<&Id>) -> Key {
+    match location {
+        None => Key::new(churn_partition(scope), "STAMP"),
+        Some(l) => Key::new(churn_partition(scope), format!("STAMP#LOC#{l}")),
     }
 }
 /// The at-risk listing, highest risk first: the business's (`None`) or a location's.

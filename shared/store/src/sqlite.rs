@@ -219,48 +219,49 @@ impl SqliteTable {
         };
         let mut sql = format!("SELECT pk, sk, {pk_col}, {sk_col}, body FROM items WHERE {pk_col} = ?");
         let mut args: Vec<SqlValue> = vec![SqlValue::Text(q.pk.clone())];
-        let text = |v: &String| SqlValue::Text(v.clone());
-        match &q.sk {
-            None => {}
-            Some(SkCondition::Eq(v)) => {
-                sql.push_str(&format!(" AND {sk_col} = ?"));
-                args.push(text(v));
-            }
-            Some(SkCondition::BeginsWith(v)) => {
-                sql.push_str(&format!(" AND {sk_col} >= ? AND {sk_col} < ?"));
-                args.extend([text(v), SqlValue::Text(format!("{v}\u{10FFFF}"))]);
-            }
-            Some(SkCondition::Between(a, b)) => {
-                sql.push_str(&format!(" AND {sk_col} BETWEEN ? AND ?"));
-                args.extend([text(a), text(b)]);
-            }
-            Some(SkCondition::Lt(v)) => {
-                sql.push_str(&format!(" AND {sk_col} < ?"));
-                args.push(text(v));
-            }
-            Some(SkCondition::Le(v)) => {
-                sql.push_str(&format!(" AND {sk_col} <= ?"));
-                args.push(text(v));
-            }
-            Some(SkCondition::Gt(v)) => {
-                sql.push_str(&format!(" AND {sk_col} > ?"));
-                args.push(text(v));
-            }
-            Some(SkCondition::Ge(v)) => {
-                sql.push_str(&format!(" AND {sk_col} >= ?"));
-                args.push(text(v));
-            }
-        }
+        // The sort key's bounds, then the cursor's. SQLite seeks on one lower (and one upper)
+        // bound and tests any other row by row: a bound the cursor already passes is left out,
+        // or each page would walk the index from the range's start again (docs/PERFORMANCE.md).
+        let mut bounds: Vec<(&str, String)> = match &q.sk {
+            None => vec![],
+            Some(SkCondition::Eq(v)) => vec![("=", v.clone())],
+            Some(SkCondition::BeginsWith(v)) => vec![(">=", v.clone()), ("<", format!("{v}\u{10FFFF}"))],
+            Some(SkCondition::Between(a, b)) => vec![(">=", a.clone()), ("<=", b.clone())],
+            Some(SkCondition::Lt(v)) => vec![("<", v.clone())],
+            Some(SkCondition::Le(v)) => vec![("<=", v.clone())],
+            Some(SkCondition::Gt(v)) => vec![(">", v.clone())],
+            Some(SkCondition::Ge(v)) => vec![(">=", v.clone())],
+        };
         let op = if q.forward { ">" } else { "<" };
+        if let Some(c) = &q.cursor {
+            let at = if q.index == Index::Table { c.sk.clone() } else { c.index_sk.clone().unwrap_or_default() };
+            // Passed: every key after (before) the cursor is inside the bound too.
+            let passed = |o: &str, v: &String| match (q.forward, o) {
+                (true, ">=") => at >= *v,
+                (true, ">") => at > *v,
+                (false, "<=") => at <= *v,
+                (false, "<") => at < *v,
+                _ => false,
+            };
+            bounds.retain(|(o, v)| !passed(o, v));
+        }
+        for (o, v) in bounds {
+            sql.push_str(&format!(" AND {sk_col} {o} ?"));
+            args.push(SqlValue::Text(v));
+        }
         if let Some(c) = &q.cursor {
             match q.index {
                 Index::Table => {
                     sql.push_str(&format!(" AND sk {op} ?"));
-                    args.push(text(&c.sk));
+                    args.push(SqlValue::Text(c.sk.clone()));
                 }
                 _ => {
                     sql.push_str(&format!(" AND ({sk_col}, pk, sk) {op} (?, ?, ?)"));
-                    args.extend([SqlValue::Text(c.index_sk.clone().unwrap_or_default()), text(&c.pk), text(&c.sk)]);
+                    args.extend([
+                        SqlValue::Text(c.index_sk.clone().unwrap_or_default()),
+                        SqlValue::Text(c.pk.clone()),
+                        SqlValue::Text(c.sk.clone()),
+                    ]);
                 }
             }
         }

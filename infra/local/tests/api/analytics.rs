@@ -431,6 +431,112 @@ async fn churn_risk_dynamodb() {
     churn_risk_end_to_end(iron_testing::moto_app().await).await;
 }
 
+/// The full recompute writes many members' entries to a transaction, each on the condition
+/// that it is the one read, with the summed change to the summaries' counters (atomic adds):
+/// with members scored one by one (check-ins' tasks) at the same time, a member gone inactive
+/// and one erased, the cache still holds one entry per active member, one listing copy each,
+/// and summaries that add up to the listing — whatever the interleaving. Summaries that drifted
+/// are repaired by the next full run. (Embedded only: the DynamoDB path of the same writes is
+/// `churn_risk_dynamodb`'s, and moto copies every table on each transaction.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_recompute_beside_member_recomputes_keeps_the_cache_whole() {
+    full_and_member_recomputes_together(TestApp::new(), 45).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_recompute_beside_member_recomputes_keeps_the_cache_whole_dynamodb() {
+    // Fewer members (still two batches): moto copies the table on every transaction.
+    full_and_member_recomputes_together(iron_testing::moto_app().await, 26).await;
+}
+
+async fn full_and_member_recomputes_together(app: TestApp, n: usize) {
+    app.clock.set(at("2026-12-01T04:00:00Z"));
+    let b = business(&app, "Box Grande").await;
+    let now = app.clock_now();
+    let mut members = Vec::new();
+    for i in 0..n {
+        let id = member(&app, &b, &format!("Socio{i}"), "active").await;
+        // Every member a different last visit (0–n days ago) and a weekly habit before it.
+        let days: Vec<_> = (0..8).map(|w| now - chrono::Duration::days(i as i64 + 7 * w)).collect();
+        past_visits(&app, &b, &id, &days).await;
+        members.push(id);
+    }
+    let db = TenantDb::new(app.store.as_ref(), &b.scope);
+    let done = analytics::recompute_business(db, now, false).await.unwrap();
+    assert_eq!(done.scored, n);
+
+    let gone = json!({"status": "inactive"});
+    assert_eq!(app.json("PATCH", &format!("{V1}/athletes/{}", members[0]), &b.key, gone, None).await.status, 200);
+    // Gone from the table (what the sweep of stale entries is for; the API deletes no member).
+    let erased = iron_store::keys::athlete(b.scope.tenant(), &iron_domain::Id::parse(&members[1]).unwrap());
+    app.store.delete(&erased, iron_store::Condition::None).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    {
+        let (store, scope) = (app.store.clone(), b.scope.clone());
+        tasks.spawn(async move {
+            let done = analytics::recompute_business(TenantDb::new(store.as_ref(), &scope), now, false).await.unwrap();
+            assert_eq!((done.scored, done.removed), (n - 2, 2));
+        });
+    }
+    for m in members.iter().skip(2).step_by(2) {
+        let (store, scope, id) = (app.store.clone(), b.scope.clone(), iron_domain::Id::parse(m).unwrap());
+        tasks.spawn(async move {
+            analytics::recompute_member(TenantDb::new(store.as_ref(), &scope), &id, now).await.unwrap();
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+
+    for location in [None, Some(b.location.as_str())] {
+        let filter = location.map_or(String::new(), |l| format!("&locationId={l}"));
+        let all = app.get(&format!("{V1}/analytics/churn-risk?threshold=0&limit=100{filter}"), &b.key).await;
+        assert_eq!(all.status, 200, "{}", all.body);
+        let listed: Vec<&str> =
+            all.body["atRiskMembers"].as_array().unwrap().iter().map(|m| m["member"]["id"].as_str().unwrap()).collect();
+        let distinct: std::collections::HashSet<&str> = listed.iter().copied().collect();
+        assert_eq!((listed.len(), distinct.len()), (n - 2, n - 2), "one listing copy per active member");
+        assert!(!distinct.contains(members[0].as_str()) && !distinct.contains(members[1].as_str()));
+        assert_eq!(all.body["summary"]["membersScored"], n - 2);
+        for threshold in ["0.2", "0.35", "0.6", "0.9"] {
+            let r =
+                app.get(&format!("{V1}/analytics/churn-risk?threshold={threshold}&limit=100{filter}"), &b.key).await;
+            let s = &r.body["summary"];
+            let n = r.body["atRiskMembers"].as_array().unwrap().len();
+            assert_eq!(s["totalAtRisk"], n, "the summary adds up to the listing at {threshold}: {s}");
+            let value: f64 =
+                r.body["atRiskMembers"].as_array().unwrap().iter().map(|m| m["monthlyValue"].as_f64().unwrap()).sum();
+            assert_eq!(s["potentialMonthlyLoss"]["amount"].as_f64().unwrap(), value);
+        }
+    }
+    let h = app.get(&format!("{V1}/members/{}/health-score", members[1]), &b.key).await;
+    assert_problem(&h, 404);
+
+    // Summaries that drifted (one lost, one off by a stray add) are repaired by the next full
+    // recompute, from the entries.
+    let location = iron_domain::Id::parse(&b.location).unwrap();
+    app.store
+        .delete(&iron_store::keys::churn_summary(b.scope.tenant(), None), iron_store::Condition::None)
+        .await
+        .unwrap();
+    let stray = iron_store::TxOp::Add {
+        key: iron_store::keys::churn_summary(b.scope.tenant(), Some(&location)),
+        deltas: vec![("c99".into(), 7), ("v99".into(), 12345)],
+    };
+    app.store.transact(vec![stray]).await.unwrap();
+    let drifted = app.get(&format!("{V1}/analytics/churn-risk?threshold=0&locationId={}", b.location), &b.key).await;
+    assert_eq!(drifted.body["summary"]["membersScored"], n - 2 + 7);
+    analytics::recompute_business(TenantDb::new(app.store.as_ref(), &b.scope), now, false).await.unwrap();
+    for filter in [String::new(), format!("&locationId={}", b.location)] {
+        let r = app.get(&format!("{V1}/analytics/churn-risk?threshold=0&limit=100{filter}"), &b.key).await;
+        assert_eq!(r.body["summary"]["membersScored"], n - 2, "{}", r.body["summary"]);
+        let value: f64 =
+            r.body["atRiskMembers"].as_array().unwrap().iter().map(|m| m["monthlyValue"].as_f64().unwrap()).sum();
+        assert_eq!(r.body["summary"]["potentialMonthlyLoss"]["amount"].as_f64().unwrap(), value);
+        assert_eq!(r.body["summary"]["computedAt"], "2026-12-01T04:00:00Z");
+    }
+}
+
 /// The outbox events of `event_type` of a business.
 async fn events_of(app: &TestApp, b: &Box, event_type: &str) -> Vec<Value> {
     use iron_store::{Index, Query};

@@ -5,9 +5,12 @@
 //! name, home location and monthly price), a copy of it in the at-risk listing (the business's
 //! and its location's, ordered by risk, highest first, so a page is one query), and a summary
 //! per business and per location: counts and monthly value per hundredth of risk, so any
-//! threshold's totals are a sum over one item. A member's recompute rewrites their entry,
-//! moves their listing copies and adjusts the summaries in one transaction; the summaries carry
-//! a version, so concurrent recomputes retry rather than lose a count.
+//! threshold's totals are a sum over one item. A member's recompute rewrites their entry (on
+//! the condition that it is still the one read), moves their listing copies and moves the
+//! summaries' counters by the difference (atomic adds) in one transaction: recomputes of
+//! different members never conflict, and the summaries stay the sum of the entries. The full
+//! recompute writes many members to a transaction the same way and then repairs any summary
+//! that drifted from the entries.
 //!
 //! A member's history merges what the business recorded through the API (check-ins, the
 //! personalised sessions and workouts logged for them, app opens, challenges, payments,
@@ -199,6 +202,62 @@ pub struct Context {
     /// The ISO 4217 code amounts are summed in.
     pub currency: String,
     pub wodify: WodifyData,
+    /// Every member's check-ins in the history window, read in one pass (the full recompute's);
+    /// `None`: each member's are read on their own (the incremental path).
+    pub visits: Option<HashMap<Id, Vec<Visit>>>,
+}
+
+/// A granted check-in, as scoring needs it: its local day, and its id when a personalised
+/// session (not a rest day) was offered.
+#[derive(Debug, Clone)]
+pub struct Visit {
+    pub day: NaiveDate,
+    pub session: Option<Id>,
+}
+
+impl Visit {
+    fn of(c: &iron_domain::check_in::CheckIn) -> Option<Visit> {
+        c.access.granted.then(|| Visit {
+            day: c.local_date,
+            session: c.wod.as_ref().filter(|w| w.kind != iron_domain::wod::WodKind::Rest).map(|_| c.id.clone()),
+        })
+    }
+}
+
+/// The business's check-ins of the history window in one pass over each location's, in time
+/// order (a seek per page, not one per check-in per member): every member's visits, and each
+/// location's stays of the capacity window.
+async fn read_visits(
+    db: TenantDb<'_>,
+    locations: &[iron_domain::Location],
+    now: DateTime<Utc>,
+) -> RepoResult<(HashMap<Id, Vec<Visit>>, HashMap<Id, Vec<engagement::Stay>>)> {
+    let today = now.date_naive();
+    let from = (today - Duration::days(HISTORY_DAYS)).and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    let to = (today + Duration::days(1)).and_hms_opt(0, 0, 0).map(|t| t.and_utc() - Duration::milliseconds(1));
+    let stays_from = now - Duration::days((engagement::CAPACITY_WEEKS + engagement::HELD_OUT_WEEKS) * 7 + 1);
+    let mut visits: HashMap<Id, Vec<Visit>> = HashMap::new();
+    let mut stays: HashMap<Id, Vec<engagement::Stay>> = HashMap::new();
+    for l in locations {
+        let here = stays.entry(l.id.clone()).or_default();
+        let mut cursor = None;
+        loop {
+            let (page, next) = super::check_ins::of_location(db, &l.id, from, to, 500, cursor).await?;
+            for c in &page {
+                let Some(v) = Visit::of(c) else { continue };
+                visits.entry(c.athlete_id.clone()).or_default().push(v);
+                if c.checked_in_at >= stays_from && c.checked_in_at <= now && here.len() < 200_000 {
+                    let minutes = (c.expected_until - c.checked_in_at).num_minutes().clamp(1, 600);
+                    here.push(engagement::stay(l.local(c.checked_in_at), minutes));
+                }
+            }
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    Ok((visits, stays))
 }
 
 /// What Wodify syncs brought, by the athlete it maps to.
@@ -295,6 +354,7 @@ pub async fn context(db: TenantDb<'_>, today: NaiveDate, wodify: bool) -> RepoRe
         challenges,
         currency,
         wodify: if wodify { wodify_data(db, today).await? } else { WodifyData::default() },
+        visits: None,
     })
 }
 
@@ -323,22 +383,25 @@ pub async fn history(db: TenantDb<'_>, a: &Athlete, ctx: &Context, today: NaiveD
     let from_day = today - Duration::days(HISTORY_DAYS);
     let from = from_day.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
     let to = (today + Duration::days(1)).and_hms_opt(0, 0, 0).map(|t| t.and_utc() - Duration::milliseconds(1));
-    let mut visits = Vec::new();
-    let mut sessions = Vec::new();
-    let mut cursor = None;
-    loop {
-        let (page, next) = super::check_ins::of_athlete(db, &a.id, from, to, 500, cursor).await?;
-        for c in page.iter().filter(|c| c.access.granted) {
-            visits.push(c.local_date);
-            if c.wod.as_ref().is_some_and(|w| w.kind != iron_domain::wod::WodKind::Rest) {
-                sessions.push((c.local_date, c.id.clone()));
+    let mut own = Vec::new();
+    let checked_in: &[Visit] = match &ctx.visits {
+        Some(all) => all.get(&a.id).map_or(&[], Vec::as_slice),
+        None => {
+            let mut cursor = None;
+            loop {
+                let (page, next) = super::check_ins::of_athlete(db, &a.id, from, to, 500, cursor).await?;
+                own.extend(page.iter().filter_map(Visit::of));
+                match next {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
             }
+            &own
         }
-        match next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    };
+    let visits: Vec<NaiveDate> = checked_in.iter().map(|v| v.day).collect();
+    let sessions: Vec<(NaiveDate, Id)> =
+        checked_in.iter().filter_map(|v| v.session.clone().map(|id| (v.day, id))).collect();
     let workouts = match from {
         Some(f) => super::workouts::since(db, &a.id, f).await?,
         None => Vec::new(),
@@ -525,26 +588,16 @@ impl CachedScore {
 }
 
 /// Totals per hundredth of risk: `count[p]` members scored `p / 100`, worth `value[p]` a month.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     pub count: Vec<u64>,
     pub value: Vec<f64>,
     pub currency: String,
     pub computed_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub version: u64,
 }
 
 impl Summary {
-    fn empty(currency: &str) -> Summary {
-        Summary { count: vec![0; 101], value: vec![0.0; 101], currency: currency.into(), computed_at: None, version: 0 }
-    }
-    fn add(&mut self, s: &CachedScore, sign: i64) {
-        let p = s.risk_pct() as usize;
-        self.count[p] = (self.count[p] as i64 + sign).max(0) as u64;
-        self.value[p] = ((self.value[p] + sign as f64 * s.monthly_value) * 100.0).round() / 100.0;
-    }
     /// Members scored at or above `pct`, and their monthly value.
     pub fn at_or_above(&self, pct: u32) -> (u64, f64) {
         let from = pct.min(100) as usize;
@@ -562,8 +615,77 @@ impl Summary {
     }
 }
 
-fn summary_item(db: TenantDb<'_>, location: Option<&Id>, s: &Summary) -> Item {
-    keys::item_of("churnSummary", encode(s), keys::churn_summary(db.scope(), location))
+/// Hundredths of risk, 0 to 100.
+const BUCKETS: usize = 101;
+
+/// A summary's counters as stored (`c{p}` members, `v{p}` cents a month), or a change to them.
+#[derive(Debug, Clone, PartialEq)]
+struct Totals {
+    count: Vec<i64>,
+    cents: Vec<i64>,
+}
+
+impl Totals {
+    fn zero() -> Totals {
+        Totals { count: vec![0; BUCKETS], cents: vec![0; BUCKETS] }
+    }
+    fn of_item(item: &Item) -> Totals {
+        let get = |name: String| item.get(&name).and_then(Value::as_i64).unwrap_or(0);
+        Totals {
+            count: (0..BUCKETS).map(|p| get(format!("c{p}"))).collect(),
+            cents: (0..BUCKETS).map(|p| get(format!("v{p}"))).collect(),
+        }
+    }
+    fn add(&mut self, s: &CachedScore, sign: i64) {
+        let p = s.risk_pct() as usize;
+        self.count[p] += sign;
+        self.cents[p] += sign * (s.monthly_value * 100.0).round() as i64;
+    }
+    /// The add that turns `self` into `to`: its non-zero counters.
+    fn deltas_to(&self, to: &Totals) -> Vec<(String, i64)> {
+        let mut out = Vec::new();
+        for p in 0..BUCKETS {
+            if to.count[p] != self.count[p] {
+                out.push((format!("c{p}"), to.count[p] - self.count[p]));
+            }
+            if to.cents[p] != self.cents[p] {
+                out.push((format!("v{p}"), to.cents[p] - self.cents[p]));
+            }
+        }
+        out
+    }
+}
+
+/// Adds a score to (`sign` 1) or takes it from (−1) the totals of the scopes it counts in: the
+/// business's and its home location's.
+fn count_in(acc: &mut HashMap<Option<Id>, Totals>, s: &CachedScore, sign: i64) {
+    acc.entry(None).or_insert_with(Totals::zero).add(s, sign);
+    if let Some(l) = &s.location_id {
+        acc.entry(Some(l.clone())).or_insert_with(Totals::zero).add(s, sign);
+    }
+}
+
+/// The summary writes of a change: an atomic add to each scope's counters that moved (with its
+/// version), and each touched scope's stamp.
+fn summary_ops(db: TenantDb<'_>, change: HashMap<Option<Id>, Totals>, currency: &str, now: DateTime<Utc>) -> Vec<TxOp> {
+    let mut ops = Vec::new();
+    for (loc, delta) in change {
+        let mut deltas = Totals::zero().deltas_to(&delta);
+        if !deltas.is_empty() {
+            deltas.push(("version".into(), 1));
+            ops.push(TxOp::Add { key: keys::churn_summary(db.scope(), loc.as_ref()), deltas });
+        }
+        ops.push(TxOp::Put { item: stamp_item(db, loc.as_ref(), currency, now), condition: Condition::None });
+    }
+    ops
+}
+
+fn stamp_item(db: TenantDb<'_>, location: Option<&Id>, currency: &str, now: DateTime<Utc>) -> Item {
+    keys::item_of(
+        "churnStamp",
+        json!({"computedAt": now, "currency": currency}),
+        keys::churn_stamp(db.scope(), location),
+    )
 }
 
 fn version_condition(version: u64) -> Condition {
@@ -575,10 +697,41 @@ fn version_of(item: &Item) -> u64 {
     item.get("version").and_then(Value::as_u64).unwrap_or(0)
 }
 
+/// A scope's counters and their version.
+async fn totals(db: TenantDb<'_>, location: Option<&Id>) -> RepoResult<(Totals, u64)> {
+    Ok(match db.store().get(&keys::churn_summary(db.scope(), location)).await? {
+        Some(item) => (Totals::of_item(&item), version_of(&item)),
+        None => (Totals::zero(), 0),
+    })
+}
+
+/// The business's summary (`None`) or a location's; `None` before anything was scored there.
 pub async fn summary(db: TenantDb<'_>, location: Option<&Id>) -> RepoResult<Option<Summary>> {
-    let Some(item) = db.store().get(&keys::churn_summary(db.scope(), location)).await? else { return Ok(None) };
-    let version = version_of(&item);
-    Ok(Some(Summary { version, ..decode(item)? }))
+    let scope = db.scope();
+    let mut got =
+        db.store().get_many(&[keys::churn_summary(scope, location), keys::churn_stamp(scope, location)]).await?;
+    let (stamp, counters) = (got.pop().flatten(), got.pop().flatten());
+    if stamp.is_none() && counters.is_none() {
+        return Ok(None);
+    }
+    let t = counters.as_ref().map_or_else(Totals::zero, Totals::of_item);
+    let currency = match stamp.as_ref().and_then(|s| s.get("currency")).and_then(Value::as_str) {
+        Some(c) => c.to_owned(),
+        None => business_currency(db).await?,
+    };
+    let computed_at = stamp
+        .as_ref()
+        .and_then(|s| s.get("computedAt"))
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    Ok(Some(Summary {
+        count: t.count.iter().map(|c| (*c).max(0) as u64).collect(),
+        value: t.cents.iter().map(|c| *c as f64 / 100.0).collect(),
+        currency,
+        computed_at,
+        version: counters.as_ref().map_or(0, version_of),
+    }))
 }
 
 pub async fn cached(db: TenantDb<'_>, athlete_id: &Id) -> RepoResult<Option<CachedScore>> {
@@ -604,18 +757,10 @@ pub async fn at_risk(
 
 /// The listing entries of a score: the business's, and its location's when it has one.
 fn rank_items(db: TenantDb<'_>, s: &CachedScore) -> Vec<Item> {
-    let mut out =
-        vec![keys::item_of("churnRank", encode(s), keys::churn_rank(db.scope(), None, s.risk_pct(), &s.member_id))];
-    if let Some(l) = &s.location_id {
-        out.push(keys::item_of(
-            "churnRank",
-            encode(s),
-            keys::churn_rank(db.scope(), Some(l), s.risk_pct(), &s.member_id),
-        ));
-    }
-    out
+    rank_keys(db, s).into_iter().map(|k| keys::item_of("churnRank", encode(s), k)).collect()
 }
 
+/// The keys of [`rank_items`].
 fn rank_keys(db: TenantDb<'_>, s: &CachedScore) -> Vec<crate::item::Key> {
     let mut out = vec![keys::churn_rank(db.scope(), None, s.risk_pct(), &s.member_id)];
     if let Some(l) = &s.location_id {
@@ -624,69 +769,228 @@ fn rank_keys(db: TenantDb<'_>, s: &CachedScore) -> Vec<crate::item::Key> {
     out
 }
 
-/// Replaces a member's cached score (`None`: removes it, for a member no longer scored),
-/// moving its listing entries and adjusting the summaries, in one transaction; retried when
-/// another recompute got there first.
-async fn replace(db: TenantDb<'_>, athlete_id: &Id, next: Option<CachedScore>, currency: &str) -> RepoResult<()> {
-    for _ in 0..8 {
+/// Every cached score of the business, by member (with their stored versions).
+async fn cached_all(db: TenantDb<'_>) -> RepoResult<HashMap<Id, CachedScore>> {
+    let q = Query::new(Index::Table, keys::churn_partition(db.scope()))
+        .sk(SkCondition::BeginsWith(keys::CHURN_MEMBER_PREFIX.into()));
+    let mut out = HashMap::new();
+    let mut cursor = None;
+    loop {
+        let page = db.store().query(q.clone().limit(500).after(cursor)).await?;
+        for item in page.items {
+            let version = version_of(&item);
+            let s = CachedScore { version, ..decode(item)? };
+            out.insert(s.member_id.clone(), s);
+        }
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The writes that turn a member's entry `before` into `next` (`None`: none), on the condition
+/// that `before` is still what is stored: the entry itself and its listing copies, not the
+/// summaries.
+fn entry_ops(db: TenantDb<'_>, athlete_id: &Id, before: Option<&CachedScore>, next: Option<&CachedScore>) -> Vec<TxOp> {
+    let member_key = keys::churn_member(db.scope(), athlete_id);
+    let before_version = before.map_or(0, |b| b.version);
+    let next = next.map(|n| CachedScore { version: before_version + 1, ..n.clone() });
+    let mut ops = vec![match &next {
+        Some(n) => TxOp::Put {
+            item: keys::item_of("churnScore", encode(n), member_key),
+            condition: version_condition(before_version),
+        },
+        None => TxOp::Delete { key: member_key, condition: version_condition(before_version) },
+    }];
+    let new_keys: Vec<crate::item::Key> = next.as_ref().map(|n| rank_keys(db, n)).unwrap_or_default();
+    if let Some(b) = before {
+        for k in rank_keys(db, b).into_iter().filter(|k| !new_keys.contains(k)) {
+            ops.push(TxOp::Delete { key: k, condition: Condition::None });
+        }
+    }
+    if let Some(n) = &next {
+        ops.extend(rank_items(db, n).into_iter().map(|item| TxOp::Put { item, condition: Condition::None }));
+    }
+    ops
+}
+
+/// A pause before retrying a cancelled write: full jitter over 5 ms doubling per attempt.
+async fn backoff(attempt: u32) {
+    use rand::Rng;
+    let cap = 5u64 << attempt.min(6);
+    let ms = rand::rng().random_range(0..=cap);
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
+
+/// Replaces a member's cached score (`None`: removes it, for a member no longer scored): the
+/// entry on the condition that it is still the one read, its listing copies moved and the
+/// summaries' counters moved by the difference, in one transaction; retried (with backoff)
+/// when another recompute of this member got there first. The counters are atomic adds, so
+/// recomputes of different members never conflict on them.
+async fn replace(
+    db: TenantDb<'_>,
+    athlete_id: &Id,
+    next: Option<CachedScore>,
+    currency: &str,
+    now: DateTime<Utc>,
+) -> RepoResult<()> {
+    for attempt in 0..8 {
         let before = cached(db, athlete_id).await?;
         if before.is_none() && next.is_none() {
             return Ok(());
         }
-        let mut locations: Vec<Option<Id>> = vec![None];
-        for s in before.iter().chain(next.iter()) {
-            if let Some(l) = &s.location_id
-                && !locations.contains(&Some(l.clone()))
-            {
-                locations.push(Some(l.clone()));
-            }
-        }
-        let mut ops = Vec::new();
-        let member_key = keys::churn_member(db.scope(), athlete_id);
-        let before_version = before.as_ref().map_or(0, |b| b.version);
-        match &next {
-            Some(n) => {
-                let mut n = n.clone();
-                n.version = before_version + 1;
-                ops.push(TxOp::Put {
-                    item: keys::item_of("churnScore", encode(&n), member_key),
-                    condition: version_condition(before_version),
-                });
-            }
-            None => ops.push(TxOp::Delete { key: member_key, condition: version_condition(before_version) }),
-        }
-        let new_keys: Vec<crate::item::Key> = next.as_ref().map(|n| rank_keys(db, n)).unwrap_or_default();
+        let mut ops = entry_ops(db, athlete_id, before.as_ref(), next.as_ref());
+        let mut change = HashMap::new();
         if let Some(b) = &before {
-            for k in rank_keys(db, b).into_iter().filter(|k| !new_keys.contains(k)) {
-                ops.push(TxOp::Delete { key: k, condition: Condition::None });
-            }
+            count_in(&mut change, b, -1);
         }
         if let Some(n) = &next {
-            let mut n = n.clone();
-            n.version = before_version + 1;
-            ops.extend(rank_items(db, &n).into_iter().map(|item| TxOp::Put { item, condition: Condition::None }));
+            count_in(&mut change, n, 1);
         }
-        for loc in &locations {
-            let mut s = summary(db, loc.as_ref()).await?.unwrap_or_else(|| Summary::empty(currency));
-            let v = s.version;
-            if let Some(b) = before.as_ref().filter(|b| loc.is_none() || b.location_id == *loc) {
-                s.add(b, -1);
-            }
-            if let Some(n) = next.as_ref().filter(|n| loc.is_none() || n.location_id == *loc) {
-                s.add(n, 1);
-            }
-            s.version = v + 1;
-            s.currency = currency.to_owned();
-            s.computed_at = next.as_ref().map(|n| n.computed_at).or(s.computed_at);
-            ops.push(TxOp::Put { item: summary_item(db, loc.as_ref(), &s), condition: version_condition(v) });
-        }
+        ops.extend(summary_ops(db, change, currency, now));
         match db.store().transact(ops).await {
             Ok(()) => return Ok(()),
-            Err(StoreError::TransactionCanceled { .. }) => continue,
+            Err(StoreError::TransactionCanceled { .. } | StoreError::Throttled) => backoff(attempt).await,
             Err(e) => return Err(e.into()),
         }
     }
     Err(RepoError::Conflict { field: "churnScore".into(), message: "the member's score kept changing".into() })
+}
+
+/// A full recompute's writes, many members to a transaction: their entries and listing copies,
+/// and the summed change to the counters of the scopes they count in. A batch cancelled because
+/// one of its members was rescored meanwhile (a check-in's task) is redone member by member
+/// through the incremental path, which reads each member's history again.
+struct EntryBatch<'c> {
+    ops: Vec<TxOp>,
+    change: HashMap<Option<Id>, Totals>,
+    members: Vec<Id>,
+    currency: &'c str,
+    now: DateTime<Utc>,
+}
+
+impl<'c> EntryBatch<'c> {
+    fn new(currency: &'c str, now: DateTime<Utc>) -> EntryBatch<'c> {
+        EntryBatch { ops: Vec::new(), change: HashMap::new(), members: Vec::new(), currency, now }
+    }
+
+    async fn push(
+        &mut self,
+        db: TenantDb<'_>,
+        id: &Id,
+        before: Option<&CachedScore>,
+        next: Option<CachedScore>,
+    ) -> RepoResult<()> {
+        let entry = entry_ops(db, id, before, next.as_ref());
+        let mut scopes: std::collections::HashSet<Option<Id>> = self.change.keys().cloned().collect();
+        for s in before.iter().copied().chain(next.iter()) {
+            scopes.insert(None);
+            scopes.insert(s.location_id.clone());
+        }
+        // Each scope takes two operations (its counters and its stamp).
+        if !self.members.is_empty()
+            && self.ops.len() + entry.len() + 2 * scopes.len() > crate::table::MAX_TRANSACTION_OPS
+        {
+            self.flush(db).await?;
+        }
+        self.ops.extend(entry);
+        if let Some(b) = before {
+            count_in(&mut self.change, b, -1);
+        }
+        if let Some(n) = &next {
+            count_in(&mut self.change, n, 1);
+        }
+        self.members.push(id.clone());
+        Ok(())
+    }
+
+    async fn flush(&mut self, db: TenantDb<'_>) -> RepoResult<()> {
+        if self.members.is_empty() {
+            return Ok(());
+        }
+        let members = std::mem::take(&mut self.members);
+        let mut ops = std::mem::take(&mut self.ops);
+        ops.extend(summary_ops(db, std::mem::take(&mut self.change), self.currency, self.now));
+        match db.store().transact(ops).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::TransactionCanceled { .. } | StoreError::Throttled) => {
+                // A member was rescored since the snapshot (or DynamoDB cancelled a transaction
+                // in flight beside ours): each member of the batch is recomputed afresh.
+                for id in members {
+                    recompute_member(db, &id, self.now).await?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Repairs summaries that drifted from the entries (a summary lost, data from before the
+/// counters): reads the counters' versions, then every entry, then the versions again, and when
+/// nothing moved in between adds the difference. Every other write moves an entry and its
+/// counters together, so the difference is the same whenever it is applied: the repair never
+/// undoes a concurrent recompute. Stamps every scope. Answers how many scopes were repaired.
+async fn reconcile_summaries(
+    db: TenantDb<'_>,
+    locations: &[Id],
+    currency: &str,
+    now: DateTime<Utc>,
+) -> RepoResult<usize> {
+    let mut scopes: Vec<Option<Id>> = vec![None];
+    scopes.extend(locations.iter().cloned().map(Some));
+    for attempt in 0..4 {
+        let mut stored = Vec::with_capacity(scopes.len());
+        for loc in &scopes {
+            stored.push(totals(db, loc.as_ref()).await?);
+        }
+        let entries = cached_all(db).await?;
+        let unknown: Vec<Option<Id>> =
+            entries.values().map(|e| e.location_id.clone()).filter(|l| l.is_some() && !scopes.contains(l)).collect();
+        if !unknown.is_empty() {
+            // A home location not listed (deleted since): its summary is repaired too.
+            for l in unknown {
+                if !scopes.contains(&l) {
+                    scopes.push(l);
+                }
+            }
+            continue;
+        }
+        let mut moved = false;
+        for (loc, (_, v)) in scopes.iter().zip(&stored) {
+            moved |= totals(db, loc.as_ref()).await?.1 != *v;
+        }
+        if moved {
+            backoff(attempt).await;
+            continue;
+        }
+        let mut expected = HashMap::new();
+        for e in entries.values() {
+            count_in(&mut expected, e, 1);
+        }
+        let mut repaired = 0;
+        let mut stamps = Vec::new();
+        for (loc, (have, _)) in scopes.iter().zip(&stored) {
+            let want = expected.remove(loc).unwrap_or_else(Totals::zero);
+            let mut deltas = have.deltas_to(&want);
+            if !deltas.is_empty() {
+                tracing::warn!(location = ?loc, counters = deltas.len(), "churn summary repaired");
+                deltas.push(("version".into(), 1));
+                db.store()
+                    .transact(vec![TxOp::Add { key: keys::churn_summary(db.scope(), loc.as_ref()), deltas }])
+                    .await?;
+                repaired += 1;
+            }
+            stamps.push(TxOp::Put { item: stamp_item(db, loc.as_ref(), currency, now), condition: Condition::None });
+        }
+        for chunk in stamps.chunks(crate::table::MAX_TRANSACTION_OPS) {
+            db.store().transact(chunk.to_vec()).await?;
+        }
+        return Ok(repaired);
+    }
+    tracing::warn!("churn summaries not reconciled: scores kept changing");
+    Ok(0)
 }
 
 /// Whether a member is scored: active members only (prospects haven't joined; inactive
@@ -736,7 +1040,7 @@ pub async fn recompute_member(
         Some(a) => Some(score_member(db, &a, &ctx, now).await?),
         None => None,
     };
-    replace(db, athlete_id, next.clone(), &ctx.currency).await?;
+    replace(db, athlete_id, next.clone(), &ctx.currency, now).await?;
     Ok(next)
 }
 
@@ -791,33 +1095,24 @@ async fn put_engagement(
     Ok(db.store().put(item, Condition::None).await?)
 }
 
-/// Rebuilds each location's capacity model from its last weeks of check-ins.
-async fn put_capacity(db: TenantDb<'_>, now: DateTime<Utc>) -> RepoResult<usize> {
-    let locations = super::locations::list(db, 100, None).await?.0;
-    let weeks = engagement::CAPACITY_WEEKS + engagement::HELD_OUT_WEEKS;
-    for l in &locations {
-        let from = now - Duration::days(weeks * 7 + 1);
-        let mut stays = Vec::new();
-        let mut cursor = None;
-        loop {
-            let (page, next) = super::check_ins::of_location(db, &l.id, Some(from), Some(now), 500, cursor).await?;
-            for c in page.iter().filter(|c| c.access.granted) {
-                let minutes = (c.expected_until - c.checked_in_at).num_minutes().clamp(1, 600);
-                stays.push(engagement::stay(l.local(c.checked_in_at), minutes));
-            }
-            match next {
-                Some(c) if stays.len() < 200_000 => cursor = Some(c),
-                _ => break,
-            }
-        }
+/// Rebuilds each location's capacity model from its last weeks of check-ins (`stays`, by
+/// location, from [`read_visits`]).
+async fn put_capacity(
+    db: TenantDb<'_>,
+    locations: &[iron_domain::Location],
+    stays: &HashMap<Id, Vec<engagement::Stay>>,
+    now: DateTime<Utc>,
+) -> RepoResult<usize> {
+    for l in locations {
+        let stays = stays.get(&l.id).map_or(&[][..], Vec::as_slice);
         let today = l.local(now).date();
-        let model = engagement::predict(&stays, today);
+        let model = engagement::predict(stays, today);
         let c = CapacityCache {
             location_id: l.id.clone(),
             timezone: l.timezone.clone(),
             capacity: l.capacity,
             model: model.iter().map(|row| row.to_vec()).collect(),
-            held_out: engagement::held_out(&stays, today),
+            held_out: engagement::held_out(stays, today),
             recommendations: engagement::recommendations(&model, l.capacity),
             check_ins: stays.len() as u64,
             computed_at: now,
@@ -840,30 +1135,72 @@ pub struct Recomputed {
     pub locations: usize,
 }
 
+/// How many members' histories a full recompute reads at once (their queries overlap: on
+/// DynamoDB each is a round trip).
+const READ_AHEAD: usize = 16;
+
 /// Recomputes every member's score of the business (the daily schedule, the end of a sync run);
 /// with `announce`, also fires the `subscription.expiring` notices due (the daily run).
+///
+/// The entries are written as many members to a transaction as fit, each on the condition that
+/// the member's entry is still the one read at the start (a member rescored meanwhile keeps the
+/// newer score), with the summed change to the summaries; then drifted summaries are repaired.
 pub async fn recompute_business(db: TenantDb<'_>, now: DateTime<Utc>, announce: bool) -> RepoResult<Recomputed> {
-    let ctx = context(db, now.date_naive(), true).await?;
+    let started = std::time::Instant::now();
+    let today = now.date_naive();
+    let mut ctx = context(db, today, true).await?;
+    let mut locations = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = super::locations::list(db, 100, cursor).await?;
+        locations.extend(page);
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    // The entries first: one a task rewrites after this read (with what it read after ours)
+    // fails its batch's condition and is recomputed afresh, never overwritten with older data.
+    let mut before = cached_all(db).await?;
+    let (visits_of, stays) = read_visits(db, &locations, now).await?;
+    ctx.visits = Some(visits_of);
+    let visits_ms = started.elapsed().as_millis();
+    // Every home location an entry counts in, before and after: the summaries to check.
+    let mut home_locations: std::collections::HashSet<Id> =
+        before.values().filter_map(|s| s.location_id.clone()).collect();
     let mut done = Recomputed::default();
-    let mut seen = std::collections::HashSet::new();
+    let mut batch = EntryBatch::new(&ctx.currency, now);
     let mut visits: Vec<(Option<Id>, engagement::MemberVisits)> = Vec::new();
     let mut cursor = None;
     loop {
         let page = super::athletes::list(db, &super::athletes::AthleteFilter::default(), 100, cursor).await?;
-        for a in &page.athletes {
-            seen.insert(a.id.clone());
-            if is_scored(a) {
-                let l = history(db, a, &ctx, now.date_naive()).await?;
+        for group in page.athletes.chunks(READ_AHEAD) {
+            let loaded = futures_util::future::join_all(
+                group.iter().filter(|a| is_scored(a)).map(|a| history(db, a, &ctx, today)),
+            )
+            .await;
+            let mut loaded = loaded.into_iter();
+            for a in group {
+                let prior = before.remove(&a.id);
+                if !is_scored(a) {
+                    if prior.is_some() {
+                        batch.push(db, &a.id, prior.as_ref(), None).await?;
+                        done.removed += 1;
+                    }
+                    continue;
+                }
+                let l = loaded.next().expect("one history per scored member")?;
                 if announce {
-                    let due = expiring(a, &l, ctx.expiry_notice_days, &ctx.currency, now.date_naive());
+                    let due = expiring(a, &l, ctx.expiry_notice_days, &ctx.currency, today);
                     done.expiring += announce_expiring(db, &due, now).await?;
                 }
                 let challenges = l
                     .history
                     .challenges
                     .iter()
-                    .map(|c| (c.joined_on, if c.running { now.date_naive() } else { c.last_activity }))
+                    .map(|c| (c.joined_on, if c.running { today } else { c.last_activity }))
                     .collect();
+                home_locations.extend(a.location_id.clone());
                 visits.push((
                     a.location_id.clone(),
                     engagement::MemberVisits {
@@ -873,11 +1210,8 @@ pub async fn recompute_business(db: TenantDb<'_>, now: DateTime<Utc>, announce: 
                         challenges,
                     },
                 ));
-                replace(db, &a.id, Some(scored(a, &l, &ctx, now)), &ctx.currency).await?;
+                batch.push(db, &a.id, prior.as_ref(), Some(scored(a, &l, &ctx, now))).await?;
                 done.scored += 1;
-            } else if cached(db, &a.id).await?.is_some() {
-                replace(db, &a.id, None, &ctx.currency).await?;
-                done.removed += 1;
             }
         }
         match page.next {
@@ -886,13 +1220,19 @@ pub async fn recompute_business(db: TenantDb<'_>, now: DateTime<Utc>, announce: 
         }
     }
     // Entries of members deleted since the last run.
-    let q = Query::new(Index::Table, keys::churn_partition(db.scope()))
-        .sk(SkCondition::BeginsWith(keys::CHURN_MEMBER_PREFIX.into()));
-    let stale: Vec<CachedScore> = read_all(db, q, usize::MAX).await?;
-    for s in stale.iter().filter(|s| !seen.contains(&s.member_id)) {
-        replace(db, &s.member_id, None, &ctx.currency).await?;
+    for (id, prior) in std::mem::take(&mut before) {
+        batch.push(db, &id, Some(&prior), None).await?;
         done.removed += 1;
     }
+    batch.flush(db).await?;
+    let mut location_ids: Vec<Id> = locations.iter().map(|l| l.id.clone()).collect();
+    for l in home_locations {
+        if !location_ids.contains(&l) {
+            location_ids.push(l);
+        }
+    }
+    let repaired = reconcile_summaries(db, &location_ids, &ctx.currency, now).await?;
+    let scores_ms = started.elapsed().as_millis();
     // Engagement: the business's and each location's (by home location).
     let all: Vec<engagement::MemberVisits> = visits.iter().map(|(_, v)| v.clone()).collect();
     put_engagement(db, None, &all, now).await?;
@@ -902,10 +1242,21 @@ pub async fn recompute_business(db: TenantDb<'_>, now: DateTime<Utc>, announce: 
             by_location.entry(l).or_default().push(v);
         }
     }
-    for l in super::locations::list(db, 100, None).await?.0 {
+    for l in &locations {
         put_engagement(db, Some(&l.id), by_location.get(&l.id).map_or(&[][..], |v| v.as_slice()), now).await?;
     }
-    done.locations = put_capacity(db, now).await?;
+    done.locations = put_capacity(db, &locations, &stays, now).await?;
+    tracing::info!(
+        scored = done.scored,
+        removed = done.removed,
+        expiring = done.expiring,
+        locations = done.locations,
+        repaired,
+        visits_ms,
+        scores_ms,
+        total_ms = started.elapsed().as_millis(),
+        "business recomputed"
+    );
     Ok(done)
 }
 
