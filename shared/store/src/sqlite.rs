@@ -219,7 +219,7 @@ impl SqliteTable {
         };
         let mut sql = format!("SELECT pk, sk, {pk_col}, {sk_col}, body FROM items WHERE {pk_col} = ?");
         let mut args: Vec<SqlValue> = vec![SqlValue::Text(q.pk.clone())];
-        // The sort key's bounds, then the cursor's. SQLite seeks on one lower (and one upper)
+        // The sort key's bounds and the cursor's. SQLite seeks on one lower (and one upper)
         // bound and tests any other row by row: a bound the cursor already passes is left out,
         // or each page would walk the index from the range's start again (docs/PERFORMANCE.md).
         let mut bounds: Vec<(&str, String)> = match &q.sk {
@@ -232,38 +232,30 @@ impl SqliteTable {
             Some(SkCondition::Gt(v)) => vec![(">", v.clone())],
             Some(SkCondition::Ge(v)) => vec![(">=", v.clone())],
         };
-        let op = if q.forward { ">" } else { "<" };
+        let text = |v: &str| SqlValue::Text(v.to_owned());
         if let Some(c) = &q.cursor {
-            let at = if q.index == Index::Table { c.sk.clone() } else { c.index_sk.clone().unwrap_or_default() };
+            let op = if q.forward { ">" } else { "<" };
+            let at = if q.index == Index::Table { c.sk.as_str() } else { c.index_sk.as_deref().unwrap_or_default() };
             // Passed: every key after (before) the cursor is inside the bound too.
-            let passed = |o: &str, v: &String| match (q.forward, o) {
-                (true, ">=") => at >= *v,
-                (true, ">") => at > *v,
-                (false, "<=") => at <= *v,
-                (false, "<") => at < *v,
+            let passed = |o: &str, v: &str| match (q.forward, o) {
+                (true, ">=") => at >= v,
+                (true, ">") => at > v,
+                (false, "<=") => at <= v,
+                (false, "<") => at < v,
                 _ => false,
             };
             bounds.retain(|(o, v)| !passed(o, v));
+            if q.index == Index::Table {
+                sql.push_str(&format!(" AND sk {op} ?"));
+                args.push(text(at));
+            } else {
+                sql.push_str(&format!(" AND ({sk_col}, pk, sk) {op} (?, ?, ?)"));
+                args.extend([text(at), text(&c.pk), text(&c.sk)]);
+            }
         }
         for (o, v) in bounds {
             sql.push_str(&format!(" AND {sk_col} {o} ?"));
             args.push(SqlValue::Text(v));
-        }
-        if let Some(c) = &q.cursor {
-            match q.index {
-                Index::Table => {
-                    sql.push_str(&format!(" AND sk {op} ?"));
-                    args.push(SqlValue::Text(c.sk.clone()));
-                }
-                _ => {
-                    sql.push_str(&format!(" AND ({sk_col}, pk, sk) {op} (?, ?, ?)"));
-                    args.extend([
-                        SqlValue::Text(c.index_sk.clone().unwrap_or_default()),
-                        SqlValue::Text(c.pk.clone()),
-                        SqlValue::Text(c.sk.clone()),
-                    ]);
-                }
-            }
         }
         sql.push_str(" AND (ttl IS NULL OR ttl > ?)");
         args.push(SqlValue::Integer(self.now()));

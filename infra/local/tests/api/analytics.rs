@@ -436,8 +436,7 @@ async fn churn_risk_dynamodb() {
 /// with members scored one by one (check-ins' tasks) at the same time, a member gone inactive
 /// and one erased, the cache still holds one entry per active member, one listing copy each,
 /// and summaries that add up to the listing — whatever the interleaving. Summaries that drifted
-/// are repaired by the next full run. (Embedded only: the DynamoDB path of the same writes is
-/// `churn_risk_dynamodb`'s, and moto copies every table on each transaction.)
+/// are repaired by the next full run. On SQLite and on DynamoDB (moto).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_recompute_beside_member_recomputes_keeps_the_cache_whole() {
     full_and_member_recomputes_together(TestApp::new(), 45).await;

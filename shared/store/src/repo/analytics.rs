@@ -224,6 +224,14 @@ impl Visit {
     }
 }
 
+/// The times a member's history covers: from the start of the day [`HISTORY_DAYS`] ago to the
+/// end of `today` (UTC days).
+fn history_window(today: NaiveDate) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let from = (today - Duration::days(HISTORY_DAYS)).and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    let to = (today + Duration::days(1)).and_hms_opt(0, 0, 0).map(|t| t.and_utc() - Duration::milliseconds(1));
+    (from, to)
+}
+
 /// The business's check-ins of the history window in one pass over each location's, in time
 /// order (a seek per page, not one per check-in per member): every member's visits, and each
 /// location's stays of the capacity window.
@@ -232,9 +240,7 @@ async fn read_visits(
     locations: &[iron_domain::Location],
     now: DateTime<Utc>,
 ) -> RepoResult<(HashMap<Id, Vec<Visit>>, HashMap<Id, Vec<engagement::Stay>>)> {
-    let today = now.date_naive();
-    let from = (today - Duration::days(HISTORY_DAYS)).and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-    let to = (today + Duration::days(1)).and_hms_opt(0, 0, 0).map(|t| t.and_utc() - Duration::milliseconds(1));
+    let (from, to) = history_window(now.date_naive());
     let stays_from = now - Duration::days((engagement::CAPACITY_WEEKS + engagement::HELD_OUT_WEEKS) * 7 + 1);
     let mut visits: HashMap<Id, Vec<Visit>> = HashMap::new();
     let mut stays: HashMap<Id, Vec<engagement::Stay>> = HashMap::new();
@@ -381,8 +387,7 @@ pub struct Loaded {
 /// A member's history up to `today`, and their memberships.
 pub async fn history(db: TenantDb<'_>, a: &Athlete, ctx: &Context, today: NaiveDate) -> RepoResult<Loaded> {
     let from_day = today - Duration::days(HISTORY_DAYS);
-    let from = from_day.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-    let to = (today + Duration::days(1)).and_hms_opt(0, 0, 0).map(|t| t.and_utc() - Duration::milliseconds(1));
+    let (from, to) = history_window(today);
     let mut own = Vec::new();
     let checked_in: &[Visit] = match &ctx.visits {
         Some(all) => all.get(&a.id).map_or(&[], Vec::as_slice),
@@ -773,20 +778,8 @@ fn rank_keys(db: TenantDb<'_>, s: &CachedScore) -> Vec<crate::item::Key> {
 async fn cached_all(db: TenantDb<'_>) -> RepoResult<HashMap<Id, CachedScore>> {
     let q = Query::new(Index::Table, keys::churn_partition(db.scope()))
         .sk(SkCondition::BeginsWith(keys::CHURN_MEMBER_PREFIX.into()));
-    let mut out = HashMap::new();
-    let mut cursor = None;
-    loop {
-        let page = db.store().query(q.clone().limit(500).after(cursor)).await?;
-        for item in page.items {
-            let version = version_of(&item);
-            let s = CachedScore { version, ..decode(item)? };
-            out.insert(s.member_id.clone(), s);
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+    let all: Vec<CachedScore> = read_all(db, q, usize::MAX).await?;
+    Ok(all.into_iter().map(|s| (s.member_id.clone(), s)).collect())
 }
 
 /// The writes that turn a member's entry `before` into `next` (`None`: none), on the condition
@@ -813,14 +806,6 @@ fn entry_ops(db: TenantDb<'_>, athlete_id: &Id, before: Option<&CachedScore>, ne
         ops.extend(rank_items(db, n).into_iter().map(|item| TxOp::Put { item, condition: Condition::None }));
     }
     ops
-}
-
-/// A pause before retrying a cancelled write: full jitter over 5 ms doubling per attempt.
-async fn backoff(attempt: u32) {
-    use rand::Rng;
-    let cap = 5u64 << attempt.min(6);
-    let ms = rand::rng().random_range(0..=cap);
-    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
 }
 
 /// Replaces a member's cached score (`None`: removes it, for a member no longer scored): the
@@ -851,7 +836,9 @@ async fn replace(
         ops.extend(summary_ops(db, change, currency, now));
         match db.store().transact(ops).await {
             Ok(()) => return Ok(()),
-            Err(StoreError::TransactionCanceled { .. } | StoreError::Throttled) => backoff(attempt).await,
+            Err(StoreError::TransactionCanceled { .. } | StoreError::Throttled) => {
+                super::conflict_backoff(attempt).await
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -946,15 +933,14 @@ async fn reconcile_summaries(
             stored.push(totals(db, loc.as_ref()).await?);
         }
         let entries = cached_all(db).await?;
-        let unknown: Vec<Option<Id>> =
-            entries.values().map(|e| e.location_id.clone()).filter(|l| l.is_some() && !scopes.contains(l)).collect();
-        if !unknown.is_empty() {
-            // A home location not listed (deleted since): its summary is repaired too.
-            for l in unknown {
-                if !scopes.contains(&l) {
-                    scopes.push(l);
-                }
+        // A home location not listed (deleted since): its summary is repaired too.
+        let listed = scopes.len();
+        for l in entries.values().filter_map(|e| e.location_id.clone()).map(Some) {
+            if !scopes.contains(&l) {
+                scopes.push(l);
             }
+        }
+        if scopes.len() > listed {
             continue;
         }
         let mut moved = false;
@@ -962,7 +948,7 @@ async fn reconcile_summaries(
             moved |= totals(db, loc.as_ref()).await?.1 != *v;
         }
         if moved {
-            backoff(attempt).await;
+            super::conflict_backoff(attempt).await;
             continue;
         }
         let mut expected = HashMap::new();

@@ -650,7 +650,7 @@ pub async fn record_entry(
         };
         match commit(db, c, p, existing.as_ref(), Some(&entry), now).await? {
             Some(r) => return Ok(r),
-            None => backoff(attempt).await,
+            None => super::conflict_backoff(attempt).await,
         }
     }
     Err(StoreError::Throttled.into())
@@ -663,7 +663,7 @@ pub async fn delete_entry(db: TenantDb<'_>, c: &Challenge, id: &Id, now: DateTim
         let p = participant(db, c, &entry.member_id).await?.ok_or(RepoError::NotFound)?;
         match commit(db, c, p, Some(&entry), None, now).await? {
             Some(r) => return Ok(r),
-            None => backoff(attempt).await,
+            None => super::conflict_backoff(attempt).await,
         }
     }
     Err(StoreError::Throttled.into())
@@ -684,12 +684,6 @@ pub async fn delete_by_source(
             other => other.map(Some),
         },
     }
-}
-
-async fn backoff(attempt: u32) {
-    let base = 5u64 * 2u64.pow(attempt.min(6));
-    let jitter = rand::random::<u64>() % base.max(1);
-    tokio::time::sleep(std::time::Duration::from_millis(base / 2 + jitter)).await;
 }
 
 /// One attempt: replaces `old` (if any) by `new` (if any) in `p`'s tally and commits every

@@ -55,6 +55,14 @@ pub(crate) fn encode<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
+/// A pause before retrying a write that lost a race (a version or a transaction cancelled):
+/// 5 ms doubling per attempt (capped at 320 ms), half of it jittered.
+pub(crate) async fn conflict_backoff(attempt: u32) {
+    let base = 5u64 * 2u64.pow(attempt.min(6));
+    let jitter = rand::random::<u64>() % base.max(1);
+    tokio::time::sleep(std::time::Duration::from_millis(base / 2 + jitter)).await;
+}
+
 /// One page of `query`'s partition between two times (`from..=to`, either open) on sort keys
 /// that start with the time (`<time>#<id>`), decoded.
 pub(crate) async fn time_page<T: DeserializeOwned>(
